@@ -1,0 +1,57 @@
+# privaudit — make demo runs the story end to end; make test sets up and runs every test.
+# Both install what they need from Debian's packages when it is missing (run as root,
+# or with sudo available).
+
+GO        ?= go
+BIN       ?= ./privaudit
+DEMO_DIR  ?= /tmp/privaudit-demo
+FUZZTIME  ?= 15s
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT       := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+PKGS_RUN  := clickhouse-server clickhouse-client
+PKGS_TEST := libreoffice-calc-nogui chromium
+
+.PHONY: all build deps deps-test demo test test-short fuzz bench vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/privaudit
+
+# deps installs Debian's ClickHouse (18.16 on bookworm), the only one these machines get.
+deps:
+	@missing=""; for p in $(PKGS_RUN); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; \
+	  $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $$missing; fi
+	@test -x /usr/sbin/clickhouse-server || test -x /usr/bin/clickhouse-server || \
+	  { echo "clickhouse-server is still missing: apt-get install clickhouse-server"; exit 1; }
+
+# deps-test adds LibreOffice (spreadsheets are opened by a real program) and Chromium.
+deps-test: deps
+	@missing=""; for p in $(PKGS_TEST); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; \
+	  $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $$missing; fi
+
+demo: deps build
+	rm -rf $(DEMO_DIR)
+	$(BIN) demo --data-dir $(DEMO_DIR)
+
+vet:
+	$(GO) vet ./...
+
+test: deps-test vet
+	$(GO) test -count=1 -timeout 40m ./...
+	$(MAKE) fuzz
+
+test-short: deps
+	$(GO) test -count=1 -short ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvents$$' -fuzztime $(FUZZTIME) ./audit/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeConsents$$' -fuzztime $(FUZZTIME) ./audit/
+
+bench: deps build
+	$(BIN) bench --data-dir /tmp/privaudit-bench
+
+clean:
+	rm -f $(BIN)

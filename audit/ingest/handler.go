@@ -1,0 +1,197 @@
+package ingest
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/audit/apierr"
+	"github.com/privaudit/privaudit/audit/spool"
+)
+
+// Response is the body of a successful ingest request. Accepted records are
+// durably spooled; the writer stores each one in ClickHouse once.
+type Response struct {
+	Received   int  `json:"received"`
+	Accepted   int  `json:"accepted"`
+	Duplicates int  `json:"duplicates"` // repeated keys within the request, stored once
+	Durable    bool `json:"durable"`
+}
+
+// sequencer hands out ingest sequence numbers: Unix nanoseconds of
+// acceptance, strictly increasing within the process, one per record. They
+// order records "later-ingested" for the consent tie rule (SPEC §3).
+type sequencer struct{ last atomic.Uint64 }
+
+func (s *sequencer) next(n int) uint64 {
+	for {
+		last := s.last.Load()
+		now := uint64(time.Now().UnixNano())
+		base := max(now, last+1)
+		if s.last.CompareAndSwap(last, base+uint64(n)-1) {
+			return base
+		}
+	}
+}
+
+// handle decodes, validates and spools one request of kind k.
+func (in *Ingestor) handle(k audit.Kind) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		resp, err := in.ingest(r.Context(), k, r)
+		code := http.StatusOK
+		if err != nil {
+			code = apierr.Status(apierr.Code(err))
+			apierr.Write(w, r, in.log, err)
+		} else {
+			writeJSON(w, http.StatusOK, resp)
+		}
+		in.metrics.requests.WithLabelValues(string(k), fmt.Sprint(code)).Inc()
+		in.metrics.requestTime.WithLabelValues(string(k)).Observe(time.Since(start).Seconds())
+	})
+}
+
+func (in *Ingestor) ingest(ctx context.Context, k audit.Kind, r *http.Request) (*Response, error) {
+	if r.Method != http.MethodPost {
+		return nil, apierr.Errorf(apierr.Invalid, "use POST")
+	}
+	body, err := in.body(r)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	opts := audit.DecodeOptions{Now: in.now, MaxRecords: in.o.MaxRecords}
+	var enc []byte
+	var received, kept int
+	switch k {
+	case audit.KindEvents:
+		evs, err := audit.DecodeEvents(body, opts)
+		if err != nil {
+			return nil, in.decodeError(k, err)
+		}
+		received = len(evs)
+		evs = dedupe(evs, func(e *audit.Event) string { return e.EventID })
+		kept = len(evs)
+		enc = audit.EncodeEvents(nil, evs)
+	case audit.KindConsents:
+		cs, err := audit.DecodeConsents(body, opts)
+		if err != nil {
+			return nil, in.decodeError(k, err)
+		}
+		received = len(cs)
+		cs = dedupe(cs, func(c *audit.Consent) string { return c.ConsentEventID })
+		kept = len(cs)
+		enc = audit.EncodeConsents(nil, cs)
+	}
+	resp := &Response{Received: received, Accepted: kept, Duplicates: received - kept, Durable: true}
+	if kept == 0 {
+		return resp, nil
+	}
+	sp := in.spools[k]
+	if _, err := sp.Append(ctx, encodePayload(in.seq.next(kept), enc), kept); err != nil {
+		return nil, in.spoolError(err)
+	}
+	in.metrics.records.WithLabelValues(string(k)).Add(float64(kept))
+	in.metrics.duplicates.WithLabelValues(string(k)).Add(float64(received - kept))
+	return resp, nil
+}
+
+func (in *Ingestor) body(r *http.Request) (io.ReadCloser, error) {
+	if r.ContentLength > in.o.MaxBodyBytes {
+		return nil, apierr.Errorf(apierr.TooLarge, "request body of %d bytes exceeds the limit of %d; split the file into smaller requests", r.ContentLength, in.o.MaxBodyBytes)
+	}
+	var body io.ReadCloser = &limitedBody{r: r.Body, n: in.o.MaxBodyBytes}
+	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return nil, apierr.Errorf(apierr.Invalid, "Content-Encoding gzip: body is not gzip: %v", err)
+		}
+		// The limit applies to the decompressed size too.
+		body = &limitedBody{r: zr, n: in.o.MaxBodyBytes * 4}
+	default:
+		return nil, apierr.Errorf(apierr.Invalid, "unsupported Content-Encoding %q (use gzip or none)", r.Header.Get("Content-Encoding"))
+	}
+	return body, nil
+}
+
+// limitedBody fails with errBodyTooLarge once more than n bytes are read.
+type limitedBody struct {
+	r io.Reader
+	n int64
+}
+
+var errBodyTooLarge = errors.New("request body too large")
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	if l.n < 0 {
+		return n, errBodyTooLarge
+	}
+	return n, err
+}
+
+func (l *limitedBody) Close() error { return nil }
+
+func (in *Ingestor) decodeError(k audit.Kind, err error) error {
+	var ve *audit.ValidationError
+	if errors.As(err, &ve) {
+		in.metrics.rejected.WithLabelValues(string(k)).Add(float64(max(ve.BadRecords, 1)))
+		return &apierr.Error{Code: apierr.Invalid, Message: fmt.Sprintf("%d invalid record(s); nothing was stored: fix them and resend the whole request", ve.BadRecords),
+			Details: map[string]any{"problems": ve.Problems, "omitted": ve.Omitted}, Err: err}
+	}
+	if errors.Is(err, errBodyTooLarge) {
+		return apierr.Errorf(apierr.TooLarge, "request body exceeds the limit of %d bytes; split the file into smaller requests", in.o.MaxBodyBytes)
+	}
+	return &apierr.Error{Code: apierr.Invalid, Message: "cannot read request body: " + err.Error(), Err: err}
+}
+
+func (in *Ingestor) spoolError(err error) error {
+	switch {
+	case errors.Is(err, spool.ErrFull):
+		return &apierr.Error{Code: apierr.Unavailable, Message: "spool full: ClickHouse is behind or down; retry later", RetryAfter: in.o.RetryAfter, Err: err}
+	case errors.Is(err, spool.ErrTooLarge):
+		return apierr.Errorf(apierr.TooLarge, "request too large for the spool; split it")
+	case errors.Is(err, spool.ErrClosed):
+		return &apierr.Error{Code: apierr.Unavailable, Message: "shutting down; retry later", RetryAfter: in.o.RetryAfter, Err: err}
+	}
+	return fmt.Errorf("spool append: %w", err)
+}
+
+// dedupe keeps the first record of each key, in order.
+func dedupe[T any](recs []T, key func(*T) string) []T {
+	seen := make(map[string]struct{}, len(recs))
+	out := recs[:0]
+	for i := range recs {
+		k := key(&recs[i])
+		if _, dup := seen[k]; dup {
+			continue
+		}
+		seen[k] = struct{}{}
+		out = append(out, recs[i])
+	}
+	return out
+}
+
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.Default()
+	}
+	return l
+}

@@ -1,0 +1,308 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/audit/spool"
+	"github.com/privaudit/privaudit/queries"
+)
+
+// payload is one spool entry: the records of one accepted request, stamped
+// with the ingest sequence of its first record.
+type payload struct {
+	seq     uint64
+	records []byte // audit binary codec
+}
+
+func encodePayload(seq uint64, records []byte) []byte {
+	b := make([]byte, 8, 8+len(records))
+	binary.BigEndian.PutUint64(b, seq)
+	return append(b, records...)
+}
+
+func decodePayload(b []byte) (payload, error) {
+	if len(b) < 8 {
+		return payload{}, errors.New("spool entry shorter than its header")
+	}
+	return payload{seq: binary.BigEndian.Uint64(b), records: b[8:]}, nil
+}
+
+// maxEntries bounds the spool entries (requests) per batch.
+const maxEntries = 10_000
+
+// WriterOptions configure a Writer.
+type WriterOptions struct {
+	Kind   audit.Kind
+	Spool  *spool.Spool
+	Conn   driver.Conn
+	Schema queries.Schema
+	// BatchRecords is the number of records per INSERT (default 100,000).
+	BatchRecords int
+	// Linger is how long a writer waits for a batch to fill (default 1s).
+	Linger time.Duration
+	// Parallel is the number of batches inserted at once (default 3).
+	Parallel int
+	// MaxBackoff caps the retry delay while ClickHouse fails (default 30s).
+	MaxBackoff time.Duration
+	Metrics    *Metrics
+	Logger     *slog.Logger
+}
+
+// Writer moves one kind's records from its spool into ClickHouse in large
+// native batches, storing each record once: keys already stored are skipped,
+// and the spool is acknowledged only after the INSERT succeeded.
+type Writer struct {
+	o                      WriterOptions
+	newRows                func() rows
+	claims                 claims
+	insertSQL, existingSQL string
+	recordSQL              string
+}
+
+// NewWriter prepares a Writer; Run starts it.
+func NewWriter(o WriterOptions) (*Writer, error) {
+	if o.BatchRecords <= 0 {
+		o.BatchRecords = 100_000
+	}
+	if o.Linger <= 0 {
+		o.Linger = time.Second
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 3
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	o.Logger = o.Logger.With("writer", string(o.Kind))
+	w := &Writer{o: o}
+	ins, exist := "insert_events", "existing_events"
+	switch o.Kind {
+	case audit.KindEvents:
+		w.newRows = func() rows { return &eventRows{} }
+	case audit.KindConsents:
+		w.newRows = func() rows { return &consentRows{} }
+		ins, exist = "insert_consents", "existing_consents"
+	default:
+		return nil, fmt.Errorf("writer: unknown kind %q", o.Kind)
+	}
+	var err error
+	for _, q := range []struct {
+		dst  *string
+		name string
+	}{{&w.insertSQL, ins}, {&w.existingSQL, exist}, {&w.recordSQL, "record_batch"}} {
+		if *q.dst, err = queries.Ingest(q.name, o.Schema); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// Run writes until ctx is cancelled. Records still in the spool then stay
+// there for the next start; Run never drops one. Up to Parallel batches are
+// inserted at once and acknowledged in spool order; after a failure the
+// spool is rewound to the last acknowledged entry and retried with backoff
+// (batches that did succeed meanwhile are then skipped by their keys).
+func (w *Writer) Run(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for {
+		progressed, err := w.pump(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, spool.ErrClosed) {
+			return nil
+		}
+		var fatal fatalError
+		if errors.As(err, &fatal) {
+			return fmt.Errorf("writer %s: %w", w.o.Kind, err)
+		}
+		w.o.Spool.Rewind()
+		if progressed {
+			backoff = 100 * time.Millisecond
+		}
+		w.o.Metrics.writeErrors.WithLabelValues(string(w.o.Kind)).Inc()
+		delay := backoff/2 + rand.N(backoff/2+1)
+		w.o.Logger.Warn("insert failed; records stay in the spool and will be retried", "err", err, "retry_in", delay.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+		backoff = min(backoff*2, w.o.MaxBackoff)
+	}
+}
+
+// fatalError stops the writer instead of being retried.
+type fatalError struct{ error }
+
+type job struct {
+	last uint64
+	done chan error
+}
+
+// pump reads batches from the spool and writes up to Parallel at once until
+// one fails or ctx ends; an acker acknowledges finished batches in order.
+// It reports whether any batch was acknowledged.
+func (w *Writer) pump(ctx context.Context) (bool, error) {
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	pool := make(chan rows, w.o.Parallel)
+	for i := 0; i < w.o.Parallel; i++ {
+		pool <- w.newRows()
+	}
+	queue := make(chan *job, w.o.Parallel)
+	acked := make(chan ackResult, 1)
+	go w.acker(queue, stopReading, acked)
+	var readErr error
+	for {
+		var buf rows
+		select {
+		case buf = <-pool:
+		case <-readCtx.Done():
+		}
+		if buf == nil {
+			break
+		}
+		ents, err := w.o.Spool.NextWait(readCtx, maxEntries, w.o.BatchRecords, w.o.Linger)
+		if err != nil {
+			readErr = err
+			break
+		}
+		j := &job{last: ents[len(ents)-1].Seq, done: make(chan error, 1)}
+		queue <- j
+		go func() {
+			j.done <- w.write(ctx, ents, buf)
+			pool <- buf
+		}()
+	}
+	close(queue)
+	res := <-acked
+	if res.err != nil {
+		return res.progressed, res.err
+	}
+	if readErr != nil && readCtx.Err() == nil {
+		return res.progressed, fmt.Errorf("read spool: %w", readErr)
+	}
+	return res.progressed, ctx.Err()
+}
+
+type ackResult struct {
+	progressed bool
+	err        error
+}
+
+// acker waits for each job in order and acknowledges it; after the first
+// failure it stops reading and acknowledges nothing more.
+func (w *Writer) acker(queue <-chan *job, stopReading context.CancelFunc, out chan<- ackResult) {
+	var res ackResult
+	for j := range queue {
+		err := <-j.done
+		if res.err != nil {
+			continue
+		}
+		if err == nil {
+			if err = w.o.Spool.Ack(j.last); err != nil {
+				err = fatalError{fmt.Errorf("ack spool: %w", err)}
+			}
+		}
+		if err != nil {
+			res.err = err
+			stopReading()
+			continue
+		}
+		res.progressed = true
+	}
+	out <- res
+}
+
+// Drain writes everything currently in the spool, then returns. It is used
+// at shutdown with a fresh, bounded context.
+func (w *Writer) Drain(ctx context.Context) error {
+	w.o.Spool.Rewind() // entries read by an interrupted Run were not acknowledged
+	buf := w.newRows()
+	for w.o.Spool.Stats().PendingEntries > 0 {
+		ents, err := w.o.Spool.Next(ctx, maxEntries, w.o.BatchRecords)
+		if err != nil {
+			return err
+		}
+		if err := w.write(ctx, ents, buf); err != nil {
+			w.o.Spool.Rewind()
+			return err
+		}
+		if err := w.o.Spool.Ack(ents[len(ents)-1].Seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error {
+	start := time.Now()
+	buf.reset()
+	h := sha256.New()
+	for _, e := range ents {
+		p, err := decodePayload(e.Payload)
+		if err != nil {
+			return fmt.Errorf("spool entry %d: %w", e.Seq, err)
+		}
+		h.Write(e.Payload)
+		if err := buf.add(p); err != nil {
+			return fmt.Errorf("spool entry %d: %w", e.Seq, err)
+		}
+	}
+	tDecoded := time.Since(start)
+	keep, release, err := w.newKeys(ctx, buf)
+	defer release()
+	if err != nil {
+		return err
+	}
+	tKeys := time.Since(start)
+	batchID := string(w.o.Kind) + "-" + strconv.FormatUint(ents[0].Seq, 10) + "-" + strconv.FormatUint(ents[len(ents)-1].Seq, 10)
+	inserted, err := w.insert(ctx, buf, keep, batchID)
+	if err != nil {
+		return err
+	}
+	dups := buf.len() - inserted
+	if err := w.o.Conn.Exec(ctx, w.recordSQL+" SELECT ?, ?, ?, ?, ?, ?, now()", batchID, string(w.o.Kind),
+		uint64(buf.len()), uint64(inserted), uint64(dups), hex.EncodeToString(h.Sum(nil))); err != nil {
+		// The records are stored; losing the bookkeeping row is logged, not retried.
+		w.o.Logger.Warn("record batch", "batch", batchID, "err", err)
+	}
+	w.o.Metrics.observeBatch(w.o.Kind, inserted, dups, time.Since(start))
+	w.o.Logger.Debug("batch written", "batch", batchID, "records", buf.len(), "inserted", inserted, "duplicates", dups, "took", time.Since(start), "decode", tDecoded, "keys", tKeys-tDecoded)
+	return nil
+}
+
+func (w *Writer) insert(ctx context.Context, buf rows, keep []bool, batchID string) (int, error) {
+	b, err := w.o.Conn.PrepareBatch(ctx, w.insertSQL)
+	if err != nil {
+		return 0, fmt.Errorf("prepare insert: %w", err)
+	}
+	defer b.Close()
+	n, err := buf.appendTo(b, keep, batchID)
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if err := b.Send(); err != nil {
+		return 0, fmt.Errorf("insert %d %s: %w", n, w.o.Kind, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,100 @@
+// Package store opens privaudit's ClickHouse connections — to the managed
+// local server or to a configured one — and applies the schema migrations.
+package store
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/privaudit/privaudit/queries"
+)
+
+// Options say how to reach ClickHouse.
+type Options struct {
+	Addrs    []string
+	User     string
+	Password string
+	// Database is the default database of the connection (may be empty).
+	Database string
+	TLS      *tls.Config
+	// MaxOpenConns bounds the pool; default 8.
+	MaxOpenConns int
+	// DialTimeout defaults to 5s.
+	DialTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// Open connects to ClickHouse over the native protocol and checks that the
+// server answers.
+func Open(ctx context.Context, opts Options) (driver.Conn, error) {
+	if len(opts.Addrs) == 0 {
+		return nil, fmt.Errorf("clickhouse: no address configured")
+	}
+	if opts.MaxOpenConns <= 0 {
+		opts.MaxOpenConns = 8
+	}
+	if opts.DialTimeout <= 0 {
+		opts.DialTimeout = 5 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		Addr:             opts.Addrs,
+		Auth:             clickhouse.Auth{Username: opts.User, Password: opts.Password, Database: opts.Database},
+		TLS:              opts.TLS,
+		DialTimeout:      opts.DialTimeout,
+		MaxOpenConns:     opts.MaxOpenConns,
+		MaxIdleConns:     opts.MaxOpenConns,
+		ConnMaxLifetime:  time.Hour,
+		Compression:      &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		Logger:           slog.New(quietHandler{log.Handler()}).With("component", "clickhouse-go"),
+		ClientInfo:       clickhouse.ClientInfo{Products: []struct{ Name, Version string }{{Name: "privaudit", Version: "1"}}},
+		ConnOpenStrategy: clickhouse.ConnOpenRoundRobin,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse open: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, opts.DialTimeout+5*time.Second)
+	defer cancel()
+	if err := conn.Ping(pctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("clickhouse ping %v: %w", opts.Addrs, err)
+	}
+	return conn, nil
+}
+
+// Migrate applies the embedded schema migrations.
+func Migrate(ctx context.Context, conn driver.Conn, s queries.Schema, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
+	return queries.Migrate(ctx, conn, s, log)
+}
+
+// quietHandler drops clickhouse-go's per-connection "unsupported clickhouse
+// version" warning: privaudit supports 18.16 deliberately (SPEC §6) and says
+// so once at start instead.
+type quietHandler struct{ slog.Handler }
+
+func (h quietHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "unsupported clickhouse version" {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h quietHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return quietHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h quietHandler) WithGroup(name string) slog.Handler {
+	return quietHandler{h.Handler.WithGroup(name)}
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+
+	"github.com/privaudit/privaudit/audit/auth"
+	"github.com/privaudit/privaudit/audit/ingest/ingestbench"
+)
+
+// bench measures ingest throughput through privaudit next to a direct
+// INSERT … FORMAT JSONEachRow into the same managed ClickHouse.
+func (m *Main) bench(ctx context.Context, args []string) error {
+	var events int
+	var cpuprofile string
+	if _, err := m.parse("bench", args, func(fs *flag.FlagSet) {
+		fs.IntVar(&events, "events", 1_000_000, "events to insert on each path")
+		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	}); err != nil {
+		return err
+	}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if len(m.Config.ClickHouse.Addr) > 0 {
+		return errors.New("bench runs on the managed ClickHouse only: unset clickhouse.addr and use a scratch --data-dir")
+	}
+	m.Config.Listen = "127.0.0.1:0"
+	srv, err := m.startServer(ctx)
+	if err != nil {
+		return err
+	}
+	defer srv.Shutdown()
+	tok, err := srv.tokens.Create(ctx, "bench", auth.RoleIngest)
+	if err != nil {
+		return err
+	}
+	ch := srv.st.Managed
+	res, err := ingestbench.Run(ctx, ingestbench.Target{Conn: srv.st.Conn, HTTPAddr: ch.HTTPAddr, User: ch.AdminUser, Password: ch.AdminPassword},
+		ingestbench.Options{Events: events, Seed: 1, URL: srv.URL, Token: tok, WaitStored: srv.ingestor.WaitStored, Log: m.Stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "ingest benchmark, %d events (%.0f bytes/event on the wire)\n", res.Events, float64(res.WireBytes)/float64(res.Events))
+	fmt.Fprintf(m.Stdout, "  direct INSERT FORMAT JSONEachRow : %8.0f events/s (%.2fs)\n", res.DirectPerSec, res.DirectSeconds)
+	fmt.Fprintf(m.Stdout, "  privaudit HTTP→spool→ClickHouse  : %8.0f events/s (%.2fs), durability on\n", res.PrivPerSec, res.PrivSeconds)
+	fmt.Fprintf(m.Stdout, "  ratio privaudit/direct           : %.2f×\n", res.Ratio)
+	return nil
+}

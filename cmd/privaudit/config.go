@@ -1,0 +1,214 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/privaudit/privaudit/queries"
+)
+
+// Config is privaudit's one configuration: defaults, then the YAML file
+// (PRIVAUDIT_CONFIG or --config), then PRIVAUDIT_* environment variables, then
+// flags, then Validate.
+type Config struct {
+	DataDir string `yaml:"data_dir" env:"DATA_DIR"`
+	Listen  string `yaml:"listen" env:"LISTEN"`
+	TLSCert string `yaml:"tls_cert" env:"TLS_CERT"`
+	TLSKey  string `yaml:"tls_key" env:"TLS_KEY"`
+	// Server and Token are what the client commands (ingest, report, query)
+	// use to reach a running privaudit.
+	Server   string `yaml:"server" env:"SERVER"`
+	Token    string `yaml:"token" env:"TOKEN"`
+	LogLevel string `yaml:"log_level" env:"LOG_LEVEL"`
+
+	ClickHouse ClickHouseConfig `yaml:"clickhouse"`
+	Ingest     IngestConfig     `yaml:"ingest"`
+}
+
+// ClickHouseConfig says which ClickHouse to use. With no Addr privaudit
+// manages its own local server under DataDir.
+type ClickHouseConfig struct {
+	Addr         []string `yaml:"addr" env:"CLICKHOUSE_ADDR"`
+	User         string   `yaml:"user" env:"CLICKHOUSE_USER"`
+	Password     string   `yaml:"password" env:"CLICKHOUSE_PASSWORD"`
+	TLS          bool     `yaml:"tls" env:"CLICKHOUSE_TLS"`
+	Database     string   `yaml:"database" env:"CLICKHOUSE_DATABASE"`
+	MetaDatabase string   `yaml:"meta_database" env:"CLICKHOUSE_META_DATABASE"`
+	Cluster      string   `yaml:"cluster" env:"CLICKHOUSE_CLUSTER"`
+	// ReaderUser/ReaderPassword: the readonly user for ad-hoc SQL on an
+	// external server (the managed server creates its own).
+	ReaderUser     string `yaml:"reader_user" env:"CLICKHOUSE_READER_USER"`
+	ReaderPassword string `yaml:"reader_password" env:"CLICKHOUSE_READER_PASSWORD"`
+	// Binary is the clickhouse-server executable of the managed server.
+	Binary string `yaml:"binary" env:"CLICKHOUSE_BINARY"`
+}
+
+// IngestConfig tunes the intake.
+type IngestConfig struct {
+	SpoolMaxBytes int64         `yaml:"spool_max_bytes" env:"SPOOL_MAX_BYTES"`
+	MaxBodyBytes  int64         `yaml:"max_body_bytes" env:"MAX_BODY_BYTES"`
+	BatchRecords  int           `yaml:"batch_records" env:"BATCH_RECORDS"`
+	Linger        time.Duration `yaml:"linger" env:"LINGER"`
+	RetryAfter    time.Duration `yaml:"retry_after" env:"RETRY_AFTER"`
+}
+
+// DefaultConfig is the configuration before any file, variable or flag.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:  "./privaudit-data",
+		Listen:   "127.0.0.1:8700",
+		Server:   "http://127.0.0.1:8700",
+		LogLevel: "info",
+		ClickHouse: ClickHouseConfig{
+			Database: queries.DefaultSchema.DB, MetaDatabase: queries.DefaultSchema.MetaDB,
+		},
+		Ingest: IngestConfig{
+			SpoolMaxBytes: 2 << 30, MaxBodyBytes: 64 << 20, BatchRecords: 100_000,
+			Linger: time.Second, RetryAfter: 5 * time.Second,
+		},
+	}
+}
+
+// LoadConfig builds the configuration from defaults, the YAML file at path
+// (if any) and the environment. Flags are applied by the caller afterwards.
+func LoadConfig(path string, env func(string) string) (Config, error) {
+	c := DefaultConfig()
+	if path == "" {
+		path = env("PRIVAUDIT_CONFIG")
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(reflect.ValueOf(&c).Elem(), env); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func applyEnv(v reflect.Value, env func(string) string) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f, fv := t.Field(i), v.Field(i)
+		if f.Type.Kind() == reflect.Struct {
+			if err := applyEnv(fv, env); err != nil {
+				return err
+			}
+			continue
+		}
+		name := f.Tag.Get("env")
+		if name == "" {
+			continue
+		}
+		name = "PRIVAUDIT_" + name
+		s := env(name)
+		if s == "" {
+			continue
+		}
+		if err := setValue(fv, s); err != nil {
+			return fmt.Errorf("config: %s=%q: %w", name, s, err)
+		}
+	}
+	return nil
+}
+
+func setValue(fv reflect.Value, s string) error {
+	switch fv.Interface().(type) {
+	case string:
+		fv.SetString(s)
+	case []string:
+		fv.Set(reflect.ValueOf(splitList(s)))
+	case bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		fv.SetBool(b)
+	case time.Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		fv.SetInt(int64(d))
+	case int, int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return err
+		}
+		fv.SetInt(n)
+	default:
+		return fmt.Errorf("unsupported type %s", fv.Type())
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Flags registers the flags shared by all subcommands on fs.
+func (c *Config) Flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory (spool, managed ClickHouse) [PRIVAUDIT_DATA_DIR]")
+	fs.StringVar(&c.Server, "server", c.Server, "URL of a running privaudit, for client commands [PRIVAUDIT_SERVER]")
+	fs.StringVar(&c.Token, "token", c.Token, "API bearer token, for client commands [PRIVAUDIT_TOKEN]")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error [PRIVAUDIT_LOG_LEVEL]")
+}
+
+// Validate checks the configuration and makes paths absolute.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir is required"))
+	} else if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tls_cert and tls_key must be set together"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if err := c.Schema().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Ingest.SpoolMaxBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("ingest.spool_max_bytes %d: at least 1 MiB", c.Ingest.SpoolMaxBytes))
+	}
+	if c.Ingest.BatchRecords < 1 {
+		errs = append(errs, fmt.Errorf("ingest.batch_records %d: at least 1", c.Ingest.BatchRecords))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Schema is where privaudit's tables live.
+func (c *Config) Schema() queries.Schema {
+	return queries.Schema{DB: c.ClickHouse.Database, MetaDB: c.ClickHouse.MetaDatabase, Cluster: c.ClickHouse.Cluster}
+}

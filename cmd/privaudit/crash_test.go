@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+)
+
+// buildBinary compiles privaudit once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "privaudit")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type serveProc struct {
+	cmd *exec.Cmd
+	url string
+}
+
+// startServe runs `privaudit serve` on dataDir and waits for its URL.
+func startServe(t *testing.T, bin, dataDir string) *serveProc {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "PRIVAUDIT_LINGER=50ms")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	urlRE := regexp.MustCompile(`msg="privaudit serving" url=(\S+)`)
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := urlRE.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	select {
+	case u := <-found:
+		return &serveProc{cmd: cmd, url: u}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("serve did not start")
+	}
+	return nil
+}
+
+func createToken(t *testing.T, bin, dataDir, role string) string {
+	t.Helper()
+	out, err := exec.Command(bin, "token", "create", "--role", role, "--name", "crash-"+role, "--data-dir", dataDir).Output()
+	if err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1]
+}
+
+func crashEvent(i int) string {
+	return fmt.Sprintf(`{"event_id":"00000000-0000-4000-8000-%012d","occurred_at":"2026-10-01T12:00:00Z","actor_id":"svc","actor_type":"service","subject_id":"c%d","action":"read","data_categories":["account_balance"],"recipient_id":"internal","recipient_type":"internal","purpose":"balance_inquiry","legal_basis":"contract"}`, i, i)
+}
+
+// TestKill9LosesNothingAcknowledged kills `privaudit serve` with SIGKILL while
+// clients are sending, restarts it, and checks in ClickHouse that every
+// acknowledged event is stored exactly once.
+func TestKill9LosesNothingAcknowledged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end crash test")
+	}
+	bin := buildBinary(t)
+	dataDir := t.TempDir()
+	srv := startServe(t, bin, dataDir)
+	token := createToken(t, bin, dataDir, "ingest")
+
+	const clients, per = 4, 200
+	var mu sync.Mutex
+	acked := map[int]bool{}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			for r := 0; ; r++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				first := (c*100000 + r) * per
+				var b strings.Builder
+				for i := first; i < first+per; i++ {
+					b.WriteString(crashEvent(i) + "\n")
+				}
+				req, _ := http.NewRequest("POST", srv.url+"/v1/events", strings.NewReader(b.String()))
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return // the server died
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					mu.Lock()
+					for i := first; i < first+per; i++ {
+						acked[i] = true
+					}
+					mu.Unlock()
+				}
+			}
+		}(c)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	srv.cmd.Wait()
+	close(stop)
+	wg.Wait()
+	if len(acked) == 0 {
+		t.Fatal("no request was acknowledged before the kill")
+	}
+	t.Logf("%d events acknowledged before kill -9", len(acked))
+
+	srv2 := startServe(t, bin, dataDir)
+	defer func() {
+		srv2.cmd.Process.Signal(syscall.SIGTERM)
+		srv2.cmd.Wait()
+	}()
+	conn := attachClickHouse(t, dataDir)
+	ids := waitForStored(t, conn, len(acked))
+	for i := range acked {
+		if !ids[i] {
+			t.Fatalf("acknowledged event %d lost after kill -9", i)
+		}
+	}
+	var total, distinct uint64
+	if err := conn.QueryRow(context.Background(), "SELECT count(), uniqExact(event_id) FROM privaudit.access_events FINAL").Scan(&total, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if total != distinct {
+		t.Fatalf("%d rows for %d distinct events: duplicates after replay", total, distinct)
+	}
+}
+
+// attachClickHouse connects to the managed ClickHouse of a running serve.
+func attachClickHouse(t *testing.T, dataDir string) clickhouse.Conn {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dataDir, "clickhouse", "server.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Addr, AdminUser, AdminPassword string }
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{st.Addr}, Auth: clickhouse.Auth{Username: st.AdminUser, Password: st.AdminPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// waitForStored polls until at least want events are stored and the count is
+// stable, then returns the stored ids (by number).
+func waitForStored(t *testing.T, conn clickhouse.Conn, want int) map[int]bool {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var last uint64
+	for stable := 0; stable < 3; {
+		var n uint64
+		if err := conn.QueryRow(context.Background(), "SELECT count() FROM privaudit.access_events FINAL").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n >= uint64(want) && n == last {
+			stable++
+		} else {
+			stable = 0
+		}
+		last = n
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d acknowledged events stored after 60s", n, want)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	rows, err := conn.Query(context.Background(), "SELECT event_id FROM privaudit.access_events FINAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	ids := map[int]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		fmt.Sscanf(id[24:], "%d", &n)
+		ids[n] = true
+	}
+	return ids
+}

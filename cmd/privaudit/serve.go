@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/privaudit/privaudit/audit/auth"
+	"github.com/privaudit/privaudit/audit/ingest"
+)
+
+// server is a running `privaudit serve`: storage, intake and HTTP.
+type server struct {
+	st       *storage
+	tokens   *auth.Store
+	ingestor *ingest.Ingestor
+	http     *http.Server
+	ln       net.Listener
+	URL      string
+}
+
+func (m *Main) serve(ctx context.Context, args []string) error {
+	if _, err := m.parse("serve", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&m.Config.Listen, "listen", m.Config.Listen, "HTTP listen address [PRIVAUDIT_LISTEN]")
+	}); err != nil {
+		return err
+	}
+	srv, err := m.startServer(ctx)
+	if err != nil {
+		return err
+	}
+	m.Log.Info("privaudit serving", "url", srv.URL, "version", version)
+	<-ctx.Done()
+	m.Log.Info("shutting down: no new requests; flushing the spool")
+	return srv.Shutdown()
+}
+
+// startServer opens storage and the spools, starts the writers and serves
+// HTTP on the configured address until Shutdown.
+func (m *Main) startServer(ctx context.Context) (*server, error) {
+	st, err := m.openStorage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{st: st}
+	if s.tokens, err = auth.NewStore(st.Conn, m.Config.Schema(), m.Log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := s.tokens.Load(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load tokens: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ic := m.Config.Ingest
+	s.ingestor, err = ingest.Open(ctx, ingest.Options{
+		SpoolDir: filepath.Join(m.Config.DataDir, "spool"), SpoolMaxBytes: ic.SpoolMaxBytes,
+		MaxBodyBytes: ic.MaxBodyBytes, RetryAfter: ic.RetryAfter, BatchRecords: ic.BatchRecords, Linger: ic.Linger,
+		Conn: st.Conn, Schema: m.Config.Schema(), Registerer: reg, Logger: m.Log,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.ingestor.Start()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", s.tokens.Require(m.Log, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), auth.RoleAdmin, auth.RoleOfficer))
+	s.ingestor.Routes(mux, func(h http.Handler) http.Handler { return s.tokens.Require(m.Log, h, auth.RoleIngest) })
+	if err := s.listen(m, mux); err != nil {
+		_ = s.Shutdown()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *server) listen(m *Main, h http.Handler) error {
+	ln, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", m.Config.Listen, err)
+	}
+	s.ln = ln
+	scheme := "http"
+	if m.Config.TLSCert != "" {
+		scheme = "https"
+	}
+	s.URL = scheme + "://" + ln.Addr().String()
+	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() {
+		var err error
+		if m.Config.TLSCert != "" {
+			err = s.http.ServeTLS(ln, m.Config.TLSCert, m.Config.TLSKey)
+		} else {
+			err = s.http.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Log.Error("http server", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Shutdown stops accepting requests, waits for those in flight, flushes the
+// spool to ClickHouse within a bounded time with a fresh context, and stops
+// the managed server. What could not be flushed stays in the spool.
+func (s *server) Shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var errs []error
+	if s.http != nil {
+		errs = append(errs, s.http.Shutdown(ctx))
+	}
+	if s.ingestor != nil {
+		errs = append(errs, s.ingestor.Close(ctx))
+	}
+	s.st.Close()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,114 @@
+package queries
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Migration is one versioned schema change, an embedded file
+// migrations/NNNN_name.sql.
+type Migration struct {
+	Version int
+	Name    string
+	Path    string
+}
+
+// Migrations lists the embedded migrations in version order.
+func Migrations() ([]Migration, error) {
+	ents, err := fs.ReadDir(files, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("list migrations: %w", err)
+	}
+	var ms []Migration
+	for _, e := range ents {
+		base := strings.TrimSuffix(e.Name(), ".sql")
+		num, name, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql", e.Name())
+		}
+		ms = append(ms, Migration{Version: v, Name: name, Path: path.Join("migrations", e.Name())})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	return ms, nil
+}
+
+// Migrate creates the databases and applies every migration not yet recorded
+// in MetaDB.schema_migrations, in order. Statements are idempotent (IF NOT
+// EXISTS), so two instances migrating at once, or a crash mid-migration,
+// leave a correct schema.
+func Migrate(ctx context.Context, conn driver.Conn, s Schema, log *slog.Logger) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	on := ""
+	if s.Cluster != "" {
+		on = " ON CLUSTER " + s.Cluster
+	}
+	boot := []string{
+		"CREATE DATABASE IF NOT EXISTS " + s.DB + on,
+		"CREATE DATABASE IF NOT EXISTS " + s.MetaDB + on,
+		"CREATE TABLE IF NOT EXISTS " + s.MetaDB + ".schema_migrations" + on +
+			" (version UInt32, name String, applied_at DateTime) ENGINE = " +
+			templateData{DB: s.MetaDB, Schema: s}.Engine("schema_migrations") + " ORDER BY version",
+	}
+	for _, st := range boot {
+		if err := conn.Exec(ctx, st); err != nil {
+			return fmt.Errorf("migrate: bootstrap: %w", err)
+		}
+	}
+	applied := map[uint32]bool{}
+	rows, err := conn.Query(ctx, "SELECT version FROM "+s.MetaDB+".schema_migrations")
+	if err != nil {
+		return fmt.Errorf("migrate: read applied: %w", err)
+	}
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate: read applied: %w", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	ms, err := Migrations()
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if applied[uint32(m.Version)] {
+			continue
+		}
+		if err := apply(ctx, conn, s, m); err != nil {
+			return err
+		}
+		log.Info("migration applied", "version", m.Version, "name", m.Name)
+	}
+	return nil
+}
+
+func apply(ctx context.Context, conn driver.Conn, s Schema, m Migration) error {
+	sql, err := Render(files, m.Path, s)
+	if err != nil {
+		return fmt.Errorf("migration %04d: %w", m.Version, err)
+	}
+	for i, st := range Statements(sql) {
+		if err := conn.Exec(ctx, st); err != nil {
+			return fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
+		}
+	}
+	err = conn.Exec(ctx, "INSERT INTO "+s.MetaDB+".schema_migrations (version, name, applied_at) SELECT ?, ?, now()",
+		uint32(m.Version), m.Name)
+	if err != nil {
+		return fmt.Errorf("migration %04d: record: %w", m.Version, err)
+	}
+	return nil
+}
