@@ -67,13 +67,14 @@ type token struct {
 }
 
 // Store keeps tokens in ClickHouse and caches them in memory; the cache is
-// refreshed on a miss (at most once a second) and every RefreshEvery.
+// refreshed on a miss (at most ten times a second) and every RefreshEvery.
 type Store struct {
 	conn         driver.Conn
 	insertSQL    string
 	listSQL      string
 	log          *slog.Logger
 	mu           sync.RWMutex
+	reloadMu     sync.Mutex
 	tokens       map[string]token
 	loaded       time.Time
 	RefreshEvery time.Duration
@@ -105,8 +106,17 @@ func (s *Store) Create(ctx context.Context, name, role string) (string, error) {
 		return "", fmt.Errorf("token: a name is required (it identifies the caller in the audit trail)")
 	}
 	id, secret := randHex(8), randHex(24)
-	err := s.conn.Exec(ctx, s.insertSQL+" SELECT ?, ?, ?, ?, now(), 0, 1", id, name, role, hashHex(secret))
+	// A batch sends the hash as data, never in query text that other users
+	// could see in system.processes.
+	b, err := s.conn.PrepareBatch(ctx, s.insertSQL)
 	if err != nil {
+		return "", fmt.Errorf("store token: %w", err)
+	}
+	defer b.Close()
+	if err := b.Append(id, name, role, hashHex(secret), time.Now().UTC().Truncate(time.Second), uint8(0), uint64(1)); err != nil {
+		return "", fmt.Errorf("store token: %w", err)
+	}
+	if err := b.Send(); err != nil {
 		return "", fmt.Errorf("store token: %w", err)
 	}
 	h, _ := hex.DecodeString(hashHex(secret))
@@ -138,17 +148,36 @@ func (s *Store) Authenticate(ctx context.Context, bearer string) (Identity, erro
 	return t.Identity, nil
 }
 
-// lookup finds a token in the cache, reloading it when stale or on a miss.
-// While ClickHouse is unreachable known tokens keep working (ingest goes on
-// into the spool); an unknown one yields an error rather than a verdict.
+// lookup finds a token in the cache. A miss reloads the tokens (so a token
+// created a moment ago by another process works at once); reloads are
+// serialised and at most ten a second, and a reload that started after the
+// request arrived answers for it. While ClickHouse is unreachable known
+// tokens keep working (ingest goes on into the spool); an unknown one yields
+// an error rather than a verdict.
 func (s *Store) lookup(ctx context.Context, id string) (token, bool, error) {
+	asked := time.Now()
 	s.mu.RLock()
 	t, ok := s.tokens[id]
 	fresh := time.Since(s.loaded) < s.RefreshEvery
-	recent := time.Since(s.loaded) < time.Second
 	s.mu.RUnlock()
-	if (ok && fresh) || (!ok && recent) {
+	if ok && fresh {
+		return t, true, nil
+	}
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	s.mu.RLock()
+	loaded := s.loaded
+	t, ok = s.tokens[id]
+	s.mu.RUnlock()
+	if loaded.After(asked) {
 		return t, ok, nil
+	}
+	if wait := 100*time.Millisecond - time.Since(loaded); wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return t, ok, ctx.Err()
+		}
 	}
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -169,6 +198,7 @@ func (s *Store) lookup(ctx context.Context, id string) (token, bool, error) {
 func (s *Store) Load(ctx context.Context) error { return s.reload(ctx) }
 
 func (s *Store) reload(ctx context.Context) error {
+	start := time.Now()
 	rows, err := s.conn.Query(ctx, s.listSQL)
 	if err != nil {
 		return err
@@ -191,7 +221,7 @@ func (s *Store) reload(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
-	s.tokens, s.loaded = m, time.Now()
+	s.tokens, s.loaded = m, start
 	s.mu.Unlock()
 	return nil
 }

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -48,7 +47,7 @@ func (r *eventRows) reset()           { clear(r.recs); r.recs = r.recs[:0] }
 
 func (r *eventRows) appendTo(b driver.Batch, keep []bool, batchID string) (int, error) {
 	n := 0
-	c := newCols(24, len(r.recs))
+	c := newCols("stissssaassssssusssaatus", len(r.recs))
 	for i := range r.recs {
 		if !keep[i] {
 			continue
@@ -102,7 +101,7 @@ func (r *consentRows) reset()           { clear(r.recs); r.recs = r.recs[:0] }
 
 func (r *consentRows) appendTo(b driver.Batch, keep []bool, batchID string) (int, error) {
 	n := 0
-	c := newCols(21, len(r.recs))
+	c := newCols("sssssaatibtissssaatus", len(r.recs))
 	for i := range r.recs {
 		if !keep[i] {
 			continue
@@ -141,52 +140,78 @@ func (r *consentRows) appendTo(b driver.Batch, keep []bool, batchID string) (int
 	return n, c.appendTo(b)
 }
 
-// cols accumulates column slices so a batch is appended column-wise, the
-// fast path of clickhouse-go.
-type cols struct{ c []any }
-
-func newCols(n, capacity int) *cols {
-	return &cols{c: make([]any, n)}
+// cols accumulates typed column slices so a batch is appended column-wise,
+// the fast path of clickhouse-go, without boxing a value per cell.
+type cols struct {
+	kinds []byte // per column: 's' string, 'a' array, 't' time, 'i' int64, 'u' uint64, 'b' uint8
+	strs  [][]string
+	arrs  [][][]string
+	times [][]time.Time
+	i64s  [][]int64
+	u64s  [][]uint64
+	u8s   [][]uint8
+	slot  []int // column → index in its kind's slice
 }
 
-func (c *cols) str(i int, v string) {
-	s, _ := c.c[i].([]string)
-	c.c[i] = append(s, v)
+func newCols(kinds string, capacity int) *cols {
+	c := &cols{kinds: []byte(kinds), slot: make([]int, len(kinds))}
+	for i, k := range c.kinds {
+		switch k {
+		case 's':
+			c.slot[i] = len(c.strs)
+			c.strs = append(c.strs, make([]string, 0, capacity))
+		case 'a':
+			c.slot[i] = len(c.arrs)
+			c.arrs = append(c.arrs, make([][]string, 0, capacity))
+		case 't':
+			c.slot[i] = len(c.times)
+			c.times = append(c.times, make([]time.Time, 0, capacity))
+		case 'i':
+			c.slot[i] = len(c.i64s)
+			c.i64s = append(c.i64s, make([]int64, 0, capacity))
+		case 'u':
+			c.slot[i] = len(c.u64s)
+			c.u64s = append(c.u64s, make([]uint64, 0, capacity))
+		case 'b':
+			c.slot[i] = len(c.u8s)
+			c.u8s = append(c.u8s, make([]uint8, 0, capacity))
+		}
+	}
+	return c
 }
+
+func (c *cols) str(i int, v string)     { c.strs[c.slot[i]] = append(c.strs[c.slot[i]], v) }
+func (c *cols) time(i int, v time.Time) { c.times[c.slot[i]] = append(c.times[c.slot[i]], v) }
+func (c *cols) i64(i int, v int64)      { c.i64s[c.slot[i]] = append(c.i64s[c.slot[i]], v) }
+func (c *cols) u64(i int, v uint64)     { c.u64s[c.slot[i]] = append(c.u64s[c.slot[i]], v) }
+func (c *cols) u8(i int, v uint8)       { c.u8s[c.slot[i]] = append(c.u8s[c.slot[i]], v) }
 func (c *cols) arr(i int, v []string) {
-	s, _ := c.c[i].([][]string)
 	if v == nil {
 		v = []string{}
 	}
-	c.c[i] = append(s, v)
-}
-func (c *cols) time(i int, v time.Time) {
-	s, _ := c.c[i].([]time.Time)
-	c.c[i] = append(s, v)
-}
-func (c *cols) i64(i int, v int64) {
-	s, _ := c.c[i].([]int64)
-	c.c[i] = append(s, v)
-}
-func (c *cols) u64(i int, v uint64) {
-	s, _ := c.c[i].([]uint64)
-	c.c[i] = append(s, v)
-}
-func (c *cols) u8(i int, v uint8) {
-	s, _ := c.c[i].([]uint8)
-	c.c[i] = append(s, v)
+	c.arrs[c.slot[i]] = append(c.arrs[c.slot[i]], v)
 }
 
 func (c *cols) appendTo(b driver.Batch) error {
-	if c.c[0] == nil {
-		return nil
-	}
-	for i, col := range c.c {
+	for i, k := range c.kinds {
+		var col any
+		switch k {
+		case 's':
+			col = c.strs[c.slot[i]]
+		case 'a':
+			col = c.arrs[c.slot[i]]
+		case 't':
+			col = c.times[c.slot[i]]
+		case 'i':
+			col = c.i64s[c.slot[i]]
+		case 'u':
+			col = c.u64s[c.slot[i]]
+		case 'b':
+			col = c.u8s[c.slot[i]]
+		}
 		if err := b.Column(i).Append(col); err != nil {
 			return fmt.Errorf("append column %d: %w", i, err)
 		}
 	}
 	return nil
 }
-
-var _ = context.Background

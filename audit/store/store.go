@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -54,7 +55,7 @@ func Open(ctx context.Context, opts Options) (driver.Conn, error) {
 		MaxOpenConns:     opts.MaxOpenConns,
 		MaxIdleConns:     opts.MaxOpenConns,
 		ConnMaxLifetime:  time.Hour,
-		Compression:      &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		Compression:      opts.compression(),
 		Logger:           slog.New(quietHandler{log.Handler()}).With("component", "clickhouse-go"),
 		ClientInfo:       clickhouse.ClientInfo{Products: []struct{ Name, Version string }{{Name: "privaudit", Version: "1"}}},
 		ConnOpenStrategy: clickhouse.ConnOpenRoundRobin,
@@ -97,4 +98,20 @@ func (h quietHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h quietHandler) WithGroup(name string) slog.Handler {
 	return quietHandler{h.Handler.WithGroup(name)}
+}
+
+// compression picks LZ4 for remote servers; on loopback compressing costs
+// CPU on both ends and saves nothing.
+func (o Options) compression() *clickhouse.Compression {
+	for _, a := range o.Addrs {
+		host, _, err := net.SplitHostPort(a)
+		if err != nil {
+			host = a
+		}
+		ip := net.ParseIP(host)
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
+		}
+	}
+	return nil
 }
