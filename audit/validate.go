@@ -482,4 +482,3 @@ func (d *recordDecoder) sortAttributes(field string, keys, values []string) {
 		}
 	}
 }
-
