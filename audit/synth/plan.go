@@ -79,6 +79,14 @@ func newWorld(o Options, r *rand.Rand) *world {
 
 // add appends steps as one new plan.
 func (w *world) add(steps ...step) plan {
+	for i := range steps {
+		// A step copied from an earlier grant (a narrowing, a re-grant) keeps
+		// its expiry; a grant cannot end before it starts (SPEC §2.2), so
+		// such a copy gets a fresh year instead.
+		if s := &steps[i]; s.expires != 0 && s.expires <= s.at {
+			s.expires = s.at + 365*msPerDay
+		}
+	}
 	p := plan{first: int32(len(w.steps)), n: int32(len(steps))}
 	w.steps = append(w.steps, steps...)
 	return p

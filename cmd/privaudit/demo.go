@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/synth"
 	"github.com/privaudit/privaudit/queries"
+	"github.com/privaudit/privaudit/reports"
+	"github.com/privaudit/privaudit/reports/render"
 )
 
 func (m *Main) demo(ctx context.Context, args []string) error {
@@ -37,7 +41,9 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	}
 	dir := filepath.Join(m.Config.DataDir, "demo-input")
 	now := time.Now().UTC()
-	o := synth.Options{Seed: 42, Customers: customers, Events: events, Now: now}
+	to := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	from := to.AddDate(0, -1, 0)
+	o := synth.Options{Seed: 42, Customers: customers, Events: events, Now: now, From: from, To: to}
 	start := time.Now()
 	stats, err := generateFiles(ctx, dir, o)
 	if err != nil {
@@ -49,6 +55,12 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	start = time.Now()
 	for _, k := range []audit.Kind{audit.KindConsents, audit.KindEvents} {
 		sum, err := m.send(ctx, k, []string{filepath.Join(dir, string(k)+".ndjson")}, 4)
+		for i, p := range sum.Problems {
+			if i == 10 {
+				break
+			}
+			fmt.Fprintln(m.Stderr, p)
+		}
 		if err != nil {
 			return fmt.Errorf("ingest %s: %w", k, err)
 		}
@@ -67,10 +79,110 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	fmt.Fprintf(out, "4. stored in ClickHouse: %d access events, %d consent events in %s (%.0f records/s through HTTP → spool → ClickHouse)\n",
 		ev, cs, took.Round(time.Millisecond), float64(ev+cs)/took.Seconds())
 	if int(ev) != stats.Events || int(cs) != stats.Consents {
-		fmt.Fprintln(os.Stderr, "warning: stored counts differ from generated counts")
-		return fmt.Errorf("stored %d/%d, generated %d/%d", ev, cs, stats.Events, stats.Consents)
+		return fmt.Errorf("stored %d events and %d consent events, generated %d and %d", ev, cs, stats.Events, stats.Consents)
+	}
+	outDir := filepath.Join(m.Config.DataDir, "reports")
+	fmt.Fprintf(out, "5. nightly report set for %s – %s in %s:\n", from.Format(time.DateOnly), to.Format(time.DateOnly), outDir)
+	return m.demoReports(ctx, srv, outDir, from, to)
+}
+
+// demoReport is one report of the demo's nightly set.
+type demoReport struct {
+	name    string
+	formats []string
+	pivot   bool // print the first pivot's column totals
+}
+
+var demoSet = []demoReport{
+	{"disclosures", []string{"xlsx", "csv"}, false},
+	{"violations", []string{"xlsx", "csv"}, true},
+	{"recipients", []string{"xlsx"}, false},
+	{"consents", []string{"xlsx"}, false},
+	{"processing-inventory", []string{"xlsx"}, false},
+	{"access-review", []string{"xlsx"}, false},
+}
+
+// demoReports runs the nightly set through the same runner the API uses and
+// prints a short summary of each.
+func (m *Main) demoReports(ctx context.Context, srv *server, dir string, from, to time.Time) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, d := range demoSet {
+		for _, f := range d.formats {
+			res, err := runToFile(ctx, srv.reports, reports.RunRequest{Report: d.name, From: from, To: to,
+				Format: f, Actor: "demo", ActorType: "system", Channel: "schedule"}, dir)
+			if err != nil {
+				return fmt.Errorf("report %s: %w", d.name, err)
+			}
+			line := fmt.Sprintf("   %-22s %-5s %9d rows  %s", d.name, f, res.Rows, res.Filename)
+			if res.Summary != nil {
+				line += "\n      " + summaryLine(res.Summary, d.pivot)
+			}
+			fmt.Fprintln(m.Stdout, line)
+		}
 	}
 	return nil
+}
+
+// runToFile runs a report into dir/filename, atomically.
+func runToFile(ctx context.Context, r *reports.Runner, req reports.RunRequest, dir string) (reports.RunResult, error) {
+	tmp, err := os.CreateTemp(dir, ".report-*")
+	if err != nil {
+		return reports.RunResult{}, err
+	}
+	defer os.Remove(tmp.Name())
+	req.Out = tmp
+	res, err := r.Run(ctx, req)
+	if err != nil {
+		tmp.Close()
+		return res, err
+	}
+	if err := tmp.Close(); err != nil {
+		return res, err
+	}
+	return res, os.Rename(tmp.Name(), filepath.Join(dir, res.Filename))
+}
+
+// summaryLine prints a report's totals and, if asked, its first pivot's
+// column totals.
+func summaryLine(s *render.Summary, pivot bool) string {
+	var parts []string
+	for _, t := range s.Totals {
+		parts = append(parts, fmt.Sprintf("%s %s", t.Label, humanNumber(t.Value)))
+	}
+	if pivot && len(s.Pivots) > 0 {
+		p := s.Pivots[0]
+		sums := make([]float64, len(p.ColHeaders))
+		for _, r := range p.Rows {
+			for i, v := range r.Values {
+				if i < len(sums) {
+					sums[i] += v
+				}
+			}
+		}
+		var cols []string
+		for i, h := range p.ColHeaders {
+			if sums[i] > 0 {
+				cols = append(cols, fmt.Sprintf("%s %s", h, humanNumber(sums[i])))
+			}
+		}
+		if len(cols) > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %s", strings.ToLower(p.Title), strings.Join(cols, ", ")))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func humanNumber(v float64) string {
+	if v != float64(int64(v)) {
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	s := strconv.FormatInt(int64(v), 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func storedCounts(ctx context.Context, srv *server, s queries.Schema) (events, consents uint64, err error) {

@@ -29,6 +29,11 @@ Server:
                                create an API token (prints it as the last line)
 Client (talk to a running server: PRIVAUDIT_SERVER, PRIVAUDIT_TOKEN):
   ingest events|consents FILE… send NDJSON files (- for stdin)
+  report list                  the report catalog with parameters
+  report run NAME --from D --to D [--param k=v]… [--format xlsx|csv|json] [--out FILE]
+                               download a report
+  query "SQL" | --saved NAME [--param k=v]… | --list
+                               read-only SQL (table, csv, json or xlsx)
 Data:
   generate --out DIR           write a synthetic data set (events.ndjson, consents.ndjson)
   demo                         the whole story end to end on the embedded default
@@ -80,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"serve":    m.serve,
 		"token":    m.token,
 		"ingest":   m.ingest,
+		"query":    m.query,
+		"report":   m.report,
 		"generate": m.generate,
 		"demo":     m.demo,
 		"bench":    m.bench,

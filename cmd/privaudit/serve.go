@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/ingest"
+	"github.com/privaudit/privaudit/reports"
 )
 
 // server is a running `privaudit serve`: storage, intake and HTTP.
@@ -25,6 +27,8 @@ type server struct {
 	ingestor *ingest.Ingestor
 	http     *http.Server
 	ln       net.Listener
+	reader   driver.Conn // readonly connection for ad-hoc SQL
+	reports  *reports.Runner
 	URL      string
 }
 
@@ -80,6 +84,10 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 	})
 	mux.Handle("GET /metrics", s.tokens.Require(m.Log, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), auth.RoleAdmin, auth.RoleOfficer))
 	s.ingestor.Routes(mux, func(h http.Handler) http.Handler { return s.tokens.Require(m.Log, h, auth.RoleIngest) })
+	if err := m.mountOfficerAPI(ctx, s, mux); err != nil {
+		_ = s.Shutdown()
+		return nil, err
+	}
 	if err := s.listen(m, mux); err != nil {
 		_ = s.Shutdown()
 		return nil, err
@@ -125,6 +133,9 @@ func (s *server) Shutdown() error {
 	}
 	if s.ingestor != nil {
 		errs = append(errs, s.ingestor.Close(ctx))
+	}
+	if s.reader != nil {
+		s.reader.Close()
 	}
 	s.st.Close()
 	return errors.Join(errs...)

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/privaudit/privaudit/audit/auth"
+	"github.com/privaudit/privaudit/audit/store"
+	"github.com/privaudit/privaudit/queries"
+	"github.com/privaudit/privaudit/reports"
+	"github.com/privaudit/privaudit/reports/sqlconsole"
+)
+
+// mountOfficerAPI adds the officer endpoints: the report catalog and
+// downloads, and ad-hoc and saved queries over the readonly reader
+// connection.
+func (m *Main) mountOfficerAPI(ctx context.Context, s *server, mux *http.ServeMux) error {
+	officer := func(h http.Handler) http.Handler { return s.tokens.Require(m.Log, h, auth.RoleOfficer) }
+	runner, err := reports.NewRunner(reports.Options{Conn: s.st.Conn, Schema: m.Config.Schema(),
+		Recorder: s.ingestor.Record, Version: version, Logger: m.Log})
+	if err != nil {
+		return err
+	}
+	s.reports = runner
+	reports.Routes(mux, runner, s.tokens, m.Log)
+	if s.st.ReaderUser == "" {
+		m.Log.Warn("ad-hoc SQL disabled: no readonly reader configured (clickhouse.reader_user); see README")
+		return nil
+	}
+	ro := store.Options{Addrs: s.st.Addrs, User: s.st.ReaderUser, Password: s.st.ReaderPassword,
+		Database: m.Config.ClickHouse.Database, MaxOpenConns: 4,
+		// clickhouse-go logs query text with bound values at debug level: never for officers' queries.
+		Logger: slog.New(slog.DiscardHandler)}
+	if m.Config.ClickHouse.TLS {
+		ro.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	rc, err := store.Open(ctx, ro)
+	if err != nil {
+		return fmt.Errorf("reader connection: %w", err)
+	}
+	s.reader = rc
+	qrunner := queries.NewRunner(rc, queries.RunnerOptions{})
+	if err := qrunner.CheckReader(ctx, m.Config.Schema()); err != nil {
+		return fmt.Errorf("reader user is not safe for ad-hoc SQL: %w", err)
+	}
+	console, err := sqlconsole.New(sqlconsole.Options{Runner: qrunner, Schema: m.Config.Schema(),
+		Record: s.ingestor.Record, Version: version, Logger: m.Log})
+	if err != nil {
+		return err
+	}
+	console.Routes(mux, officer)
+	return nil
+}

@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/privaudit/privaudit/reports"
+)
+
+const reportUsage = `usage:
+  privaudit report list
+  privaudit report run NAME --from DATE --to DATE [--param k=v]… [--format xlsx|csv|json] [--out FILE]`
+
+// report is `privaudit report list|run`, a client of a running server.
+func (m *Main) report(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usageError{reportUsage}
+	}
+	switch args[0] {
+	case "list":
+		return m.reportList(ctx, args[1:])
+	case "run":
+		return m.reportRun(ctx, args[1:])
+	}
+	return usageError{fmt.Sprintf("unknown report command %q\n%s", args[0], reportUsage)}
+}
+
+func (m *Main) reportList(ctx context.Context, args []string) error {
+	if _, err := m.parse("report list", args, nil); err != nil {
+		return err
+	}
+	resp, err := m.reportGet(ctx, "/v1/reports", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var cat reports.CatalogResponse
+	if err := json.NewDecoder(resp.Body).Decode(&cat); err != nil {
+		return fmt.Errorf("report list: bad answer from %s: %w", m.Config.Server, err)
+	}
+	tw := tabwriter.NewWriter(m.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REPORT\tPARAMETERS\tTITLE")
+	for _, r := range cat.Reports {
+		var ps []string
+		for _, p := range r.Params {
+			if p.Required {
+				ps = append(ps, p.Name+" (required)")
+			} else {
+				ps = append(ps, p.Name+"="+p.Default)
+			}
+		}
+		if len(ps) == 0 {
+			ps = []string{"-"}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, strings.Join(ps, ", "), r.Title)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "\nEvery report takes --from and --to (dates like 2026-10-01 or RFC 3339 timestamps, UTC; the period is [from, to)).\nFormats: %s\n",
+		strings.Join(cat.Formats, ", "))
+	return nil
+}
+
+// runFlags are the flags of `report run`.
+type runFlags struct {
+	from, to, format, out string
+	params                paramFlag
+}
+
+// paramFlag collects repeated --param k=v.
+type paramFlag map[string]string
+
+func (p paramFlag) String() string { return "" }
+
+func (p paramFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want --param NAME=VALUE, got %q", v)
+	}
+	p[k] = val
+	return nil
+}
+
+func (m *Main) reportRun(ctx context.Context, args []string) error {
+	name, rest := "", args
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, rest = args[0], args[1:]
+	}
+	rf := runFlags{params: paramFlag{}}
+	fs, err := m.parse("report run", rest, func(fs *flag.FlagSet) {
+		fs.StringVar(&rf.from, "from", "", "start of the period, inclusive (2026-10-01 or RFC 3339)")
+		fs.StringVar(&rf.to, "to", "", "end of the period, exclusive")
+		fs.Var(rf.params, "param", "report parameter NAME=VALUE (repeatable); see `privaudit report list`")
+		fs.StringVar(&rf.format, "format", "", "xlsx, csv or json (default: from --out's extension, else xlsx)")
+		fs.StringVar(&rf.out, "out", "", "file to write (default: the server's file name in the current directory; - for stdout)")
+	})
+	if err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() > 0 {
+		// The name came after some flags: the flags after it count too.
+		name = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return usageError{err.Error()}
+		}
+		if err := m.Config.Validate(); err != nil {
+			return err
+		}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected arguments %v (flags go after the report name)\n%s", fs.Args(), reportUsage)}
+	}
+	if name == "" || rf.from == "" || rf.to == "" {
+		return usageError{"a report name, --from and --to are required\n" + reportUsage}
+	}
+	for _, b := range []string{rf.from, rf.to} {
+		if _, err := reports.ParseTime(b); err != nil {
+			return usageError{"period: " + err.Error()}
+		}
+	}
+	if rf.format == "" {
+		rf.format = formatFromName(rf.out)
+	}
+	q := reports.QueryValues(rf.from, rf.to, rf.format, rf.params)
+	return m.download(ctx, name, q, rf.out)
+}
+
+// formatFromName guesses the format from a file name's extension.
+func formatFromName(name string) string {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".csv":
+		return "csv"
+	case ".json":
+		return "json"
+	}
+	return "xlsx"
+}
+
+// reportGet sends an authenticated GET and turns an error answer into an
+// error carrying the server's message.
+func (m *Main) reportGet(ctx context.Context, path string, q url.Values) (*http.Response, error) {
+	if m.Config.Token == "" {
+		return nil, errors.New("no token: set PRIVAUDIT_TOKEN or --token (create one with `privaudit token create --role officer`)")
+	}
+	u := strings.TrimRight(m.Config.Server, "/") + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+m.Config.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("reach privaudit at %s: %w (is `privaudit serve` running? set PRIVAUDIT_SERVER)", m.Config.Server, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		err := reports.DecodeError(resp.StatusCode, body)
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			return nil, fmt.Errorf("%w (reports need an officer or admin token: `privaudit token create --role officer`)", err)
+		}
+		return nil, err
+	}
+	return resp, nil
+}
+
+// download fetches one report and writes it to out atomically: into a
+// temporary file next to it, renamed only once the download is complete.
+func (m *Main) download(ctx context.Context, name string, q url.Values, out string) error {
+	stop := m.heartbeat(name, 5*time.Second)
+	resp, err := m.reportGet(ctx, "/v1/reports/"+url.PathEscape(name), q)
+	stop()
+	if err != nil {
+		return fmt.Errorf("report %s: %w", name, err)
+	}
+	defer resp.Body.Close()
+	if out == "" {
+		out = serverFilename(resp, name)
+	}
+	pw := &progressWriter{w: m.Stderr, name: name, start: time.Now(), last: time.Now()}
+	if out == "-" {
+		if _, err := io.Copy(io.MultiWriter(m.Stdout, pw), resp.Body); err != nil {
+			return fmt.Errorf("report %s: download interrupted: %w", name, err)
+		}
+	} else if err := writeAtomic(out, io.TeeReader(resp.Body, pw)); err != nil {
+		return fmt.Errorf("report %s: %w; nothing was written to %s", name, err, out)
+	}
+	rows, sum := resp.Trailer.Get(reports.TrailerRows), resp.Trailer.Get(reports.TrailerSHA256)
+	fmt.Fprintf(m.Stderr, "report %s: wrote %s (%s rows, %d bytes, %.1fs); sha256 of the detail data %s\n",
+		name, out, rows, pw.n, time.Since(pw.start).Seconds(), sum)
+	return nil
+}
+
+// heartbeat prints a line every interval until stop is called: the server
+// sends the first byte of a report only once it knows the report will not
+// fail early (an xlsx only when complete), which can take a while.
+func (m *Main) heartbeat(name string, interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fmt.Fprintf(m.Stderr, "report %s: the server is preparing the report (%.0fs)…\n", name, time.Since(start).Seconds())
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// serverFilename is the file name the server suggests, without any path.
+func serverFilename(resp *http.Response, name string) string {
+	if _, ps, err := mime.ParseMediaType(resp.Header.Get("Content-Disposition")); err == nil {
+		if f := filepath.Base(ps["filename"]); f != "." && f != "/" && f != "" {
+			return f
+		}
+	}
+	return name + ".xlsx"
+}
+
+// writeAtomic copies r into a temporary file in path's directory, syncs it
+// and renames it to path; on any error the temporary file is removed.
+func writeAtomic(path string, r io.Reader) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".*.part")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = io.Copy(f, r); err != nil {
+		return fmt.Errorf("download interrupted (the server failed or the connection broke): %w", err)
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// progressWriter counts the bytes received and reports them on stderr
+// every two seconds.
+type progressWriter struct {
+	w           io.Writer
+	name        string
+	n           int64
+	start, last time.Time
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	p.n += int64(len(b))
+	if time.Since(p.last) >= 2*time.Second {
+		p.last = time.Now()
+		mb := float64(p.n) / (1 << 20)
+		fmt.Fprintf(p.w, "report %s: %.1f MiB received (%.1f MiB/s)\n", p.name, mb, mb/time.Since(p.start).Seconds())
+	}
+	return len(b), nil
+}

@@ -1,0 +1,98 @@
+package queries
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+	"text/template"
+)
+
+//go:embed reports/*.sql
+var reportFiles embed.FS
+
+// reportShared is the file of templates every report may include: the SPEC §3
+// verdict engine ({{template "verdicts" .}}) and its consent ledger. A report
+// file narrows the events it evaluates by redefining "event_filter" (an SQL
+// fragment starting with AND).
+const reportShared = "reports/verdicts.sql"
+
+var reportCache sync.Map // name|schema -> string
+
+// Report returns the rendered SQL of queries/reports/NAME.sql for schema s:
+// the report's detail query, the file's text outside its {{define}} blocks.
+// The shared templates of reports/verdicts.sql are parsed first, so a report
+// includes the verdict of every event with {{template "verdicts" .}}. User
+// values are never part of the template: reports bind them as @name
+// parameters.
+func Report(name string, s Schema) (string, error) {
+	return ReportSection(name, "", s)
+}
+
+// ReportSection returns the rendered SQL of the block {{define "SECTION"}} of
+// queries/reports/NAME.sql (its summary queries, e.g. "totals"), or the
+// detail query when section is empty.
+func ReportSection(name, section string, s Schema) (string, error) {
+	key := name + "|" + section + "|" + fmt.Sprint(s)
+	if v, ok := reportCache.Load(key); ok {
+		return v.(string), nil
+	}
+	if err := s.Validate(); err != nil {
+		return "", err
+	}
+	path := "reports/" + name + ".sql"
+	t := template.New(path).Option("missingkey=error")
+	for _, p := range []string{reportShared, path} {
+		src, err := fs.ReadFile(reportFiles, p)
+		if err != nil {
+			return "", fmt.Errorf("report sql %s: %w", name, err)
+		}
+		if _, err := t.New(p).Parse(string(src)); err != nil {
+			return "", fmt.Errorf("parse %s: %w", p, err)
+		}
+	}
+	data := templateData{DB: s.DB, MetaDB: s.MetaDB, Schema: s}
+	if s.Cluster != "" {
+		data.OnCluster = "ON CLUSTER " + s.Cluster
+	}
+	exec := path
+	if section != "" {
+		exec = section
+		if t.Lookup(section) == nil {
+			return "", fmt.Errorf("report sql %s: no section %q", name, section)
+		}
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, exec, data); err != nil {
+		return "", fmt.Errorf("render %s %s: %w", path, section, err)
+	}
+	out := strings.TrimSpace(b.String())
+	reportCache.Store(key, out)
+	return out, nil
+}
+
+// ReportNames lists the report SQL files (without .sql), including the
+// shared verdicts file, for tests that check every file renders.
+func ReportNames() ([]string, error) {
+	ents, err := fs.ReadDir(reportFiles, "reports")
+	if err != nil {
+		return nil, fmt.Errorf("list report sql: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if n, ok := cutSQL(e.Name()); ok {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func cutSQL(name string) (string, bool) {
+	const ext = ".sql"
+	if len(name) <= len(ext) || name[len(name)-len(ext):] != ext {
+		return "", false
+	}
+	return name[:len(name)-len(ext)], true
+}

@@ -1,0 +1,68 @@
+-- Consents (SPEC §4): the consent ledger of the period — every grant and
+-- withdrawal effective in [from, to), with its scope and expiry, when it was
+-- recorded, and whether it was backdated: recorded more than
+-- @backdated_days days after its effective_at (a consent recorded long after
+-- the fact deserves a second look). The period filter sits in a subquery:
+-- the output aliases effective_at, expires_at, ingested_at (nanoseconds)
+-- would otherwise shadow the DateTime columns of the same names.
+SELECT
+    consent_event_id, consent_id, subject_id, recipient_id, status, purposes, data_categories,
+    effective_ns AS effective_at, if(has_expiry = 1, expires_ns, toInt64(0)) AS expires_at,
+    toInt64(ingest_seq) AS ingested_at,
+    toUInt8(toInt64(ingest_seq) - effective_ns > @backdated_days * 86400000000000) AS backdated,
+    round((toInt64(ingest_seq) - effective_ns) / 86400000000000, 2) AS recorded_after_days,
+    method, notice_version, jurisdiction, proof_sha256
+FROM (
+    SELECT *
+    FROM {{.DB}}.consent_events FINAL
+    WHERE effective_at >= toDateTime(@from_s) AND effective_at <= toDateTime(@to_s)
+      AND effective_ns >= @from_ns AND effective_ns < @to_ns
+)
+ORDER BY effective_ns, ingest_seq
+
+{{define "totals"}}
+SELECT
+    toFloat64(countIf(status = 'granted')) AS `Grants`,
+    toFloat64(countIf(status = 'withdrawn')) AS `Withdrawals`,
+    toFloat64(countIf(toInt64(ingest_seq) - effective_ns > @backdated_days * 86400000000000)) AS `Backdated`,
+    toFloat64(uniqExact(subject_id)) AS `Customers`
+FROM {{.DB}}.consent_events FINAL
+WHERE effective_at >= toDateTime(@from_s) AND effective_at <= toDateTime(@to_s)
+  AND effective_ns >= @from_ns AND effective_ns < @to_ns
+{{end}}
+
+{{define "state_at_end"}}
+    SELECT
+        consent_id,
+        argMax(tuple(status, recipient_id, purposes, has_expiry, expires_ns),
+               tuple(effective_ns, ingest_seq)) AS s_state
+    FROM {{.DB}}.consent_events FINAL
+    WHERE effective_ns < @to_ns
+    GROUP BY consent_id
+{{end}}
+
+{{define "expiring"}}
+SELECT
+    toFloat64(countIf(tupleElement(s_state, 1) = 'granted' AND tupleElement(s_state, 4) = 1
+        AND tupleElement(s_state, 5) >= @from_ns AND tupleElement(s_state, 5) < @to_ns)) AS `Grants expiring in the period`,
+    toFloat64(countIf(tupleElement(s_state, 1) = 'granted'
+        AND (tupleElement(s_state, 4) = 0 OR tupleElement(s_state, 5) >= @to_ns))) AS `Active consents at the end of the period`
+FROM ({{template "state_at_end" .}})
+{{end}}
+
+{{define "active"}}
+SELECT tupleElement(s_state, 2) AS row_label, purpose AS col_label, toFloat64(count()) AS value
+FROM ({{template "state_at_end" .}})
+ARRAY JOIN tupleElement(s_state, 3) AS purpose
+WHERE tupleElement(s_state, 1) = 'granted'
+  AND (tupleElement(s_state, 4) = 0 OR tupleElement(s_state, 5) >= @to_ns)
+GROUP BY row_label, col_label
+{{end}}
+
+{{define "by_recipient"}}
+SELECT recipient_id AS row_label, status AS col_label, toFloat64(count()) AS value
+FROM {{.DB}}.consent_events FINAL
+WHERE effective_at >= toDateTime(@from_s) AND effective_at <= toDateTime(@to_s)
+  AND effective_ns >= @from_ns AND effective_ns < @to_ns
+GROUP BY row_label, col_label
+{{end}}

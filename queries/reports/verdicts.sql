@@ -1,0 +1,169 @@
+{{- /*
+The consent verdict engine (SPEC §3), shared by every report that needs the
+verdict of an access event. A report includes it as a subquery:
+
+    FROM ({{template "verdicts" .}})
+
+and narrows the evaluated events by redefining "event_filter" (a fragment
+starting with AND, over access_events columns). Parameters, always bound:
+@from_s, @to_s (period bounds in Unix seconds, floor, for partition pruning)
+and @from_ns, @to_ns (the exact period [from, to) in Unix nanoseconds).
+
+How it works, on ClickHouse 18.16 (no ASOF JOIN, no window functions) and
+current releases alike, without grouping or multiplying the events:
+
+1. consent_history: per consent_id, its events sorted by (effective_ns,
+   ingest_seq), each with next_eff, the effective_ns of the consent's next
+   event (max Int64 for the last). An event is the consent's state at t
+   exactly when effective_ns <= t < next_eff: the latest effective at or
+   before t, and on a tie of effective_at the later-ingested (the earlier
+   one's next_eff equals its own effective_ns).
+2. The ledger holds, per lookup key, parallel arrays of consent events
+   (l_eff, l_next, l_id, l_status, …) sorted by (effective_ns, ingest_seq):
+   kind 1, key consent_id: every event of that consent (for events naming
+   their consent); kind 2, key (subject_id, recipient_id): every event of
+   every consent that some event names for that pair (for the others).
+   Denied events and other legal bases need no ledger: kind 0 matches none.
+3. Each access event picks its ledger row with one ANY LEFT JOIN and codes
+   every entry: 255 when it is not its consent's state at occurred_ns,
+   else the first failing check in SPEC §3 order (1 subject_mismatch …
+   6 category_not_covered) or 0 when it passes. Read backwards (most
+   recently effective first), the first 0 covers the event; without one,
+   the first state decides; without any state there is no candidate.
+
+(materialize(): ClickHouse 18.16 refuses a UNION ALL of a constant with a
+column.) Lambdas capture no columns: ClickHouse 18.16 loses captured columns when an
+outer query prunes the subquery, so event values reach them as lambda
+arguments through replicate().
+
+The consent ledger is read as known now: late-arriving consent events count.
+Both tables are read FINAL, so replayed duplicates never count twice.
+*/ -}}
+
+{{define "event_filter"}}{{end}}
+
+{{define "ledger"}}
+SELECT
+    l_kind, l_k1, l_k2,
+    arrayMap(x -> tupleElement(x, 1), l) AS l_eff,
+    arrayMap(x -> tupleElement(x, 3), l) AS l_next,
+    arrayMap(x -> tupleElement(x, 4), l) AS l_id,
+    arrayMap(x -> tupleElement(x, 5), l) AS l_subject,
+    arrayMap(x -> tupleElement(x, 6), l) AS l_recipient,
+    arrayMap(x -> tupleElement(x, 7), l) AS l_status,
+    arrayMap(x -> tupleElement(x, 8), l) AS l_purposes,
+    arrayMap(x -> tupleElement(x, 9), l) AS l_cats,
+    arrayMap(x -> tupleElement(x, 10), l) AS l_expires
+FROM (
+    SELECT l_kind, l_k1, l_k2, arraySort(groupArray(tuple(
+        tupleElement(ev, 1), tupleElement(ev, 2), next_eff, consent_id, tupleElement(ev, 3),
+        tupleElement(ev, 4), tupleElement(ev, 5), tupleElement(ev, 6), tupleElement(ev, 7),
+        tupleElement(ev, 8)))) AS l
+    FROM (
+        SELECT consent_id, ev, next_eff, materialize(toUInt8(1)) AS l_kind, consent_id AS l_k1, materialize('') AS l_k2
+        FROM ({{template "consent_history" .}})
+        ARRAY JOIN evs AS ev, nexts AS next_eff
+        UNION ALL
+        SELECT consent_id, ev, next_eff, materialize(toUInt8(2)) AS l_kind, p_subject AS l_k1, p_recipient AS l_k2
+        FROM (
+            SELECT *
+            FROM (
+                SELECT DISTINCT consent_id, subject_id AS p_subject, recipient_id AS p_recipient
+                FROM {{.DB}}.consent_events FINAL
+            )
+            ALL INNER JOIN ({{template "consent_history" .}}) USING (consent_id)
+        )
+        ARRAY JOIN evs AS ev, nexts AS next_eff
+    )
+    GROUP BY l_kind, l_k1, l_k2
+)
+{{end}}
+
+{{define "consent_history"}}
+    SELECT
+        consent_id,
+        arraySort(groupArray(tuple(effective_ns, ingest_seq, subject_id, recipient_id, status, purposes,
+            data_categories, if(has_expiry = 1, expires_ns, toInt64(9223372036854775807))))) AS evs,
+        arrayPushBack(arrayPopFront(arrayMap(x -> tupleElement(x, 1), evs)), toInt64(9223372036854775807)) AS nexts
+    FROM {{.DB}}.consent_events FINAL
+    GROUP BY consent_id
+{{end}}
+
+{{define "verdicts"}}
+SELECT
+    event_id, occurred_ns, actor_id, actor_type, subject_id, action,
+    data_categories, fields, recipient_id, recipient_type, purpose, legal_basis,
+    consent_id, outcome, record_count, channel, jurisdiction, request_id,
+    is_disclosure, verdict, verdict_consent_id, verdict_detail, missing_categories,
+    toUInt8(verdict NOT IN ('covered', 'other_basis', 'denied')) AS is_violation
+FROM (
+    SELECT *,
+        arrayMap((eff, nxt, st, purps, cats, exp, subj, rcpt, e) -> if(eff <= tupleElement(e, 1) AND tupleElement(e, 1) < nxt,
+            multiIf(
+                tupleElement(e, 2) = 1 AND subj != tupleElement(e, 3), 1,
+                tupleElement(e, 2) = 1 AND rcpt != tupleElement(e, 4), 2,
+                st = 'withdrawn', 3,
+                exp <= tupleElement(e, 1), 4,
+                NOT has(purps, tupleElement(e, 5)), 5,
+                NOT hasAll(cats, tupleElement(e, 6)), 6,
+                0),
+            255),
+            l_eff, l_next, l_status, l_purposes, l_cats, l_expires, l_subject, l_recipient,
+            replicate(tuple(occurred_ns, l_kind, subject_id, recipient_id, purpose, data_categories), l_eff)) AS v_codes,
+        arrayReverse(v_codes) AS v_rcodes,
+        arrayFirstIndex(c -> c = 0, v_rcodes) AS v_pass,
+        arrayFirstIndex(c -> c != 255, v_rcodes) AS v_last,
+        length(v_codes) + 1 - if(v_pass > 0, v_pass, v_last) AS v_i,
+        l_id[v_i] AS v_id,
+        multiIf(
+            outcome = 'denied', 'denied',
+            legal_basis != 'consent', 'other_basis',
+            v_last = 0, if(l_kind = 1, 'consent_unknown', 'no_consent'),
+            v_pass > 0, 'covered',
+            transform(v_codes[v_i], [1, 2, 3, 4, 5, 6],
+                ['subject_mismatch', 'recipient_not_covered', 'consent_withdrawn',
+                 'consent_expired', 'purpose_not_covered', 'category_not_covered'],
+                'unknown')) AS verdict,
+        multiIf(verdict IN ('denied', 'other_basis', 'consent_unknown'), consent_id,
+                verdict = 'no_consent', '', v_id) AS verdict_consent_id,
+        if(verdict = 'category_not_covered',
+            arrayFilter((c, n, allowed) -> n = 1 AND NOT has(allowed, c),
+                data_categories, arrayEnumerateUniq(data_categories),
+                replicate(l_cats[v_i], data_categories)),
+            emptyArrayString()) AS missing_categories,
+        multiIf(
+            verdict = 'denied', 'the request was refused (outcome denied)',
+            verdict = 'other_basis', concat('legal basis ', legal_basis),
+            verdict = 'consent_unknown', concat('no event of consent ', consent_id, ' is effective at or before the access'),
+            verdict = 'no_consent', concat('no consent of subject ', subject_id, ' for recipient ', recipient_id, ' in effect'),
+            verdict = 'covered', concat('covered by consent ', v_id),
+            verdict = 'subject_mismatch', concat('consent ', v_id, ' belongs to subject ', l_subject[v_i]),
+            verdict = 'recipient_not_covered', concat('consent ', v_id, ' is for recipient ', l_recipient[v_i]),
+            verdict = 'consent_withdrawn', concat('consent ', v_id, ' withdrawn at ',
+                formatDateTime(toDateTime(intDiv(l_eff[v_i], 1000000000)), '%FT%TZ', 'UTC')),
+            verdict = 'consent_expired', concat('consent ', v_id, ' expired at ',
+                formatDateTime(toDateTime(intDiv(l_expires[v_i], 1000000000)), '%FT%TZ', 'UTC')),
+            verdict = 'purpose_not_covered', concat('purpose ', purpose, ' not in consent ', v_id,
+                ' (allows ', arrayStringConcat(l_purposes[v_i], ', '), ')'),
+            concat('missing categories: ', arrayStringConcat(missing_categories, ', '))) AS verdict_detail
+    FROM (
+      SELECT * FROM (
+        SELECT
+            event_id, occurred_ns, actor_id, actor_type, subject_id, action,
+            data_categories, fields, recipient_id, recipient_type, purpose, legal_basis,
+            consent_id, outcome, record_count, channel, jurisdiction, request_id,
+            toUInt8(action IN ('share', 'export', 'transfer') AND outcome = 'allowed'
+                AND recipient_type NOT IN ('internal', 'subject')) AS is_disclosure,
+            multiIf(outcome = 'denied' OR legal_basis != 'consent', toUInt8(0),
+                    consent_id != '', toUInt8(1), toUInt8(2)) AS l_kind,
+            if(consent_id != '', consent_id, subject_id) AS l_k1,
+            if(consent_id != '', '', recipient_id) AS l_k2
+        FROM {{.DB}}.access_events FINAL
+        WHERE occurred_at >= toDateTime(@from_s) AND occurred_at <= toDateTime(@to_s)
+          AND occurred_ns >= @from_ns AND occurred_ns < @to_ns
+          {{template "event_filter" .}}
+      )
+      ANY LEFT JOIN ({{template "ledger" .}}) USING (l_kind, l_k1, l_k2)
+    )
+)
+{{end}}

@@ -1,0 +1,26 @@
+-- title: Customers shared with ad networks
+-- description: Customers whose data was disclosed to third parties for an
+--   advertising purpose (the purpose contains the given text, case-insensitive),
+--   one row per customer and recipient, with the categories and purposes involved.
+-- param: since Date                      first day of the period (inclusive, UTC)
+-- param: until Date                      day after the period (exclusive, UTC)
+-- param: purpose String = advertising    text the purpose must contain
+-- param: recipient String = ''           only this recipient_id (empty: all third parties)
+SELECT
+    subject_id,
+    recipient_id,
+    groupUniqArray(purpose) AS purposes,
+    groupUniqArrayArray(data_categories) AS categories,
+    count() AS events,
+    sum(record_count) AS records,
+    min(occurred_at) AS first_shared,
+    max(occurred_at) AS last_shared,
+    any(jurisdiction) AS jurisdiction
+FROM {{.DB}}.access_events FINAL
+WHERE occurred_at >= @since AND occurred_at < @until
+  AND action IN ('share', 'export', 'transfer') AND outcome = 'allowed'
+  AND recipient_type = 'third_party'
+  AND position(lower(purpose), lower(@purpose)) > 0
+  AND (@recipient = '' OR recipient_id = @recipient)
+GROUP BY subject_id, recipient_id
+ORDER BY subject_id, recipient_id

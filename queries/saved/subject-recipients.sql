@@ -1,0 +1,20 @@
+-- title: Who received one customer's data
+-- description: Every recipient a customer's data was disclosed to, with the
+--   categories, purposes, volumes and first and last disclosure: the core of
+--   an answer to a data subject access request.
+-- param: subject String    the customer's subject_id
+SELECT
+    recipient_id,
+    recipient_type,
+    groupUniqArrayArray(data_categories) AS categories,
+    groupUniqArray(purpose) AS purposes,
+    count() AS events,
+    sum(record_count) AS records,
+    min(occurred_at) AS first_shared,
+    max(occurred_at) AS last_shared
+FROM {{.DB}}.access_events FINAL
+WHERE subject_id = @subject
+  AND action IN ('share', 'export', 'transfer') AND outcome = 'allowed'
+  AND recipient_type NOT IN ('internal', 'subject')
+GROUP BY recipient_id, recipient_type
+ORDER BY last_shared DESC, recipient_id

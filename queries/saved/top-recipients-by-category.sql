@@ -1,0 +1,27 @@
+-- title: Top recipients by data category
+-- description: For each data category, the recipients that received it most
+--   often in disclosures (share, export or transfer, allowed, to a recipient
+--   other than internal or the subject), with customers, records and first and
+--   last disclosure.
+-- param: since Date                 first day of the period (inclusive, UTC)
+-- param: until Date                 day after the period (exclusive, UTC)
+-- param: category String = ''       only this data category (empty: every category)
+-- param: per_category UInt64 = 10   how many recipients to list per category
+SELECT
+    category,
+    recipient_id,
+    recipient_type,
+    count() AS events,
+    uniqExact(subject_id) AS subjects,
+    sum(record_count) AS records,
+    min(occurred_at) AS first_seen,
+    max(occurred_at) AS last_seen
+FROM {{.DB}}.access_events FINAL
+ARRAY JOIN data_categories AS category
+WHERE occurred_at >= @since AND occurred_at < @until
+  AND action IN ('share', 'export', 'transfer') AND outcome = 'allowed'
+  AND recipient_type NOT IN ('internal', 'subject')
+  AND (@category = '' OR category = @category)
+GROUP BY category, recipient_id, recipient_type
+ORDER BY category, events DESC, recipient_id
+LIMIT @per_category BY category

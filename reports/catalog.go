@@ -1,0 +1,96 @@
+package reports
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Catalog is a set of report definitions, listed by name.
+type Catalog struct {
+	defs   []Definition
+	byName map[string]int
+}
+
+// builtin holds the reports of this package; each report's file adds itself
+// with register in an init function.
+var builtin []Definition
+
+func register(d Definition) { builtin = append(builtin, d) }
+
+// Default returns the catalog of privaudit's built-in reports (SPEC §4).
+func Default() *Catalog {
+	c, err := NewCatalog(builtin...)
+	if err != nil {
+		panic(err) // a built-in definition is wrong: caught by the package tests
+	}
+	return c
+}
+
+var (
+	reportNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,63}$`)
+	paramNameRE  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	reservedArgs = []string{"from", "to", "from_s", "to_s", "from_ns", "to_ns", "format"}
+)
+
+// NewCatalog checks defs and returns them as a catalog sorted by name.
+func NewCatalog(defs ...Definition) (*Catalog, error) {
+	c := &Catalog{defs: slices.Clone(defs), byName: map[string]int{}}
+	slices.SortFunc(c.defs, func(a, b Definition) int { return strings.Compare(a.Name, b.Name) })
+	for i, d := range c.defs {
+		if err := d.check(); err != nil {
+			return nil, err
+		}
+		if _, dup := c.byName[d.Name]; dup {
+			return nil, fmt.Errorf("report %s is defined twice", d.Name)
+		}
+		c.byName[d.Name] = i
+	}
+	return c, nil
+}
+
+// check validates a definition's shape (its SQL is checked by NewRunner).
+func (d Definition) check() error {
+	switch {
+	case !reportNameRE.MatchString(d.Name):
+		return fmt.Errorf("report name %q: want lower-case letters, digits and -", d.Name)
+	case d.SQL == "" || len(d.Columns) == 0:
+		return fmt.Errorf("report %s: SQL and Columns are required", d.Name)
+	case len(d.Categories) == 0:
+		return fmt.Errorf("report %s: Categories (recorded on each run) are required", d.Name)
+	}
+	for _, p := range d.Params {
+		if !paramNameRE.MatchString(p.Name) || slices.Contains(reservedArgs, p.Name) {
+			return fmt.Errorf("report %s: parameter name %q is not allowed", d.Name, p.Name)
+		}
+		if p.Kind != ParamString && p.Kind != ParamInt {
+			return fmt.Errorf("report %s: parameter %s: unknown kind %q", d.Name, p.Name, p.Kind)
+		}
+	}
+	if d.SubjectParam != "" && !slices.ContainsFunc(d.Params, func(p ParamSpec) bool { return p.Name == d.SubjectParam && p.Required }) {
+		return fmt.Errorf("report %s: SubjectParam %s must be a required parameter", d.Name, d.SubjectParam)
+	}
+	return nil
+}
+
+// Lookup returns the definition named name.
+func (c *Catalog) Lookup(name string) (Definition, bool) {
+	i, ok := c.byName[name]
+	if !ok {
+		return Definition{}, false
+	}
+	return c.defs[i], true
+}
+
+// List returns every definition, sorted by name.
+func (c *Catalog) List() []Definition { return slices.Clone(c.defs) }
+
+// Names returns the report names, sorted.
+func (c *Catalog) Names() []string {
+	out := make([]string, len(c.defs))
+	for i, d := range c.defs {
+		out[i] = d.Name
+	}
+	return out
+}

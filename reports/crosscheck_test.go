@@ -1,0 +1,71 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
+	"github.com/privaudit/privaudit/audit/synth"
+)
+
+// TestVerdictsMatchReference generates a realistic data set (the bank ↔
+// messaging platform story, with every kind of violation), ingests it and
+// checks that the SQL verdict engine agrees with the reference
+// implementation synth.Verdict on every single event.
+func TestVerdictsMatchReference(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates and ingests 30,000 events")
+	}
+	var events, consents bytes.Buffer
+	opts := synth.Options{Seed: 42, Customers: 2000, Events: 30000, From: octFrom, To: octTo,
+		Now: time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC)}
+	if _, err := synth.Generate(context.Background(), opts, &events, &consents); err != nil {
+		t.Fatal(err)
+	}
+	ledger, err := synth.ReadConsents(bytes.NewReader(consents.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := ingesttest.Start(t, ingesttest.Options{})
+	env.Ingest(t, audit.KindConsents, consents.String())
+	env.Ingest(t, audit.KindEvents, events.String())
+	got := engineVerdicts(t, env.Conn, env.Schema, octFrom, octTo)
+
+	ref := synth.NewLedger(ledger)
+	n, mismatches := 0, 0
+	byVerdict := map[string]int{}
+	err = synth.ScanEvents(bytes.NewReader(events.Bytes()), func(e *synth.WireEvent) error {
+		n++
+		v, id, detail := synth.Verdict(ref, *e)
+		byVerdict[v]++
+		g := got[e.EventID]
+		ok := g.Verdict == v && g.ConsentID == id
+		if v == synth.VerdictCategoryNotCovered && strings.Join(g.Missing, ";") != detail {
+			ok = false
+		}
+		if !ok {
+			mismatches++
+			if mismatches <= 10 {
+				t.Errorf("event %s: engine %s %q %q, reference %s %q %q", e.EventID, g.Verdict, g.ConsentID, g.Missing, v, id, detail)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(got) || n != 30000 {
+		t.Errorf("reference saw %d events, engine %d, want 30000", n, len(got))
+	}
+	if mismatches > 0 {
+		t.Errorf("%d of %d verdicts differ from the reference", mismatches, n)
+	}
+	if len(byVerdict) < 9 {
+		t.Errorf("the generated set exercises only %d verdicts: %v", len(byVerdict), byVerdict)
+	}
+	t.Logf("%d events, %d consent events; verdicts %v", n, len(ledger), byVerdict)
+}

@@ -1,0 +1,245 @@
+package reports
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/privaudit/privaudit/audit/apierr"
+	"github.com/privaudit/privaudit/audit/auth"
+	"github.com/privaudit/privaudit/reports/render"
+)
+
+// Trailers sent after a report download: the detail rows and their SHA-256
+// (canonical csv form), known only once the file is complete.
+const (
+	TrailerRows   = "X-Privaudit-Rows"
+	TrailerSHA256 = "X-Privaudit-Sha256"
+)
+
+// DefaultFormat is the format of a download that names none.
+const DefaultFormat = "xlsx"
+
+// Routes registers the report API on mux, for the officer and admin roles:
+//
+//	GET /v1/reports         the catalog: reports, their parameters and columns, the formats
+//	GET /v1/reports/{name}  ?from=&to=&format=&param.KEY=VALUE — the report as a download
+func Routes(mux *http.ServeMux, r *Runner, tokens *auth.Store, log *slog.Logger) {
+	if log == nil {
+		log = slog.Default()
+	}
+	h := &handler{r: r, log: log}
+	mux.Handle("GET /v1/reports", tokens.Require(log, http.HandlerFunc(h.list), auth.RoleOfficer))
+	mux.Handle("GET /v1/reports/{name}", tokens.Require(log, http.HandlerFunc(h.run), auth.RoleOfficer))
+}
+
+type handler struct {
+	r   *Runner
+	log *slog.Logger
+}
+
+// CatalogEntry is one report as GET /v1/reports lists it.
+type CatalogEntry struct {
+	Name        string        `json:"name"`
+	Title       string        `json:"title"`
+	Description string        `json:"description"`
+	Params      []ParamSpec   `json:"params"`
+	Columns     []CatalogCell `json:"columns"`
+}
+
+// CatalogCell is one detail column of a catalog entry.
+type CatalogCell struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+}
+
+// CatalogResponse is the body of GET /v1/reports.
+type CatalogResponse struct {
+	Reports []CatalogEntry `json:"reports"`
+	Formats []string       `json:"formats"`
+}
+
+var kindNames = map[render.Kind]string{render.String: "string", render.Int: "int", render.Float: "float",
+	render.Time: "time", render.List: "list", render.Bool: "bool"}
+
+func (h *handler) list(w http.ResponseWriter, req *http.Request) {
+	resp := CatalogResponse{Formats: h.r.FormatNames(), Reports: []CatalogEntry{}}
+	for _, d := range h.r.Catalog().List() {
+		e := CatalogEntry{Name: d.Name, Title: d.Title, Description: d.Description, Params: d.Params}
+		if e.Params == nil {
+			e.Params = []ParamSpec{}
+		}
+		for _, c := range d.Columns {
+			e.Columns = append(e.Columns, CatalogCell{Name: c.Name, Kind: kindNames[c.Kind]})
+		}
+		resp.Reports = append(resp.Reports, e)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// run serves one report as a download. Everything that can be checked is
+// checked before the first byte; a failure after it aborts the response, so
+// the client never mistakes a truncated file for a complete one.
+func (h *handler) run(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodGet {
+		// A HEAD would run and record the whole report for nothing.
+		w.Header().Set("Allow", http.MethodGet)
+		apierr.Write(w, req, h.log, apierr.Errorf(apierr.Invalid, "use GET to download a report"))
+		return
+	}
+	rr, err := h.request(req)
+	if err != nil {
+		apierr.Write(w, req, h.log, err)
+		return
+	}
+	plan, err := h.r.Plan(rr)
+	if err != nil {
+		apierr.Write(w, req, h.log, err)
+		return
+	}
+	out := &download{w: w, plan: plan}
+	rr.Out = out
+	res, err := h.r.Run(req.Context(), rr)
+	if err != nil {
+		if !out.started {
+			apierr.Write(w, req, h.log, err)
+			return
+		}
+		level := slog.LevelError
+		if errors.Is(err, context.Canceled) {
+			level = slog.LevelInfo // the client went away
+		}
+		h.log.Log(req.Context(), level, "report download failed after it started; aborting the response",
+			"report", plan.Definition.Name, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	out.start()
+	w.Header().Set(TrailerRows, strconv.FormatInt(res.Rows, 10))
+	w.Header().Set(TrailerSHA256, res.SHA256)
+}
+
+// request reads a run request from the URL: from, to, format and
+// param.KEY=VALUE; any other query key is refused, so a typo is not
+// silently ignored.
+func (h *handler) request(req *http.Request) (RunRequest, error) {
+	q := req.URL.Query()
+	rr := RunRequest{Report: req.PathValue("name"), Format: DefaultFormat, Params: map[string]string{},
+		Channel: "api", RequestID: validRequestID(req.Header.Get("X-Request-Id"))}
+	if id, ok := auth.FromContext(req.Context()); ok {
+		rr.Actor = id.Name
+	}
+	for k, vs := range q {
+		if len(vs) != 1 {
+			return rr, apierr.Errorf(apierr.Invalid, "query parameter %s is given %d times; give it once", k, len(vs))
+		}
+		if err := h.setArg(&rr, k, vs[0]); err != nil {
+			return rr, err
+		}
+	}
+	return rr, nil
+}
+
+func (h *handler) setArg(rr *RunRequest, k, v string) error {
+	var err error
+	switch {
+	case k == "from":
+		rr.From, err = ParseTime(v)
+	case k == "to":
+		rr.To, err = ParseTime(v)
+	case k == "format":
+		rr.Format = v
+	case strings.HasPrefix(k, "param."):
+		rr.Params[strings.TrimPrefix(k, "param.")] = v
+	default:
+		return apierr.Errorf(apierr.Invalid, "unknown query parameter %q: use from, to, format and param.NAME=VALUE", k)
+	}
+	if err != nil {
+		return apierr.Errorf(apierr.Invalid, "%s: %v", k, err)
+	}
+	return nil
+}
+
+func validRequestID(s string) string {
+	if len(s) == 0 || len(s) > 128 {
+		return ""
+	}
+	for _, c := range s {
+		if c < 0x21 || c > 0x7e {
+			return ""
+		}
+	}
+	return s
+}
+
+// download writes the response headers at the first byte of the report.
+type download struct {
+	w       http.ResponseWriter
+	plan    *Plan
+	started bool
+}
+
+func (d *download) start() {
+	if d.started {
+		return
+	}
+	d.started = true
+	hd := d.w.Header()
+	hd.Set("Content-Type", d.plan.ContentType)
+	hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.plan.Filename}))
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Trailer", TrailerRows+", "+TrailerSHA256)
+	d.w.WriteHeader(http.StatusOK)
+}
+
+func (d *download) Write(p []byte) (int, error) {
+	d.start()
+	n, err := d.w.Write(p)
+	if err != nil {
+		return n, fmt.Errorf("send report: %w", err)
+	}
+	return n, nil
+}
+
+// ErrorResponse is the JSON body of an API error (see apierr.Write).
+type ErrorResponse struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// DecodeError turns an API error body into an error carrying its message.
+func DecodeError(status int, body []byte) error {
+	var er ErrorResponse
+	if json.Unmarshal(body, &er) == nil && er.Error.Message != "" {
+		return errors.New(er.Error.Message)
+	}
+	msg := strings.TrimSpace(string(body))
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
+	}
+	return fmt.Errorf("server answered %d %s: %s", status, http.StatusText(status), msg)
+}
+
+// QueryValues builds the query string of a report download.
+func QueryValues(from, to, format string, params map[string]string) url.Values {
+	q := url.Values{}
+	q.Set("from", from)
+	q.Set("to", to)
+	if format != "" {
+		q.Set("format", format)
+	}
+	for k, v := range params {
+		q.Set("param."+k, v)
+	}
+	return q
+}

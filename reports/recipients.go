@@ -1,0 +1,36 @@
+package reports
+
+import "github.com/privaudit/privaudit/reports/render"
+
+func init() {
+	register(Definition{
+		Name:  "recipients",
+		Title: "Recipients: the register of third parties",
+		Description: "One row per recipient of disclosures: categories received, purposes, legal bases, volumes, " +
+			"first and last seen, and consent coverage (covered_pct: share of its disclosures relying on " +
+			"consent that a consent covered; violations: those no consent covered).",
+		SQL: "recipients",
+		Columns: []render.Column{
+			{Name: "recipient_id", Kind: render.String, Width: 20},
+			{Name: "recipient_type", Kind: render.String, Width: 14},
+			{Name: "data_categories", Kind: render.List, Width: 40},
+			{Name: "purposes", Kind: render.List, Width: 30},
+			{Name: "legal_bases", Kind: render.List, Width: 24},
+			{Name: "events", Kind: render.Int},
+			{Name: "subjects", Kind: render.Int},
+			{Name: "records", Kind: render.Int},
+			{Name: "first_seen", Kind: render.Time, Width: 24},
+			{Name: "last_seen", Kind: render.Time, Width: 24},
+			{Name: "covered_pct", Kind: render.Float},
+			{Name: "violations", Kind: render.Int},
+		},
+		Summary: []SummarySpec{
+			{Section: "totals"},
+			{Section: "by_recipient", Pivot: &PivotSpec{Title: "Disclosures per recipient and verdict",
+				RowHeader: "recipient_id", Chart: true, ColumnOrder: Verdicts}},
+			{Section: "by_category", Pivot: &PivotSpec{Title: "Disclosures per data category and recipient",
+				RowHeader: "data_category", Chart: true}},
+		},
+		Categories: []string{"access_records"},
+	})
+}

@@ -1,0 +1,115 @@
+// Package reports turns the access and consent events in ClickHouse into the
+// reports of SPEC §4. Every report follows one path — definition → query →
+// rows → renderer: a Definition names its columns, parameters and SQL file
+// (queries/reports/NAME.sql, whose detail query includes the SPEC §3 verdict
+// engine of queries/reports/verdicts.sql), the Runner binds the parameters,
+// streams the rows from ClickHouse into the renderer of the requested format
+// (csv, json, xlsx) and records the run itself as an access event, so the
+// auditors are audited too. Adding a report is one small file here plus its
+// SQL file.
+package reports
+
+import "github.com/privaudit/privaudit/reports/render"
+
+// The verdicts of SPEC §3, as the verdict engine names them.
+const (
+	VerdictCovered             = "covered"
+	VerdictOtherBasis          = "other_basis"
+	VerdictDenied              = "denied"
+	VerdictConsentUnknown      = "consent_unknown"
+	VerdictNoConsent           = "no_consent"
+	VerdictSubjectMismatch     = "subject_mismatch"
+	VerdictRecipientNotCovered = "recipient_not_covered"
+	VerdictConsentWithdrawn    = "consent_withdrawn"
+	VerdictConsentExpired      = "consent_expired"
+	VerdictPurposeNotCovered   = "purpose_not_covered"
+	VerdictCategoryNotCovered  = "category_not_covered"
+)
+
+// Verdicts lists every verdict in the order summaries show them: the
+// acceptable ones first, then the violations in SPEC §3 order.
+var Verdicts = []string{
+	VerdictCovered, VerdictOtherBasis, VerdictDenied,
+	VerdictNoConsent, VerdictConsentUnknown, VerdictSubjectMismatch, VerdictRecipientNotCovered,
+	VerdictConsentWithdrawn, VerdictConsentExpired, VerdictPurposeNotCovered, VerdictCategoryNotCovered,
+}
+
+// Definition describes one report of the catalog.
+type Definition struct {
+	// Name is the report's name in URLs and on the command line, e.g.
+	// "subject-access".
+	Name        string
+	Title       string
+	Description string
+	// Params are the report's own parameters; the period (from, to) is
+	// common to every report and not listed here.
+	Params []ParamSpec
+	// Columns are the detail columns, in the order the SQL returns them
+	// (times as Int64 Unix nanoseconds, 0 for none; booleans as UInt8).
+	Columns []render.Column
+	// SQL names the file queries/reports/SQL.sql: its body is the detail
+	// query, its {{define}} blocks the summary queries.
+	SQL string
+	// Summary lists the summary queries of the xlsx Summary sheet.
+	Summary []SummarySpec
+	// Categories are the data categories the report reveals, recorded on
+	// the access event of each run.
+	Categories []string
+	// Check, if set, validates the parameters together once each is valid
+	// on its own (e.g. a start before an end); values hold every
+	// parameter, defaults filled in.
+	Check func(values map[string]string) error
+	// SubjectParam, if set, names the parameter holding the one customer
+	// the report is about; the run's access event names that customer as
+	// its subject (so it shows in the customer's own subject-access report).
+	SubjectParam string
+}
+
+// ParamKind is the type of a report parameter.
+type ParamKind string
+
+// Parameter kinds. Values arrive as strings and are bound to the SQL as
+// String or Int64.
+const (
+	ParamString ParamKind = "string"
+	ParamInt    ParamKind = "int"
+)
+
+// ParamSpec describes one report parameter, bound to the SQL as @Name.
+type ParamSpec struct {
+	Name        string    `json:"name"`
+	Kind        ParamKind `json:"kind"`
+	Description string    `json:"description"`
+	Required    bool      `json:"required"`
+	// Default is used when the parameter is not given (optional ones only).
+	Default string `json:"default,omitempty"`
+	// Min and Max bound an int parameter (inclusive) when Max > Min.
+	Min int64 `json:"min,omitempty"`
+	Max int64 `json:"max,omitempty"`
+}
+
+// SummarySpec is one summary query: a {{define}} block of the report's SQL
+// file. Without Pivot it returns one row of Float64 columns, each a total
+// labelled by its column name; with Pivot it returns rows (row_label,
+// col_label, value) folded into a cross table.
+type SummarySpec struct {
+	Section string
+	Pivot   *PivotSpec
+}
+
+// PivotSpec shapes a pivot summary.
+type PivotSpec struct {
+	Title     string
+	RowHeader string
+	// Chart asks the xlsx renderer for a native chart of the pivot.
+	Chart bool
+	// ColumnOrder puts these column labels first, in this order (e.g. the
+	// verdicts); other labels follow alphabetically.
+	ColumnOrder []string
+	// ByLabel orders rows by label (e.g. hours) instead of by their total,
+	// largest first.
+	ByLabel bool
+	// MaxRows keeps this many rows and sums the rest into one "(others)"
+	// row; 0 means 25.
+	MaxRows int
+}

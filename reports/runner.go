@@ -1,0 +1,342 @@
+package reports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/audit/apierr"
+	"github.com/privaudit/privaudit/queries"
+	"github.com/privaudit/privaudit/reports/render"
+)
+
+// Recorder durably records access events; the Runner records each run with
+// it (ingest.Ingestor.Record).
+type Recorder func(ctx context.Context, evs ...audit.Event) error
+
+// Options configure a Runner.
+type Options struct {
+	Conn   driver.Conn
+	Schema queries.Schema
+	// Recorder records every run as an access event; required.
+	Recorder Recorder
+	// Catalog defaults to Default().
+	Catalog *Catalog
+	// Formats maps a format name to its renderer; defaults to Formats().
+	Formats map[string]render.Renderer
+	// Version is privaudit's version, shown on the About sheet.
+	Version string
+	// BlockRows bounds the rows per block ClickHouse sends (the driver
+	// holds up to three blocks): 8192 keeps a report's own memory around
+	// 60 MiB whatever its size; larger blocks cost memory, not speed.
+	BlockRows int
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Runner runs reports: it validates a request, streams the report's rows
+// from ClickHouse through the renderer of the requested format and records
+// the run.
+type Runner struct {
+	o   Options
+	sql map[string]reportSQL
+}
+
+// reportSQL is a report's rendered SQL: the detail query and one query per
+// summary spec.
+type reportSQL struct {
+	detail  string
+	summary []string
+}
+
+// NewRunner renders the SQL of every report of the catalog, so a broken
+// report fails at start rather than when an officer needs it.
+func NewRunner(o Options) (*Runner, error) {
+	if o.Conn == nil || o.Recorder == nil {
+		return nil, errors.New("reports: a ClickHouse connection and a Recorder are required (every run is recorded)")
+	}
+	if o.Catalog == nil {
+		o.Catalog = Default()
+	}
+	if o.Formats == nil {
+		o.Formats = Formats()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.BlockRows <= 0 {
+		o.BlockRows = DefaultBlockRows
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	r := &Runner{o: o, sql: map[string]reportSQL{}}
+	for _, d := range o.Catalog.List() {
+		var s reportSQL
+		var err error
+		if s.detail, err = queries.Report(d.SQL, o.Schema); err != nil {
+			return nil, fmt.Errorf("report %s: %w", d.Name, err)
+		}
+		for _, sp := range d.Summary {
+			q, err := queries.ReportSection(d.SQL, sp.Section, o.Schema)
+			if err != nil {
+				return nil, fmt.Errorf("report %s: %w", d.Name, err)
+			}
+			s.summary = append(s.summary, q)
+		}
+		r.sql[d.Name] = s
+	}
+	return r, nil
+}
+
+// Catalog returns the runner's catalog.
+func (r *Runner) Catalog() *Catalog { return r.o.Catalog }
+
+// FormatNames lists the formats the runner renders, sorted.
+func (r *Runner) FormatNames() []string {
+	var out []string
+	for f := range r.o.Formats {
+		out = append(out, f)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// RunRequest asks for one report.
+type RunRequest struct {
+	Report   string
+	From, To time.Time // the period [From, To)
+	Params   map[string]string
+	Format   string // csv, json, xlsx; "" is DefaultFormat
+	// Actor is who runs the report: the token's name or the schedule's.
+	Actor string
+	// ActorType is the recorded actor type: "employee" (default) or
+	// "system" for schedules.
+	ActorType string
+	// Channel is recorded on the run's access event: "api" (default),
+	// "schedule", ….
+	Channel   string
+	RequestID string
+	Out       io.Writer
+	// Progress, if set, is called with the rows rendered so far.
+	Progress func(rows int64)
+}
+
+// RunResult describes a finished run.
+type RunResult struct {
+	Report      string
+	Rows        int64
+	Bytes       int64
+	SHA256      string // of the detail data in canonical csv form
+	Sheets      int
+	Filename    string
+	ContentType string
+	EventID     string // the access event recording the run
+	// Summary is the report's summary when the format used one (xlsx), for
+	// callers that print it (the demo); nil otherwise.
+	Summary *render.Summary
+}
+
+// Plan is a validated request: what will run and what it produces.
+type Plan struct {
+	Definition  Definition
+	Format      string
+	Filename    string
+	ContentType string
+	req         RunRequest
+	params      []resolvedParam
+	args        []any
+	renderer    render.Renderer
+}
+
+// Plan validates req without running it: the report exists, the period is
+// not empty, the parameters are known and complete, the format exists.
+// Errors are *apierr.Error with messages that say what to do.
+func (r *Runner) Plan(req RunRequest) (*Plan, error) {
+	d, ok := r.o.Catalog.Lookup(req.Report)
+	if !ok {
+		return nil, apierr.Errorf(apierr.NotFound, "unknown report %q; the catalog has: %s (`privaudit report list` shows their parameters)",
+			req.Report, strings.Join(r.o.Catalog.Names(), ", "))
+	}
+	if req.Format == "" {
+		req.Format = DefaultFormat
+	}
+	rd, ok := r.o.Formats[req.Format]
+	if !ok {
+		return nil, apierr.Errorf(apierr.Invalid, "unknown format %q; choose one of %s", req.Format, strings.Join(r.FormatNames(), ", "))
+	}
+	if err := checkPeriod(req.From, req.To); err != nil {
+		return nil, err
+	}
+	params, args, err := bindParams(d, req.From.UTC(), req.To.UTC(), req.Params)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(req.Actor) == "" {
+		return nil, apierr.Errorf(apierr.Invalid, "report runs are recorded: an actor (token or schedule name) is required")
+	}
+	p := &Plan{Definition: d, Format: rd.Format(), ContentType: rd.ContentType(), req: req, params: params, args: args, renderer: rd}
+	p.Filename = fmt.Sprintf("%s_%s_%s.%s", d.Name, fileTime(req.From), fileTime(req.To), rd.Format())
+	return p, nil
+}
+
+// fileTime formats a period bound for a file name: the date at midnight,
+// else a compact UTC timestamp.
+func fileTime(t time.Time) string {
+	t = t.UTC()
+	if t.Equal(t.Truncate(24 * time.Hour)) {
+		return t.Format(time.DateOnly)
+	}
+	return t.Format("2006-01-02T150405Z")
+}
+
+// periodText formats a period bound for display.
+func periodText(t time.Time) string {
+	t = t.UTC()
+	if t.Equal(t.Truncate(24 * time.Hour)) {
+		return t.Format(time.DateOnly)
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+// Run runs req: it renders the report to req.Out and then records the run
+// as an access event. A run that cannot be recorded fails.
+func (r *Runner) Run(ctx context.Context, req RunRequest) (RunResult, error) {
+	p, err := r.Plan(req)
+	if err != nil {
+		return RunResult{}, err
+	}
+	if req.Out == nil {
+		return RunResult{}, fmt.Errorf("run report %s: no output", p.Definition.Name)
+	}
+	start := r.o.Now()
+	res, sum, err := r.render(ctx, p, start)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("run report %s: %w", p.Definition.Name, err)
+	}
+	out := RunResult{Report: p.Definition.Name, Rows: res.Rows, Bytes: res.Bytes, SHA256: res.SHA256,
+		Sheets: res.Sheets, Filename: p.Filename, ContentType: p.ContentType, Summary: sum}
+	ev := p.event(r.o.Now().UTC(), res)
+	if err := r.o.Recorder(ctx, ev); err != nil {
+		return out, fmt.Errorf("run report %s: record the run: %w", p.Definition.Name, err)
+	}
+	out.EventID = ev.EventID
+	r.o.Logger.Info("report run", "report", out.Report, "format", p.Format, "rows", out.Rows, "bytes", out.Bytes,
+		"sha256", out.SHA256, "duration", r.o.Now().Sub(start).Round(time.Millisecond))
+	return out, nil
+}
+
+// DefaultBlockRows is the default Options.BlockRows.
+const DefaultBlockRows = 8192
+
+// querySettings keep a report within bounded memory: ClickHouse sends
+// blocks of at most BlockRows rows, which the driver decodes whole (and
+// buffers two more), and sorts and aggregations past 1 GiB spill to disk.
+func (r *Runner) querySettings() clickhouse.Settings {
+	return clickhouse.Settings{
+		"max_block_size":                     r.o.BlockRows,
+		"max_bytes_before_external_sort":     1 << 30,
+		"max_bytes_before_external_group_by": 1 << 30,
+	}
+}
+
+// summaryFree is implemented by renderers that never call Input.Summary
+// (csv, json); the runner then does not run the summary queries.
+type summaryFree interface{ IgnoresSummary() bool }
+
+// render streams the detail rows into the renderer. The summary queries
+// run meanwhile, concurrently, for the renderers that use them.
+func (r *Runner) render(ctx context.Context, p *Plan, now time.Time) (render.Result, *render.Summary, error) {
+	ctx, cancel := context.WithCancel(clickhouse.Context(ctx, clickhouse.WithSettings(r.querySettings())))
+	defer cancel()
+	sqls := r.sql[p.Definition.Name]
+	rows, err := r.o.Conn.Query(ctx, sqls.detail, p.args...)
+	if err != nil {
+		return render.Result{}, nil, fmt.Errorf("query: %w", err)
+	}
+	defer rows.Close()
+	cr, err := newRows(rows, p.Definition.Columns)
+	if err != nil {
+		return render.Result{}, nil, err
+	}
+	in := render.Input{
+		Meta:     p.meta(now, r.o.Version, sqls),
+		Columns:  p.Definition.Columns,
+		Rows:     cr,
+		Progress: p.req.Progress,
+	}
+	var fetch *summaryFetch
+	if sf, ok := p.renderer.(summaryFree); !ok || !sf.IgnoresSummary() {
+		fetch = r.prefetchSummary(ctx, p, sqls)
+		in.Summary = fetch.wait
+	}
+	res, err := p.renderer.Render(ctx, p.req.Out, in)
+	return res, fetch.result(), err
+}
+
+// summaryFetch is a summary being computed in the background.
+type summaryFetch struct {
+	done chan struct{}
+	sum  render.Summary
+	err  error
+}
+
+// prefetchSummary starts the summary queries.
+func (r *Runner) prefetchSummary(ctx context.Context, p *Plan, sqls reportSQL) *summaryFetch {
+	f := &summaryFetch{done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		f.sum, f.err = summarize(ctx, r.o.Conn, p.Definition.Summary, sqls.summary, p.args)
+	}()
+	return f
+}
+
+// wait returns the summary once computed.
+func (f *summaryFetch) wait(ctx context.Context) (render.Summary, error) {
+	select {
+	case <-f.done:
+		return f.sum, f.err
+	case <-ctx.Done():
+		return render.Summary{}, ctx.Err()
+	}
+}
+
+// result is the summary if it was computed without error, else nil.
+func (f *summaryFetch) result() *render.Summary {
+	if f == nil {
+		return nil
+	}
+	select {
+	case <-f.done:
+		if f.err == nil {
+			return &f.sum
+		}
+	default:
+	}
+	return nil
+}
+
+// meta describes the run for the About sheet.
+func (p *Plan) meta(now time.Time, version string, sqls reportSQL) render.Meta {
+	m := render.Meta{Report: p.Definition.Name, Title: p.Definition.Title, GeneratedAt: now.UTC(),
+		GeneratedBy: p.req.Actor, Version: version}
+	m.Params = append(m.Params, render.Param{Name: "from", Value: periodText(p.req.From)},
+		render.Param{Name: "to", Value: periodText(p.req.To)})
+	for _, rp := range p.params {
+		m.Params = append(m.Params, render.Param{Name: rp.Name, Value: rp.Value})
+	}
+	m.SQL = append(m.SQL, render.NamedSQL{Name: "detail", SQL: sqls.detail})
+	for i, s := range p.Definition.Summary {
+		m.SQL = append(m.SQL, render.NamedSQL{Name: "summary: " + s.Section, SQL: sqls.summary[i]})
+	}
+	return m
+}

@@ -1,0 +1,150 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/privaudit/privaudit/reports/render"
+)
+
+// summarize runs a report's summary queries: the totals (one row of Float64
+// columns) and the pivots (rows of row_label, col_label, value).
+func summarize(ctx context.Context, conn driver.Conn, specs []SummarySpec, sqls []string, args []any) (render.Summary, error) {
+	var sum render.Summary
+	for i, s := range specs {
+		rows, err := conn.Query(ctx, sqls[i], args...)
+		if err != nil {
+			return sum, fmt.Errorf("summary %s: %w", s.Section, err)
+		}
+		if s.Pivot == nil {
+			var totals []render.Total
+			totals, err = readTotals(rows)
+			sum.Totals = append(sum.Totals, totals...)
+		} else {
+			var p render.Pivot
+			p, err = readPivot(rows, *s.Pivot)
+			sum.Pivots = append(sum.Pivots, p)
+		}
+		rows.Close()
+		if err != nil {
+			return sum, fmt.Errorf("summary %s: %w", s.Section, err)
+		}
+	}
+	return sum, nil
+}
+
+// readTotals reads one row of Float64 columns, labelled by column name.
+func readTotals(rows driver.Rows) ([]render.Total, error) {
+	names := rows.Columns()
+	vals := make([]float64, len(names))
+	dest := make([]any, len(names))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	if !rows.Next() {
+		return nil, fmt.Errorf("totals query returned no row: %w", rows.Err())
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return nil, err
+	}
+	out := make([]render.Total, len(names))
+	for i, n := range names {
+		out[i] = render.Total{Label: n, Value: vals[i]}
+	}
+	return out, rows.Err()
+}
+
+// readPivot folds (row_label, col_label, value) rows into a cross table.
+func readPivot(rows driver.Rows, spec PivotSpec) (render.Pivot, error) {
+	cells := map[string]map[string]float64{}
+	var rowLabels []string
+	cols := map[string]bool{}
+	for rows.Next() {
+		var r, c string
+		var v float64
+		if err := rows.Scan(&r, &c, &v); err != nil {
+			return render.Pivot{}, err
+		}
+		if cells[r] == nil {
+			cells[r] = map[string]float64{}
+			rowLabels = append(rowLabels, r)
+		}
+		cells[r][c] += v
+		cols[c] = true
+	}
+	if err := rows.Err(); err != nil {
+		return render.Pivot{}, err
+	}
+	p := render.Pivot{Title: spec.Title, RowHeader: spec.RowHeader, Chart: spec.Chart, ColHeaders: pivotColumns(cols, spec.ColumnOrder)}
+	for _, r := range rowLabels {
+		pr := render.PivotRow{Label: r, Values: make([]float64, len(p.ColHeaders))}
+		for j, c := range p.ColHeaders {
+			pr.Values[j] = cells[r][c]
+		}
+		p.Rows = append(p.Rows, pr)
+	}
+	p.Rows = limitRows(sortPivotRows(p.Rows, spec.ByLabel), spec.MaxRows, len(p.ColHeaders))
+	return p, nil
+}
+
+// pivotColumns orders the column labels: those of order first, in order,
+// then the others alphabetically.
+func pivotColumns(present map[string]bool, order []string) []string {
+	var out, rest []string
+	for _, c := range order {
+		if present[c] {
+			out = append(out, c)
+		}
+	}
+	for c := range present {
+		if !slices.Contains(order, c) {
+			rest = append(rest, c)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}
+
+func rowTotal(r render.PivotRow) float64 {
+	var t float64
+	for _, v := range r.Values {
+		t += v
+	}
+	return t
+}
+
+func sortPivotRows(rows []render.PivotRow, byLabel bool) []render.PivotRow {
+	slices.SortFunc(rows, func(a, b render.PivotRow) int {
+		if !byLabel {
+			if ta, tb := rowTotal(a), rowTotal(b); ta != tb {
+				if ta > tb {
+					return -1
+				}
+				return 1
+			}
+		}
+		return strings.Compare(a.Label, b.Label)
+	})
+	return rows
+}
+
+// limitRows keeps max rows (25 if 0) and sums the others into one row.
+func limitRows(rows []render.PivotRow, max, ncols int) []render.PivotRow {
+	if max <= 0 {
+		max = 25
+	}
+	if len(rows) <= max {
+		return rows
+	}
+	other := render.PivotRow{Label: fmt.Sprintf("(%d others)", len(rows)-max+1), Values: make([]float64, ncols)}
+	for _, r := range rows[max-1:] {
+		for j, v := range r.Values {
+			other.Values[j] += v
+		}
+	}
+	return append(rows[:max-1:max-1], other)
+}

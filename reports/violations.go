@@ -1,0 +1,40 @@
+package reports
+
+import "github.com/privaudit/privaudit/reports/render"
+
+func init() {
+	register(Definition{
+		Name:  "violations",
+		Title: "Violations: accesses no consent covered, and why",
+		Description: "Every access event whose verdict is none of covered, other_basis, denied — " +
+			"disclosures and other uses — with the reason and the consent that failed.",
+		SQL: "violations",
+		Columns: []render.Column{
+			{Name: "event_id", Kind: render.String, Width: 38},
+			{Name: "occurred_at", Kind: render.Time, Width: 24},
+			{Name: "subject_id", Kind: render.String, Width: 16},
+			{Name: "recipient_id", Kind: render.String, Width: 18},
+			{Name: "recipient_type", Kind: render.String, Width: 14},
+			{Name: "action", Kind: render.String},
+			{Name: "purpose", Kind: render.String, Width: 18},
+			{Name: "data_categories", Kind: render.List, Width: 30},
+			{Name: "consent_id", Kind: render.String, Width: 20},
+			{Name: "verdict", Kind: render.String, Width: 22},
+			{Name: "detail", Kind: render.String, Width: 50},
+			{Name: "missing_categories", Kind: render.List, Width: 24},
+			{Name: "disclosure", Kind: render.Bool},
+			{Name: "record_count", Kind: render.Int},
+			{Name: "actor_id", Kind: render.String},
+			{Name: "channel", Kind: render.String},
+			{Name: "request_id", Kind: render.String},
+		},
+		Summary: []SummarySpec{
+			{Section: "totals"},
+			{Section: "by_recipient", Pivot: &PivotSpec{Title: "Violations per recipient and verdict",
+				RowHeader: "recipient_id", Chart: true, ColumnOrder: Verdicts}},
+			{Section: "by_purpose", Pivot: &PivotSpec{Title: "Violations per purpose and verdict",
+				RowHeader: "purpose", Chart: true, ColumnOrder: Verdicts}},
+		},
+		Categories: []string{"access_records", "consent_records"},
+	})
+}
