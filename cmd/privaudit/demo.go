@@ -52,7 +52,18 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	fmt.Fprintf(out, "2. generated the bank ↔ messaging platform story: %d events, %d consent events (%s)\n",
 		stats.Events, stats.Consents, time.Since(start).Round(time.Millisecond))
 	m.Config.Server, m.Config.Token = srv.URL, tok
-	start = time.Now()
+	if err := m.demoIngest(ctx, srv, dir, stats); err != nil {
+		return err
+	}
+	outDir := filepath.Join(m.Config.DataDir, "reports")
+	fmt.Fprintf(out, "5. nightly report set for %s – %s in %s:\n", from.Format(time.DateOnly), to.Format(time.DateOnly), outDir)
+	return m.demoReports(ctx, srv, outDir, from, to)
+}
+
+// demoIngest sends the generated files through the HTTP API, consents first,
+// waits until ClickHouse has them and checks the stored counts.
+func (m *Main) demoIngest(ctx context.Context, srv *server, dir string, stats synth.Stats) error {
+	start := time.Now()
 	for _, k := range []audit.Kind{audit.KindConsents, audit.KindEvents} {
 		sum, err := m.send(ctx, k, []string{filepath.Join(dir, string(k)+".ndjson")}, 4)
 		for i, p := range sum.Problems {
@@ -64,7 +75,7 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("ingest %s: %w", k, err)
 		}
-		fmt.Fprintf(out, "3. sent %s through POST /v1/%s: %d accepted, %d rejected\n", k, k, sum.Accepted, sum.Rejected)
+		fmt.Fprintf(m.Stdout, "3. sent %s through POST /v1/%s: %d accepted, %d rejected\n", k, k, sum.Accepted, sum.Rejected)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
@@ -76,14 +87,12 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "4. stored in ClickHouse: %d access events, %d consent events in %s (%.0f records/s through HTTP → spool → ClickHouse)\n",
+	fmt.Fprintf(m.Stdout, "4. stored in ClickHouse: %d access events, %d consent events in %s (%.0f records/s through HTTP → spool → ClickHouse)\n",
 		ev, cs, took.Round(time.Millisecond), float64(ev+cs)/took.Seconds())
 	if int(ev) != stats.Events || int(cs) != stats.Consents {
 		return fmt.Errorf("stored %d events and %d consent events, generated %d and %d", ev, cs, stats.Events, stats.Consents)
 	}
-	outDir := filepath.Join(m.Config.DataDir, "reports")
-	fmt.Fprintf(out, "5. nightly report set for %s – %s in %s:\n", from.Format(time.DateOnly), to.Format(time.DateOnly), outDir)
-	return m.demoReports(ctx, srv, outDir, from, to)
+	return nil
 }
 
 // demoReport is one report of the demo's nightly set.

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+)
+
+// TestDemoSmall runs the whole demo on a small data set: serve on the
+// embedded default, generate, ingest over HTTP, count in ClickHouse, and
+// write the nightly report set.
+func TestDemoSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	dir := t.TempDir()
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"demo", "--data-dir", dir, "--customers", "300", "--events", "4000", "--log-level", "warn"}, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	for _, re := range []string{
+		`stored in ClickHouse: 4000 access events, \d+ consent events`,
+		`violations\s+xlsx\s+\d+ rows`,
+		`Violations [1-9]`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out.String()) {
+			t.Errorf("demo output lacks %q:\n%s", re, out.String())
+		}
+	}
+	for _, name := range []string{"disclosures_*.xlsx", "disclosures_*.csv", "violations_*.xlsx", "recipients_*.xlsx",
+		"consents_*.xlsx", "processing-inventory_*.xlsx", "access-review_*.xlsx"} {
+		m, _ := filepath.Glob(filepath.Join(dir, "reports", name))
+		if len(m) != 1 {
+			t.Errorf("report %s: %d files", name, len(m))
+			continue
+		}
+		if fi, err := os.Stat(m[0]); err != nil || fi.Size() == 0 {
+			t.Errorf("report %s is empty: %v", m[0], err)
+		}
+	}
+}
