@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/privaudit/privaudit/queries"
+	"github.com/privaudit/privaudit/reports/schedule"
 )
 
 // Config is privaudit's one configuration: defaults, then the YAML file
@@ -33,6 +34,8 @@ type Config struct {
 
 	ClickHouse ClickHouseConfig `yaml:"clickhouse"`
 	Ingest     IngestConfig     `yaml:"ingest"`
+	// Schedules are the report runs `serve` produces unattended.
+	Schedules []schedule.Config `yaml:"schedules"`
 }
 
 // ClickHouseConfig says which ClickHouse to use. With no Addr privaudit
@@ -201,6 +204,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Ingest.BatchRecords < 1 {
 		errs = append(errs, fmt.Errorf("ingest.batch_records %d: at least 1", c.Ingest.BatchRecords))
+	}
+	if err := schedule.Validate(c.Schedules, nil); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %w", errors.Join(errs...))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"flag"
 	"fmt"
 	"os"
@@ -10,12 +11,15 @@ import (
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/synth"
 	"github.com/privaudit/privaudit/queries"
 	"github.com/privaudit/privaudit/reports"
 	"github.com/privaudit/privaudit/reports/render"
+	"github.com/privaudit/privaudit/reports/schedule"
 )
 
 func (m *Main) demo(ctx context.Context, args []string) error {
@@ -27,6 +31,11 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 		return err
 	}
 	m.Config.Listen = "127.0.0.1:0"
+	if len(m.Config.Schedules) == 0 {
+		if err := yaml.Unmarshal(demoSchedules, &m.Config); err != nil {
+			return fmt.Errorf("demo schedules: %w", err)
+		}
+	}
 	out := m.Stdout
 	fmt.Fprintf(out, "== privaudit demo (data in %s)\n", m.Config.DataDir)
 	srv, err := m.startServer(ctx)
@@ -57,7 +66,36 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	}
 	outDir := filepath.Join(m.Config.DataDir, "reports")
 	fmt.Fprintf(out, "5. nightly report set for %s – %s in %s:\n", from.Format(time.DateOnly), to.Format(time.DateOnly), outDir)
-	return m.demoReports(ctx, srv, outDir, from, to)
+	if err := m.demoReports(ctx, srv, outDir, from, to); err != nil {
+		return err
+	}
+	return m.demoSchedules(ctx, srv)
+}
+
+//go:embed demo-schedules.yaml
+var demoSchedules []byte
+
+// demoSchedules shows the configured schedule set and runs the monthly one
+// now, through the same path as the scheduler.
+func (m *Main) demoSchedules(ctx context.Context, srv *server) error {
+	fmt.Fprintln(m.Stdout, "6. schedules (demo-schedules.yaml; `privaudit schedule list`):")
+	for _, st := range srv.scheduler.List() {
+		fmt.Fprintf(m.Stdout, "   %-30s %-12s %-22s next %s\n", st.Name, st.Cron, st.Report, st.Next.Format(time.RFC3339))
+	}
+	const name = "monthly-processing-inventory"
+	run, err := srv.scheduler.RunNow(ctx, name)
+	if err != nil {
+		return fmt.Errorf("run schedule %s: %w", name, err)
+	}
+	fmt.Fprintf(m.Stdout, "7. ran %s now: %s, %d rows, %s – %s, files:\n", name, run.Status, run.Rows,
+		run.From.Format(time.DateOnly), run.To.Format(time.DateOnly))
+	for _, f := range run.Files {
+		fmt.Fprintf(m.Stdout, "   %s (%d bytes, sha256 %.16s…)\n", f.Path, f.Size, f.SHA256)
+	}
+	if run.Status != schedule.StatusSuccess {
+		return fmt.Errorf("schedule %s ended %s: %s", name, run.Status, run.Error)
+	}
+	return nil
 }
 
 // demoIngest sends the generated files through the HTTP API, consents first,

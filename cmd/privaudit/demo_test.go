@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -27,6 +28,7 @@ func TestDemoSmall(t *testing.T) {
 		`stored in ClickHouse: 4000 access events, \d+ consent events`,
 		`violations\s+xlsx\s+\d+ rows`,
 		`Violations [1-9]`,
+		`ran monthly-processing-inventory now: success`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out.String()) {
 			t.Errorf("demo output lacks %q:\n%s", re, out.String())
@@ -42,5 +44,24 @@ func TestDemoSmall(t *testing.T) {
 		if fi, err := os.Stat(m[0]); err != nil || fi.Size() == 0 {
 			t.Errorf("report %s is empty: %v", m[0], err)
 		}
+	}
+}
+
+// TestDemoSchedulesMatchReadme keeps the demo's embedded schedule set and the
+// README's "Scheduled reports" block identical.
+func TestDemoSchedulesMatchReadme(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(b), "## Scheduled reports\n")
+	_, rest, _ := strings.Cut(section, "```yaml\n")
+	block, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("README has no schedules block")
+	}
+	_, embedded, _ := strings.Cut(string(demoSchedules), "\n") // drop the comment line
+	if embedded != block {
+		t.Fatalf("demo-schedules.yaml differs from the README block")
 	}
 }

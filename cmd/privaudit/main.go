@@ -32,6 +32,10 @@ Client (talk to a running server: PRIVAUDIT_SERVER, PRIVAUDIT_TOKEN):
   report list                  the report catalog with parameters
   report run NAME --from D --to D [--param k=v]… [--format xlsx|csv|json] [--out FILE]
                                download a report
+  schedule list | schedule run NAME [--no-wait]
+                               configured schedules, next fire times; run one now
+  runs [--schedule N] [--limit N] | runs show ID | runs get ID FILE [--out PATH]
+                               history of scheduled runs and their files
   query "SQL" | --saved NAME [--param k=v]… | --list
                                read-only SQL (table, csv, json or xlsx)
 Data:
@@ -87,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"ingest":   m.ingest,
 		"query":    m.query,
 		"report":   m.report,
+		"schedule": m.schedule,
+		"runs":     m.runs,
 		"generate": m.generate,
 		"demo":     m.demo,
 		"bench":    m.bench,

@@ -6,17 +6,19 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/store"
 	"github.com/privaudit/privaudit/queries"
 	"github.com/privaudit/privaudit/reports"
+	"github.com/privaudit/privaudit/reports/schedule"
 	"github.com/privaudit/privaudit/reports/sqlconsole"
 )
 
-// mountOfficerAPI adds the officer endpoints: the report catalog and
-// downloads, and ad-hoc and saved queries over the readonly reader
-// connection.
+// mountOfficerAPI adds the officer endpoints — the report catalog and
+// downloads, the schedules and their runs, ad-hoc and saved queries over the
+// readonly reader connection — and starts the scheduler.
 func (m *Main) mountOfficerAPI(ctx context.Context, s *server, mux *http.ServeMux) error {
 	officer := func(h http.Handler) http.Handler { return s.tokens.Require(m.Log, h, auth.RoleOfficer) }
 	runner, err := reports.NewRunner(reports.Options{Conn: s.st.Conn, Schema: m.Config.Schema(),
@@ -26,6 +28,16 @@ func (m *Main) mountOfficerAPI(ctx context.Context, s *server, mux *http.ServeMu
 	}
 	s.reports = runner
 	reports.Routes(mux, runner, s.tokens, m.Log)
+	sch, err := schedule.New(schedule.Options{Runner: runner, Conn: s.st.Conn, Schema: m.Config.Schema(),
+		Schedules: m.Config.Schedules, OutputRoot: filepath.Join(m.Config.DataDir, "reports"), Logger: m.Log})
+	if err != nil {
+		return err
+	}
+	sch.Routes(mux, officer)
+	if err := sch.Start(ctx); err != nil {
+		return fmt.Errorf("start scheduler: %w", err)
+	}
+	s.scheduler = sch
 	if s.st.ReaderUser == "" {
 		m.Log.Warn("ad-hoc SQL disabled: no readonly reader configured (clickhouse.reader_user); see README")
 		return nil

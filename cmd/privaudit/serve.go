@@ -18,6 +18,7 @@ import (
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/ingest"
 	"github.com/privaudit/privaudit/reports"
+	"github.com/privaudit/privaudit/reports/schedule"
 )
 
 // server is a running `privaudit serve`: storage, intake and HTTP.
@@ -29,7 +30,10 @@ type server struct {
 	ln       net.Listener
 	reader   driver.Conn // readonly connection for ad-hoc SQL
 	reports  *reports.Runner
-	URL      string
+	// scheduler runs the configured schedules; it records runs through the
+	// ingestor, so it stops first.
+	scheduler *schedule.Scheduler
+	URL       string
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {
@@ -130,6 +134,9 @@ func (s *server) Shutdown() error {
 	var errs []error
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
+	}
+	if s.scheduler != nil {
+		errs = append(errs, s.scheduler.Stop(ctx))
 	}
 	if s.ingestor != nil {
 		errs = append(errs, s.ingestor.Close(ctx))

@@ -1,0 +1,217 @@
+package schedule
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/privaudit/privaudit/audit/apierr"
+)
+
+// HeaderFileSHA256 carries the recorded SHA-256 of a downloaded run file,
+// for the client to verify what it received.
+const HeaderFileSHA256 = "X-Privaudit-File-Sha256"
+
+// ListResponse is the body of GET /v1/schedules.
+type ListResponse struct {
+	Schedules []Status `json:"schedules"`
+}
+
+// RunsResponse is the body of GET /v1/runs and GET /v1/runs/{id}.
+type RunsResponse struct {
+	Runs []Run `json:"runs"`
+}
+
+// Routes registers the schedule API on mux, every handler wrapped by wrap
+// (authentication; officer or admin role):
+//
+//	GET  /v1/schedules                  the schedules and their next fire times
+//	POST /v1/schedules/{name}/run       run now and answer the run; ?wait=false: answer 202 at once
+//	GET  /v1/runs                       ?schedule=NAME&limit=N — run history, newest first
+//	GET  /v1/runs/{id}                  the attempts of one run
+//	GET  /v1/runs/{id}/files/{name}     download an output file of a run
+func (s *Scheduler) Routes(mux *http.ServeMux, wrap func(http.Handler) http.Handler) {
+	mux.Handle("GET /v1/schedules", wrap(http.HandlerFunc(s.handleList)))
+	mux.Handle("POST /v1/schedules/{name}/run", wrap(http.HandlerFunc(s.handleRun)))
+	mux.Handle("GET /v1/runs", wrap(http.HandlerFunc(s.handleRuns)))
+	mux.Handle("GET /v1/runs/{id}", wrap(http.HandlerFunc(s.handleRun1)))
+	mux.Handle("GET /v1/runs/{id}/files/{name}", wrap(http.HandlerFunc(s.handleFile)))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Scheduler) handleList(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, ListResponse{Schedules: s.List()})
+}
+
+// handleRun starts a run now; it answers the finished run (whatever its
+// status) or, with wait=false or when the client gives up, the run as
+// started. The run does not depend on the request.
+func (s *Scheduler) handleRun(w http.ResponseWriter, r *http.Request) {
+	wait := true
+	if v := r.URL.Query().Get("wait"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			apierr.Write(w, r, s.log, apierr.Errorf(apierr.Invalid, "wait=%q: want true or false", v))
+			return
+		}
+		wait = b
+	}
+	run, done, err := s.startNow(r.Context(), r.PathValue("name"))
+	if err != nil {
+		apierr.Write(w, r, s.log, err)
+		return
+	}
+	if !wait {
+		writeJSON(w, http.StatusAccepted, run)
+		return
+	}
+	select {
+	case run = <-done:
+		writeJSON(w, http.StatusOK, run)
+	case <-r.Context().Done():
+	}
+}
+
+func (s *Scheduler) handleRuns(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := RunFilter{Schedule: q.Get("schedule")}
+	for k := range q {
+		if k != "schedule" && k != "limit" {
+			apierr.Write(w, r, s.log, apierr.Errorf(apierr.Invalid, "unknown query parameter %q: use schedule and limit", k))
+			return
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			apierr.Write(w, r, s.log, apierr.Errorf(apierr.Invalid, "limit=%q: want a number from 1 to 1000", v))
+			return
+		}
+		f.Limit = n
+	}
+	if f.Schedule != "" {
+		if _, ok := s.byName[f.Schedule]; !ok {
+			apierr.Write(w, r, s.log, apierr.Errorf(apierr.NotFound, "no schedule %q; `privaudit schedule list` shows them", f.Schedule))
+			return
+		}
+	}
+	runs, err := s.Runs(r.Context(), f)
+	if err != nil {
+		apierr.Write(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, RunsResponse{Runs: runs})
+}
+
+func (s *Scheduler) handleRun1(w http.ResponseWriter, r *http.Request) {
+	runs, err := s.Runs(r.Context(), RunFilter{RunID: r.PathValue("id"), Limit: 1000})
+	if err != nil {
+		apierr.Write(w, r, s.log, err)
+		return
+	}
+	if len(runs) == 0 {
+		apierr.Write(w, r, s.log, apierr.Errorf(apierr.NotFound, "no run %q; `privaudit runs` lists them", r.PathValue("id")))
+		return
+	}
+	writeJSON(w, http.StatusOK, RunsResponse{Runs: runs})
+}
+
+// contentTypes of the formats privaudit renders.
+var contentTypes = map[string]string{
+	"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	"csv":  "text/csv; charset=utf-8",
+	"json": "application/json",
+}
+
+// handleFile serves a file a run recorded. The name must be one the run
+// recorded; the path served is the recorded one, never built from the
+// request.
+func (s *Scheduler) handleFile(w http.ResponseWriter, r *http.Request) {
+	id, name := r.PathValue("id"), r.PathValue("name")
+	file, schedule, err := s.runFile(r, id, name)
+	if err != nil {
+		apierr.Write(w, r, s.log, err)
+		return
+	}
+	f, err := os.Open(file.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		apierr.Write(w, r, s.log, apierr.Errorf(apierr.NotFound,
+			"file %s of run %s is gone: output retention deleted it (schedule %s keeps its newest runs) or it was removed by hand", name, id, schedule))
+		return
+	}
+	if err != nil {
+		apierr.Write(w, r, s.log, fmt.Errorf("open run file: %w", err))
+		return
+	}
+	defer f.Close()
+	if err := verify(f, file); err != nil {
+		s.log.Warn("run file not served", "run_id", id, "file", name, "err", err)
+		apierr.Write(w, r, s.log, apierr.Errorf(apierr.NotFound,
+			"file %s of run %s has changed since the run wrote it (a later run of schedule %s wrote the same name, or it was modified): %v", name, id, schedule, err))
+		return
+	}
+	ct, ok := contentTypes[file.Format]
+	if !ok {
+		ct = "application/octet-stream"
+	}
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": file.Name}))
+	h.Set("Content-Length", strconv.FormatInt(file.Size, 10))
+	h.Set(HeaderFileSHA256, file.SHA256)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if _, err := io.Copy(w, f); err != nil {
+		s.log.Warn("run file download interrupted", "run_id", id, "file", name, "err", err)
+	}
+}
+
+// runFile finds the file name among the files of run id's successful
+// attempt.
+func (s *Scheduler) runFile(r *http.Request, id, name string) (File, string, error) {
+	runs, err := s.Runs(r.Context(), RunFilter{RunID: id, Limit: 1000})
+	if err != nil {
+		return File{}, "", err
+	}
+	if len(runs) == 0 {
+		return File{}, "", apierr.Errorf(apierr.NotFound, "no run %q; `privaudit runs` lists them", id)
+	}
+	for _, run := range runs {
+		for _, f := range run.Files {
+			if run.Status == StatusSuccess && f.Name == name {
+				return f, run.Schedule, nil
+			}
+		}
+	}
+	return File{}, "", apierr.Errorf(apierr.NotFound, "run %s has no file %q; `privaudit runs show %s` lists its files", id, name, id)
+}
+
+// verify checks that f still holds what the run recorded (size and
+// SHA-256), and rewinds it.
+func verify(f *os.File, file File) error {
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	if n != file.Size || hex.EncodeToString(h.Sum(nil)) != file.SHA256 {
+		return errors.New("its size or SHA-256 no longer matches the record")
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("rewind: %w", err)
+	}
+	return nil
+}
