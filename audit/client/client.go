@@ -160,7 +160,7 @@ func (s *Sender) Send(ctx context.Context, kind audit.Kind, name string, r io.Re
 func (s *Sender) split(ctx context.Context, name string, r io.Reader, out chan<- chunk) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	c := chunk{file: name}
+	c := s.newChunk(name)
 	line := 0
 	for sc.Scan() {
 		line++
@@ -179,7 +179,7 @@ func (s *Sender) split(ctx context.Context, name string, r io.Reader, out chan<-
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			c = chunk{file: name}
+			c = s.newChunk(name)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -193,6 +193,12 @@ func (s *Sender) split(ctx context.Context, name string, r io.Reader, out chan<-
 		}
 	}
 	return nil
+}
+
+// newChunk returns an empty chunk with room for a full one, so filling it
+// does not grow (and copy) its buffers again and again.
+func (s *Sender) newChunk(name string) chunk {
+	return chunk{file: name, body: make([]byte, 0, s.o.ChunkBytes+64<<10), lines: make([]int, 0, min(s.o.ChunkRecords, 1<<20))}
 }
 
 type ingestResponse struct {

@@ -2,216 +2,232 @@ package ingest
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
-	"github.com/privaudit/privaudit/audit"
 )
 
-// rows is one kind's pending records between the spool and ClickHouse.
+// rows is one kind's pending records between the spool and ClickHouse,
+// held column by column.
 type rows interface {
 	// add decodes one spool payload and appends its records.
 	add(p payload) error
+	// reserve makes room for n records in all, sized like those added so far.
+	reserve(n int)
 	// len is the number of records held.
 	len() int
-	// key is the idempotency key of record i.
-	key(i int) string
-	// appendTo appends the records whose keep[i] is true to a prepared batch,
-	// column by column, and returns how many it appended.
-	appendTo(b driver.Batch, keep []bool, batchID string) (int, error)
+	// keys returns the records' idempotency keys, in order.
+	keys() []string
+	// keepOnly drops the records whose keep[i] is false.
+	keepOnly(keep []bool)
+	// prepare readies the records for appendTo, stamping them with batchID.
+	prepare(batchID string)
+	// appendTo appends records [lo, hi) to a prepared batch, column by column.
+	appendTo(b driver.Batch, lo, hi int) error
 	reset()
 }
 
-type eventRows struct{ recs []stamped[audit.Event] }
+// stampCols are the columns privaudit adds to every record: when it was
+// ingested and in which batch.
+type stampCols struct {
+	seq      []uint64 // ingest sequence: Unix nanoseconds of acceptance, strictly increasing
+	ingested []int64  // scratch: ingested_at seconds
+	batch    []string // scratch: batch_id per row
+}
 
-type stamped[T any] struct {
-	rec T
-	seq uint64 // ingest sequence: Unix nanoseconds of acceptance, strictly increasing
+func (s *stampCols) add(p payload, n int) {
+	for i := range n {
+		s.seq = append(s.seq, p.seq+uint64(i))
+	}
+}
+
+// fill prepares the scratch columns for the records being appended.
+func (s *stampCols) fill(batchID string) {
+	s.ingested = s.ingested[:0]
+	for _, v := range s.seq {
+		s.ingested = append(s.ingested, int64(v/1e9))
+	}
+	s.batch = repeat(s.batch, batchID, len(s.seq))
+}
+
+func (s *stampCols) reset() { s.seq = s.seq[:0] }
+
+type eventRows struct {
+	eventID, actorID, actorType, subjectID, action, recipientID, recipientType,
+	purpose, legalBasis, consentID, outcome, channel, jurisdiction, requestID strCol
+	dataCategories, fields, attrKeys, attrValues arrCol
+	occurredNS                                   []int64
+	occurred                                     []int64 // scratch: occurred_at seconds
+	recordCount                                  []uint64
+	stamp                                        stampCols
+	keyVals                                      []string
+	blk                                          block
+}
+
+func (r *eventRows) strCols() []*strCol {
+	return []*strCol{&r.eventID, &r.actorID, &r.actorType, &r.subjectID, &r.action, &r.recipientID, &r.recipientType,
+		&r.purpose, &r.legalBasis, &r.consentID, &r.outcome, &r.channel, &r.jurisdiction, &r.requestID}
+}
+
+func (r *eventRows) arrCols() []*arrCol {
+	return []*arrCol{&r.dataCategories, &r.fields, &r.attrKeys, &r.attrValues}
 }
 
 func (r *eventRows) add(p payload) error {
-	evs, err := audit.DecodeEventsBinary(p.records)
-	if err != nil {
-		return fmt.Errorf("decode spooled events: %w", err)
+	d := binDecoder{b: p.records}
+	n := d.header(binKindEvents)
+	for i := 0; i < n && d.err == nil; i++ {
+		d.event(r)
 	}
-	for i := range evs {
-		r.recs = append(r.recs, stamped[audit.Event]{evs[i], p.seq + uint64(i)})
+	if d.end(); d.err != nil {
+		return fmt.Errorf("decode spooled events: %w", d.err)
 	}
+	r.stamp.add(p, n)
 	return nil
 }
 
-func (r *eventRows) len() int         { return len(r.recs) }
-func (r *eventRows) key(i int) string { return r.recs[i].rec.EventID }
-func (r *eventRows) reset()           { clear(r.recs); r.recs = r.recs[:0] }
-
-func (r *eventRows) appendTo(b driver.Batch, keep []bool, batchID string) (int, error) {
-	n := 0
-	c := newCols("stissssaassssssusssaatus", len(r.recs))
-	for i := range r.recs {
-		if !keep[i] {
-			continue
-		}
-		n++
-		e, seq := &r.recs[i].rec, r.recs[i].seq
-		c.str(0, e.EventID)
-		c.time(1, e.OccurredAt)
-		c.i64(2, e.OccurredAt.UnixNano())
-		c.str(3, e.ActorID)
-		c.str(4, e.ActorType)
-		c.str(5, e.SubjectID)
-		c.str(6, e.Action)
-		c.arr(7, e.DataCategories)
-		c.arr(8, e.Fields)
-		c.str(9, e.RecipientID)
-		c.str(10, e.RecipientType)
-		c.str(11, e.Purpose)
-		c.str(12, e.LegalBasis)
-		c.str(13, e.ConsentID)
-		c.str(14, e.Outcome)
-		c.u64(15, e.RecordCount)
-		c.str(16, e.Channel)
-		c.str(17, e.Jurisdiction)
-		c.str(18, e.RequestID)
-		c.arr(19, e.AttrKeys)
-		c.arr(20, e.AttrValues)
-		c.time(21, time.Unix(0, int64(seq)))
-		c.u64(22, seq)
-		c.str(23, batchID)
+func (r *eventRows) reserve(n int) {
+	for _, c := range r.strCols() {
+		c.reserve(n)
 	}
-	return n, c.appendTo(b)
+	for _, a := range r.arrCols() {
+		a.reserve(n)
+	}
+	r.occurredNS, r.recordCount, r.stamp.seq = grow(r.occurredNS, n), grow(r.recordCount, n), grow(r.stamp.seq, n)
 }
 
-type consentRows struct{ recs []stamped[audit.Consent] }
+func (r *eventRows) len() int { return len(r.stamp.seq) }
+func (r *eventRows) keys() []string {
+	r.keyVals = r.eventID.strings(r.keyVals)
+	return r.keyVals
+}
+
+func (r *eventRows) keepOnly(keep []bool) {
+	for _, c := range r.strCols() {
+		c.keepOnly(keep)
+	}
+	for _, a := range r.arrCols() {
+		a.keepOnly(keep)
+	}
+	r.occurredNS = compact(r.occurredNS, keep)
+	r.recordCount = compact(r.recordCount, keep)
+	r.stamp.seq = compact(r.stamp.seq, keep)
+}
+
+func (r *eventRows) reset() {
+	for _, c := range r.strCols() {
+		c.reset()
+	}
+	for _, a := range r.arrCols() {
+		a.reset()
+	}
+	r.occurredNS, r.recordCount = r.occurredNS[:0], r.recordCount[:0]
+	r.stamp.reset()
+	clear(r.keyVals)
+}
+
+func (r *eventRows) prepare(batchID string) {
+	r.occurred = seconds(r.occurred, r.occurredNS)
+	r.stamp.fill(batchID)
+}
+
+// appendTo appends the columns in the order of queries/ingest/insert_events.sql.
+func (r *eventRows) appendTo(b driver.Batch, lo, hi int) error {
+	r.blk.b, r.blk.lo, r.blk.hi = b, lo, hi
+	defer func() { r.blk.b = nil }()
+	return r.blk.appendColumns(&r.eventID, r.occurred, r.occurredNS, &r.actorID, &r.actorType,
+		&r.subjectID, &r.action, &r.dataCategories, &r.fields, &r.recipientID, &r.recipientType,
+		&r.purpose, &r.legalBasis, &r.consentID, &r.outcome, r.recordCount, &r.channel,
+		&r.jurisdiction, &r.requestID, &r.attrKeys, &r.attrValues, r.stamp.ingested, r.stamp.seq, r.stamp.batch)
+}
+
+type consentRows struct {
+	consentEventID, consentID, subjectID, recipientID, status,
+	method, noticeVersion, jurisdiction, proofSHA256 strCol
+	purposes, dataCategories, attrKeys, attrValues arrCol
+	effectiveNS, expiresNS                         []int64
+	effective, expires                             []int64 // scratch: DateTime seconds
+	hasExpiry                                      []uint8
+	stamp                                          stampCols
+	keyVals                                        []string
+	blk                                            block
+}
+
+func (r *consentRows) strCols() []*strCol {
+	return []*strCol{&r.consentEventID, &r.consentID, &r.subjectID, &r.recipientID, &r.status,
+		&r.method, &r.noticeVersion, &r.jurisdiction, &r.proofSHA256}
+}
+
+func (r *consentRows) arrCols() []*arrCol {
+	return []*arrCol{&r.purposes, &r.dataCategories, &r.attrKeys, &r.attrValues}
+}
 
 func (r *consentRows) add(p payload) error {
-	cs, err := audit.DecodeConsentsBinary(p.records)
-	if err != nil {
-		return fmt.Errorf("decode spooled consents: %w", err)
+	d := binDecoder{b: p.records}
+	n := d.header(binKindConsents)
+	for i := 0; i < n && d.err == nil; i++ {
+		d.consent(r)
 	}
-	for i := range cs {
-		r.recs = append(r.recs, stamped[audit.Consent]{cs[i], p.seq + uint64(i)})
+	if d.end(); d.err != nil {
+		return fmt.Errorf("decode spooled consents: %w", d.err)
 	}
+	r.stamp.add(p, n)
 	return nil
 }
 
-func (r *consentRows) len() int         { return len(r.recs) }
-func (r *consentRows) key(i int) string { return r.recs[i].rec.ConsentEventID }
-func (r *consentRows) reset()           { clear(r.recs); r.recs = r.recs[:0] }
-
-func (r *consentRows) appendTo(b driver.Batch, keep []bool, batchID string) (int, error) {
-	n := 0
-	c := newCols("sssssaatibtissssaatus", len(r.recs))
-	for i := range r.recs {
-		if !keep[i] {
-			continue
-		}
-		n++
-		e, seq := &r.recs[i].rec, r.recs[i].seq
-		c.str(0, e.ConsentEventID)
-		c.str(1, e.ConsentID)
-		c.str(2, e.SubjectID)
-		c.str(3, e.RecipientID)
-		c.str(4, e.Status)
-		c.arr(5, e.Purposes)
-		c.arr(6, e.DataCategories)
-		c.time(7, e.EffectiveAt)
-		c.i64(8, e.EffectiveAt.UnixNano())
-		var exp time.Time
-		var has uint8
-		if e.ExpiresAt != nil {
-			exp, has = *e.ExpiresAt, 1
-		} else {
-			exp = time.Unix(0, 0).UTC()
-		}
-		c.u8(9, has)
-		c.time(10, exp)
-		c.i64(11, exp.UnixNano()*int64(has))
-		c.str(12, e.Method)
-		c.str(13, e.NoticeVersion)
-		c.str(14, e.Jurisdiction)
-		c.str(15, e.ProofSHA256)
-		c.arr(16, e.AttrKeys)
-		c.arr(17, e.AttrValues)
-		c.time(18, time.Unix(0, int64(seq)))
-		c.u64(19, seq)
-		c.str(20, batchID)
+func (r *consentRows) reserve(n int) {
+	for _, c := range r.strCols() {
+		c.reserve(n)
 	}
-	return n, c.appendTo(b)
+	for _, a := range r.arrCols() {
+		a.reserve(n)
+	}
+	r.effectiveNS, r.expiresNS, r.hasExpiry = grow(r.effectiveNS, n), grow(r.expiresNS, n), grow(r.hasExpiry, n)
+	r.stamp.seq = grow(r.stamp.seq, n)
 }
 
-// cols accumulates typed column slices so a batch is appended column-wise,
-// the fast path of clickhouse-go, without boxing a value per cell.
-type cols struct {
-	kinds []byte // per column: 's' string, 'a' array, 't' time, 'i' int64, 'u' uint64, 'b' uint8
-	strs  [][]string
-	arrs  [][][]string
-	times [][]time.Time
-	i64s  [][]int64
-	u64s  [][]uint64
-	u8s   [][]uint8
-	slot  []int // column → index in its kind's slice
+func (r *consentRows) len() int { return len(r.stamp.seq) }
+func (r *consentRows) keys() []string {
+	r.keyVals = r.consentEventID.strings(r.keyVals)
+	return r.keyVals
 }
 
-func newCols(kinds string, capacity int) *cols {
-	c := &cols{kinds: []byte(kinds), slot: make([]int, len(kinds))}
-	for i, k := range c.kinds {
-		switch k {
-		case 's':
-			c.slot[i] = len(c.strs)
-			c.strs = append(c.strs, make([]string, 0, capacity))
-		case 'a':
-			c.slot[i] = len(c.arrs)
-			c.arrs = append(c.arrs, make([][]string, 0, capacity))
-		case 't':
-			c.slot[i] = len(c.times)
-			c.times = append(c.times, make([]time.Time, 0, capacity))
-		case 'i':
-			c.slot[i] = len(c.i64s)
-			c.i64s = append(c.i64s, make([]int64, 0, capacity))
-		case 'u':
-			c.slot[i] = len(c.u64s)
-			c.u64s = append(c.u64s, make([]uint64, 0, capacity))
-		case 'b':
-			c.slot[i] = len(c.u8s)
-			c.u8s = append(c.u8s, make([]uint8, 0, capacity))
-		}
+func (r *consentRows) keepOnly(keep []bool) {
+	for _, c := range r.strCols() {
+		c.keepOnly(keep)
 	}
-	return c
+	for _, a := range r.arrCols() {
+		a.keepOnly(keep)
+	}
+	r.effectiveNS = compact(r.effectiveNS, keep)
+	r.expiresNS = compact(r.expiresNS, keep)
+	r.hasExpiry = compact(r.hasExpiry, keep)
+	r.stamp.seq = compact(r.stamp.seq, keep)
 }
 
-func (c *cols) str(i int, v string)     { c.strs[c.slot[i]] = append(c.strs[c.slot[i]], v) }
-func (c *cols) time(i int, v time.Time) { c.times[c.slot[i]] = append(c.times[c.slot[i]], v) }
-func (c *cols) i64(i int, v int64)      { c.i64s[c.slot[i]] = append(c.i64s[c.slot[i]], v) }
-func (c *cols) u64(i int, v uint64)     { c.u64s[c.slot[i]] = append(c.u64s[c.slot[i]], v) }
-func (c *cols) u8(i int, v uint8)       { c.u8s[c.slot[i]] = append(c.u8s[c.slot[i]], v) }
-func (c *cols) arr(i int, v []string) {
-	if v == nil {
-		v = []string{}
+func (r *consentRows) reset() {
+	for _, c := range r.strCols() {
+		c.reset()
 	}
-	c.arrs[c.slot[i]] = append(c.arrs[c.slot[i]], v)
+	for _, a := range r.arrCols() {
+		a.reset()
+	}
+	r.effectiveNS, r.expiresNS, r.hasExpiry = r.effectiveNS[:0], r.expiresNS[:0], r.hasExpiry[:0]
+	r.stamp.reset()
+	clear(r.keyVals)
 }
 
-func (c *cols) appendTo(b driver.Batch) error {
-	for i, k := range c.kinds {
-		var col any
-		switch k {
-		case 's':
-			col = c.strs[c.slot[i]]
-		case 'a':
-			col = c.arrs[c.slot[i]]
-		case 't':
-			col = c.times[c.slot[i]]
-		case 'i':
-			col = c.i64s[c.slot[i]]
-		case 'u':
-			col = c.u64s[c.slot[i]]
-		case 'b':
-			col = c.u8s[c.slot[i]]
-		}
-		if err := b.Column(i).Append(col); err != nil {
-			return fmt.Errorf("append column %d: %w", i, err)
-		}
-	}
-	return nil
+func (r *consentRows) prepare(batchID string) {
+	r.effective = seconds(r.effective, r.effectiveNS)
+	r.expires = seconds(r.expires, r.expiresNS)
+	r.stamp.fill(batchID)
+}
+
+// appendTo appends the columns in the order of queries/ingest/insert_consents.sql.
+func (r *consentRows) appendTo(b driver.Batch, lo, hi int) error {
+	r.blk.b, r.blk.lo, r.blk.hi = b, lo, hi
+	defer func() { r.blk.b = nil }()
+	return r.blk.appendColumns(&r.consentEventID, &r.consentID, &r.subjectID, &r.recipientID,
+		&r.status, &r.purposes, &r.dataCategories, r.effective, r.effectiveNS, r.hasExpiry, r.expires,
+		r.expiresNS, &r.method, &r.noticeVersion, &r.jurisdiction, &r.proofSHA256,
+		&r.attrKeys, &r.attrValues, r.stamp.ingested, r.stamp.seq, r.stamp.batch)
 }

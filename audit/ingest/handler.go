@@ -3,12 +3,14 @@ package ingest
 import (
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -69,7 +71,8 @@ func (in *Ingestor) ingest(ctx context.Context, k audit.Kind, r *http.Request) (
 	}
 	defer body.Close()
 	opts := audit.DecodeOptions{Now: in.now, MaxRecords: in.o.MaxRecords}
-	var enc []byte
+	buf := getPayloadBuf(r.ContentLength)
+	defer putPayloadBuf(buf)
 	var received, kept int
 	switch k {
 	case audit.KindEvents:
@@ -80,7 +83,7 @@ func (in *Ingestor) ingest(ctx context.Context, k audit.Kind, r *http.Request) (
 		received = len(evs)
 		evs = dedupe(evs, func(e *audit.Event) string { return e.EventID })
 		kept = len(evs)
-		enc = audit.EncodeEvents(nil, evs)
+		buf.b = audit.EncodeEvents(buf.b, evs)
 	case audit.KindConsents:
 		cs, err := audit.DecodeConsents(body, opts)
 		if err != nil {
@@ -89,14 +92,14 @@ func (in *Ingestor) ingest(ctx context.Context, k audit.Kind, r *http.Request) (
 		received = len(cs)
 		cs = dedupe(cs, func(c *audit.Consent) string { return c.ConsentEventID })
 		kept = len(cs)
-		enc = audit.EncodeConsents(nil, cs)
+		buf.b = audit.EncodeConsents(buf.b, cs)
 	}
 	resp := &Response{Received: received, Accepted: kept, Duplicates: received - kept, Durable: true}
 	if kept == 0 {
 		return resp, nil
 	}
-	sp := in.spools[k]
-	if _, err := sp.Append(ctx, encodePayload(in.seq.next(kept), enc), kept); err != nil {
+	binary.BigEndian.PutUint64(buf.b, in.seq.next(kept)) // the payload header
+	if _, err := in.spools[k].Append(ctx, buf.b, kept); err != nil {
 		return nil, in.spoolError(err)
 	}
 	in.metrics.records.WithLabelValues(string(k)).Add(float64(kept))
@@ -104,13 +107,49 @@ func (in *Ingestor) ingest(ctx context.Context, k audit.Kind, r *http.Request) (
 	return resp, nil
 }
 
+// payloadBuf is a reusable buffer for encoding one request's spool entry;
+// the spool does not retain a payload once Append returns.
+type payloadBuf struct{ b []byte }
+
+var payloadBufs sync.Pool
+
+// maxPooledPayload bounds the buffers kept for reuse.
+const maxPooledPayload = 32 << 20
+
+// getPayloadBuf returns a buffer holding the 8-byte payload header, with
+// room for the records of a request body of about size bytes (the binary
+// form is smaller than the JSON).
+func getPayloadBuf(size int64) *payloadBuf {
+	pb, _ := payloadBufs.Get().(*payloadBuf)
+	if pb == nil {
+		pb = &payloadBuf{}
+	}
+	if want := 8 + int(min(max(size, 0), maxPooledPayload)); cap(pb.b) < want {
+		pb.b = make([]byte, 0, want)
+	}
+	pb.b = append(pb.b[:0], make([]byte, 8)...)
+	return pb
+}
+
+func putPayloadBuf(pb *payloadBuf) {
+	if cap(pb.b) <= maxPooledPayload {
+		payloadBufs.Put(pb)
+	}
+}
+
 func (in *Ingestor) body(r *http.Request) (io.ReadCloser, error) {
 	if r.ContentLength > in.o.MaxBodyBytes {
 		return nil, apierr.Errorf(apierr.TooLarge, "request body of %d bytes exceeds the limit of %d; split the file into smaller requests", r.ContentLength, in.o.MaxBodyBytes)
 	}
-	var body io.ReadCloser = &limitedBody{r: r.Body, n: in.o.MaxBodyBytes}
+	limited := &limitedBody{r: r.Body, n: in.o.MaxBodyBytes}
+	var body io.ReadCloser = limited
 	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
 	case "", "identity":
+		if r.ContentLength > 0 {
+			// Tell the decoder the size, so it reads the body into a buffer
+			// of the right size at once instead of growing one.
+			body = &sizedBody{limitedBody: limited, size: int(r.ContentLength)}
+		}
 	case "gzip":
 		zr, err := gzip.NewReader(body)
 		if err != nil {
@@ -149,6 +188,15 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 
 func (l *limitedBody) Close() error { return nil }
 
+// sizedBody is a limitedBody of a known Content-Length.
+type sizedBody struct {
+	*limitedBody
+	size int
+}
+
+// Len is the body's declared length (at most the limit, checked before).
+func (s *sizedBody) Len() int { return s.size }
+
 func (in *Ingestor) decodeError(k audit.Kind, err error) error {
 	var ve *audit.ValidationError
 	if errors.As(err, &ve) {
@@ -174,19 +222,23 @@ func (in *Ingestor) spoolError(err error) error {
 	return fmt.Errorf("spool append: %w", err)
 }
 
-// dedupe keeps the first record of each key, in order.
+// dedupe keeps the first record of each key, in order. Records are moved
+// only after the first duplicate, which is rare.
 func dedupe[T any](recs []T, key func(*T) string) []T {
 	seen := make(map[string]struct{}, len(recs))
-	out := recs[:0]
+	n := 0
 	for i := range recs {
-		k := key(&recs[i])
-		if _, dup := seen[k]; dup {
-			continue
+		l := len(seen)
+		if seen[key(&recs[i])] = struct{}{}; len(seen) == l {
+			continue // a repeated key
 		}
-		seen[k] = struct{}{}
-		out = append(out, recs[i])
+		if n != i {
+			recs[n] = recs[i]
+		}
+		n++
 	}
-	return out
+	clear(recs[n:])
+	return recs[:n]
 }
 
 func logger(l *slog.Logger) *slog.Logger {

@@ -3,68 +3,82 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
 )
 
-// claims are the keys held by batches being inserted right now. A batch
-// claims its keys before looking up which are already stored and releases
-// them only after its insert finished, so two concurrent batches never both
-// store one key: the second either sees the claim or, after its release,
-// finds the key stored.
+// claims are the keys held by batches being inserted right now, one set
+// per batch. A batch claims its keys before looking up which are already
+// stored and releases them only after its insert finished, so two
+// concurrent batches never both store one key: the second either sees the
+// claim or, after its release, finds the key stored.
 type claims struct {
 	mu   sync.Mutex
-	keys map[string]struct{}
+	sets []*claimSet
 }
 
-func (c *claims) release(ks []string) {
+// claimSet is the keys of one batch in flight.
+type claimSet struct{ keys map[string]struct{} }
+
+// claim returns which keys the batch may insert — the first of each key,
+// unless another batch in flight holds it — and the claimed keys. Call
+// release once the insert has finished (or failed).
+func (c *claims) claim(keys []string) (keep []bool, held []string, release func()) {
+	keep = make([]bool, len(keys))
+	held = make([]string, 0, len(keys))
+	own := &claimSet{keys: make(map[string]struct{}, len(keys))}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, k := range ks {
-		delete(c.keys, k)
+next:
+	for i, k := range keys {
+		for _, other := range c.sets {
+			if _, taken := other.keys[k]; taken {
+				continue next
+			}
+		}
+		n := len(own.keys)
+		if own.keys[k] = struct{}{}; len(own.keys) == n {
+			continue // repeated in this batch
+		}
+		held = append(held, k)
+		keep[i] = true
 	}
+	c.sets = append(c.sets, own)
+	return keep, held, func() { c.release(own) }
 }
 
-// newKeys marks which records of buf to insert: the first of each key in the
-// batch, unless another batch in flight holds it or it is already stored.
-// Call release once the insert has finished (or failed).
-func (w *Writer) newKeys(ctx context.Context, buf rows) (keep []bool, release func(), err error) {
-	n := buf.len()
-	keep = make([]bool, n)
-	var held []string
-	release = func() { w.claims.release(held) }
+func (c *claims) release(set *claimSet) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sets = slices.DeleteFunc(c.sets, func(s *claimSet) bool { return s == set })
+}
+
+// newKeys marks which of a batch's records to insert, given their keys in
+// order: the first of each key in the batch, unless another batch in flight
+// holds it or it is already stored. Call release once the insert has
+// finished (or failed).
+func (w *Writer) newKeys(ctx context.Context, keys []string) (keep []bool, release func(), err error) {
+	keep, held, release := w.claims.claim(keys)
+	if len(held) == 0 {
+		return keep, release, nil
+	}
 	tbl, err := ext.NewTable("batch_keys", ext.Column("id", "String"))
 	if err != nil {
 		return nil, release, err
 	}
-	w.claims.mu.Lock()
-	if w.claims.keys == nil {
-		w.claims.keys = map[string]struct{}{}
-	}
-	for i := 0; i < n; i++ {
-		k := buf.key(i)
-		if _, taken := w.claims.keys[k]; taken {
-			continue // repeated in this batch, or held by another one
-		}
-		w.claims.keys[k] = struct{}{}
-		held = append(held, k)
-		keep[i] = true
-	}
-	w.claims.mu.Unlock()
-	for _, k := range held {
-		if err := tbl.Append(k); err != nil {
-			return nil, release, fmt.Errorf("key table: %w", err)
-		}
+	if _, err := tbl.Block().Columns[0].Append(held); err != nil {
+		return nil, release, fmt.Errorf("key table: %w", err)
 	}
 	stored, err := w.storedKeys(ctx, tbl)
 	if err != nil {
 		return nil, release, err
 	}
 	if len(stored) > 0 {
-		for i := 0; i < n; i++ {
-			if _, ok := stored[buf.key(i)]; ok {
+		for i, k := range keys {
+			if _, ok := stored[k]; ok {
 				keep[i] = false
 			}
 		}

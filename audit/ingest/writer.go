@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -50,6 +51,10 @@ type WriterOptions struct {
 	Schema queries.Schema
 	// BatchRecords is the number of records per INSERT (default 100,000).
 	BatchRecords int
+	// BlockRows is the number of records per block sent within one INSERT
+	// (default 8192): small enough for the driver's column buffers to stay
+	// in the CPU cache and be reused from block to block.
+	BlockRows int
 	// Linger is how long a writer waits for a batch to fill (default 1s).
 	Linger time.Duration
 	// Parallel is the number of batches inserted at once (default 3).
@@ -64,8 +69,11 @@ type WriterOptions struct {
 // native batches, storing each record once: keys already stored are skipped,
 // and the spool is acknowledged only after the INSERT succeeded.
 type Writer struct {
-	o                      WriterOptions
-	newRows                func() rows
+	o       WriterOptions
+	newRows func() rows
+	// bufs are the column buffers of the Parallel batches, kept from batch
+	// to batch so their memory is reused.
+	bufs                   []rows
 	claims                 claims
 	insertSQL, existingSQL string
 	recordSQL              string
@@ -75,6 +83,9 @@ type Writer struct {
 func NewWriter(o WriterOptions) (*Writer, error) {
 	if o.BatchRecords <= 0 {
 		o.BatchRecords = 100_000
+	}
+	if o.BlockRows <= 0 {
+		o.BlockRows = 8192
 	}
 	if o.Linger <= 0 {
 		o.Linger = time.Second
@@ -99,6 +110,9 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 		ins, exist = "insert_consents", "existing_consents"
 	default:
 		return nil, fmt.Errorf("writer: unknown kind %q", o.Kind)
+	}
+	for range o.Parallel {
+		w.bufs = append(w.bufs, w.newRows())
 	}
 	var err error
 	for _, q := range []struct {
@@ -162,8 +176,8 @@ func (w *Writer) pump(ctx context.Context) (bool, error) {
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
 	pool := make(chan rows, w.o.Parallel)
-	for i := 0; i < w.o.Parallel; i++ {
-		pool <- w.newRows()
+	for _, buf := range w.bufs {
+		pool <- buf
 	}
 	queue := make(chan *job, w.o.Parallel)
 	acked := make(chan ackResult, 1)
@@ -231,10 +245,10 @@ func (w *Writer) acker(queue <-chan *job, stopReading context.CancelFunc, out ch
 }
 
 // Drain writes everything currently in the spool, then returns. It is used
-// at shutdown with a fresh, bounded context.
+// at shutdown with a fresh, bounded context, only after Run has returned.
 func (w *Writer) Drain(ctx context.Context) error {
 	w.o.Spool.Rewind() // entries read by an interrupted Run were not acknowledged
-	buf := w.newRows()
+	buf := w.bufs[0]   // Run has returned: no batch is using it
 	for w.o.Spool.Stats().PendingEntries > 0 {
 		ents, err := w.o.Spool.Next(ctx, maxEntries, w.o.BatchRecords)
 		if err != nil {
@@ -255,7 +269,11 @@ func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error 
 	start := time.Now()
 	buf.reset()
 	h := sha256.New()
+	records := 0
 	for _, e := range ents {
+		records += e.Count
+	}
+	for i, e := range ents {
 		p, err := decodePayload(e.Payload)
 		if err != nil {
 			return fmt.Errorf("spool entry %d: %w", e.Seq, err)
@@ -264,42 +282,58 @@ func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error 
 		if err := buf.add(p); err != nil {
 			return fmt.Errorf("spool entry %d: %w", e.Seq, err)
 		}
+		if i == 0 {
+			buf.reserve(records)
+		}
 	}
+	received := buf.len()
 	tDecoded := time.Since(start)
-	keep, release, err := w.newKeys(ctx, buf)
+	keep, release, err := w.newKeys(ctx, buf.keys())
 	defer release()
 	if err != nil {
 		return err
 	}
 	tKeys := time.Since(start)
 	batchID := string(w.o.Kind) + "-" + strconv.FormatUint(ents[0].Seq, 10) + "-" + strconv.FormatUint(ents[len(ents)-1].Seq, 10)
-	inserted, err := w.insert(ctx, buf, keep, batchID)
+	if slices.Contains(keep, false) {
+		buf.keepOnly(keep)
+	}
+	inserted, err := w.insert(ctx, buf, batchID)
 	if err != nil {
 		return err
 	}
-	dups := buf.len() - inserted
+	dups := received - inserted
 	if err := w.o.Conn.Exec(ctx, w.recordSQL+" SELECT ?, ?, ?, ?, ?, ?, now()", batchID, string(w.o.Kind),
-		uint64(buf.len()), uint64(inserted), uint64(dups), hex.EncodeToString(h.Sum(nil))); err != nil {
+		uint64(received), uint64(inserted), uint64(dups), hex.EncodeToString(h.Sum(nil))); err != nil {
 		// The records are stored; losing the bookkeeping row is logged, not retried.
 		w.o.Logger.Warn("record batch", "batch", batchID, "err", err)
 	}
 	w.o.Metrics.observeBatch(w.o.Kind, inserted, dups, time.Since(start))
-	w.o.Logger.Debug("batch written", "batch", batchID, "records", buf.len(), "inserted", inserted, "duplicates", dups, "took", time.Since(start), "decode", tDecoded, "keys", tKeys-tDecoded)
+	w.o.Logger.Debug("batch written", "batch", batchID, "records", received, "inserted", inserted, "duplicates", dups, "took", time.Since(start), "decode", tDecoded, "keys", tKeys-tDecoded)
 	return nil
 }
 
-func (w *Writer) insert(ctx context.Context, buf rows, keep []bool, batchID string) (int, error) {
+func (w *Writer) insert(ctx context.Context, buf rows, batchID string) (int, error) {
+	n := buf.len()
+	if n == 0 {
+		return 0, nil
+	}
 	b, err := w.o.Conn.PrepareBatch(ctx, w.insertSQL)
 	if err != nil {
 		return 0, fmt.Errorf("prepare insert: %w", err)
 	}
 	defer b.Close()
-	n, err := buf.appendTo(b, keep, batchID)
-	if err != nil {
-		return 0, err
-	}
-	if n == 0 {
-		return 0, nil
+	buf.prepare(batchID)
+	for lo := 0; lo < n; lo += w.o.BlockRows {
+		hi := min(lo+w.o.BlockRows, n)
+		if err := buf.appendTo(b, lo, hi); err != nil {
+			return 0, err
+		}
+		if hi < n {
+			if err := b.Flush(); err != nil {
+				return 0, fmt.Errorf("insert %d %s: %w", n, w.o.Kind, err)
+			}
+		}
 	}
 	if err := b.Send(); err != nil {
 		return 0, fmt.Errorf("insert %d %s: %w", n, w.o.Kind, err)

@@ -126,6 +126,9 @@ func (r *Renderer) Render(ctx context.Context, w io.Writer, in render.Input) (re
 	if err := f.SetSheetName("Sheet1", SummarySheet); err != nil {
 		return render.Result{}, fmt.Errorf("render xlsx %s: %w", in.Meta.Report, err)
 	}
+	// Before any sheet is streamed: afterwards excelize would parse every
+	// streamed sheet still held in memory back into structs.
+	f.SetActiveSheet(0)
 	det, err := writeDetail(ctx, f, st, in, r.opts)
 	if err != nil {
 		return render.Result{}, fmt.Errorf("render xlsx %s: %w", in.Meta.Report, err)
@@ -143,7 +146,6 @@ func (r *Renderer) Render(ctx context.Context, w io.Writer, in render.Input) (re
 		return render.Result{}, fmt.Errorf("render xlsx %s: about sheet: %w", in.Meta.Report, err)
 	}
 	setDocProps(f, in.Meta)
-	f.SetActiveSheet(0)
 	n, err := writePackage(f, w, r.opts.level)
 	if err != nil {
 		return render.Result{}, fmt.Errorf("render xlsx %s: write workbook: %w", in.Meta.Report, err)
