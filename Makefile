@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeConsents$$' -fuzztime $(FUZZTIME) ./audit/
 
 bench: deps build
+	rm -rf /tmp/privaudit-bench
 	$(BIN) bench --data-dir /tmp/privaudit-bench
 
 clean:

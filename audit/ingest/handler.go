@@ -141,56 +141,31 @@ func (in *Ingestor) body(r *http.Request) (io.ReadCloser, error) {
 	if r.ContentLength > in.o.MaxBodyBytes {
 		return nil, apierr.Errorf(apierr.TooLarge, "request body of %d bytes exceeds the limit of %d; split the file into smaller requests", r.ContentLength, in.o.MaxBodyBytes)
 	}
-	limited := &limitedBody{r: r.Body, n: in.o.MaxBodyBytes}
-	var body io.ReadCloser = limited
+	// The limits apply to the bytes on the wire and, for gzip, to the
+	// decompressed bytes (at four times the limit).
+	limited := http.MaxBytesReader(nil, r.Body, in.o.MaxBodyBytes)
 	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
 	case "", "identity":
 		if r.ContentLength > 0 {
 			// Tell the decoder the size, so it reads the body into a buffer
 			// of the right size at once instead of growing one.
-			body = &sizedBody{limitedBody: limited, size: int(r.ContentLength)}
+			return &sizedBody{ReadCloser: limited, size: int(r.ContentLength)}, nil
 		}
+		return limited, nil
 	case "gzip":
-		zr, err := gzip.NewReader(body)
+		zr, err := gzip.NewReader(limited)
 		if err != nil {
 			return nil, apierr.Errorf(apierr.Invalid, "Content-Encoding gzip: body is not gzip: %v", err)
 		}
-		// The limit applies to the decompressed size too.
-		body = &limitedBody{r: zr, n: in.o.MaxBodyBytes * 4}
+		return http.MaxBytesReader(nil, zr, in.o.MaxBodyBytes*4), nil
 	default:
 		return nil, apierr.Errorf(apierr.Invalid, "unsupported Content-Encoding %q (use gzip or none)", r.Header.Get("Content-Encoding"))
 	}
-	return body, nil
 }
 
-// limitedBody fails with errBodyTooLarge once more than n bytes are read.
-type limitedBody struct {
-	r io.Reader
-	n int64
-}
-
-var errBodyTooLarge = errors.New("request body too large")
-
-func (l *limitedBody) Read(p []byte) (int, error) {
-	if l.n < 0 {
-		return 0, errBodyTooLarge
-	}
-	if int64(len(p)) > l.n+1 {
-		p = p[:l.n+1]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	if l.n < 0 {
-		return n, errBodyTooLarge
-	}
-	return n, err
-}
-
-func (l *limitedBody) Close() error { return nil }
-
-// sizedBody is a limitedBody of a known Content-Length.
+// sizedBody is a body of a known Content-Length.
 type sizedBody struct {
-	*limitedBody
+	io.ReadCloser
 	size int
 }
 
@@ -204,7 +179,7 @@ func (in *Ingestor) decodeError(k audit.Kind, err error) error {
 		return &apierr.Error{Code: apierr.Invalid, Message: fmt.Sprintf("%d invalid record(s); nothing was stored: fix them and resend the whole request", ve.BadRecords),
 			Details: map[string]any{"problems": ve.Problems, "omitted": ve.Omitted}, Err: err}
 	}
-	if errors.Is(err, errBodyTooLarge) {
+	if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
 		return apierr.Errorf(apierr.TooLarge, "request body exceeds the limit of %d bytes; split the file into smaller requests", in.o.MaxBodyBytes)
 	}
 	return &apierr.Error{Code: apierr.Invalid, Message: "cannot read request body: " + err.Error(), Err: err}

@@ -237,3 +237,46 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 		t.Fatalf("stored %d events, want %d", n, per*requests)
 	}
 }
+
+func TestIngestBodyLimit(t *testing.T) {
+	env := ingesttest.Start(t, ingesttest.Options{MaxBodyBytes: 4096})
+	post := func(body io.Reader, gz bool, chunked bool) (int, string) {
+		req, _ := http.NewRequest("POST", env.Server.URL+"/v1/events", body)
+		req.Header.Set("Authorization", "Bearer "+env.Token[auth.RoleIngest])
+		if gz {
+			req.Header.Set("Content-Encoding", "gzip")
+		}
+		if chunked {
+			req.ContentLength = -1 // no Content-Length: the limit must hold while reading
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	big := events(0, 20) // ~6 KB
+	if code, body := post(strings.NewReader(big), false, false); code != 413 || !strings.Contains(body, "split") {
+		t.Fatalf("declared oversize body: %d %s", code, body)
+	}
+	if code, body := post(io.MultiReader(strings.NewReader(big)), false, true); code != 413 {
+		t.Fatalf("streamed oversize body: %d %s", code, body)
+	}
+	// 200 events compress far below the limit but expand past four times it.
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	io.WriteString(zw, events(0, 200))
+	zw.Close()
+	if code, body := post(&buf, true, false); code != 413 {
+		t.Fatalf("gzip bomb: %d %s", code, body)
+	}
+	if code, body := post(strings.NewReader(events(0, 2)), false, false); code != 200 {
+		t.Fatalf("small body: %d %s", code, body)
+	}
+	env.WaitStored(t)
+	if n := env.Count(t, countEvents); n != 2 {
+		t.Fatalf("stored %d events, want only the 2 of the accepted request", n)
+	}
+}

@@ -43,6 +43,12 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		return err
 	}
 	defer srv.Shutdown()
+	if ev, _, err := storedCounts(ctx, srv, m.Config.Schema()); err != nil {
+		return err
+	} else if ev > 0 {
+		// Resent events would be skipped as duplicates and the figure would lie.
+		return fmt.Errorf("bench needs an empty data directory: %s already holds %d events (use a scratch --data-dir)", m.Config.DataDir, ev)
+	}
 	tok, err := srv.tokens.Create(ctx, "bench", auth.RoleIngest)
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/privaudit/privaudit/reports"
 	"github.com/privaudit/privaudit/reports/sqlconsole"
 )
 
@@ -131,7 +129,7 @@ func (m *Main) runQuery(ctx context.Context, req sqlconsole.Request, out string)
 	if err != nil {
 		return err
 	}
-	resp, err := m.queryDo(ctx, http.MethodPost, "/v1/query", body)
+	resp, err := m.api(ctx, apiCall{method: http.MethodPost, path: "/v1/query", body: body})
 	if err != nil {
 		return err
 	}
@@ -180,37 +178,10 @@ func (t *trailerCheck) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// queryDo sends an authenticated request and turns an error answer into an
-// error carrying the server's message.
-func (m *Main) queryDo(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(m.Config.Server, "/")+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+m.Config.Token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("reach privaudit at %s: %w (is `privaudit serve` running? set PRIVAUDIT_SERVER)", m.Config.Server, err)
-	}
-	if resp.StatusCode == http.StatusOK {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	err = reports.DecodeError(resp.StatusCode, b)
-	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		return nil, fmt.Errorf("%w (queries need an officer or admin token: `privaudit token create --role officer`)", err)
-	}
-	return nil, err
-}
-
 // queryList prints the saved queries: as json with --format json, else as
 // text with each query's parameters.
 func (m *Main) queryList(ctx context.Context, format string) error {
-	resp, err := m.queryDo(ctx, http.MethodGet, "/v1/queries", nil)
+	resp, err := m.api(ctx, apiCall{method: http.MethodGet, path: "/v1/queries"})
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,7 +40,7 @@ func (m *Main) reportList(ctx context.Context, args []string) error {
 	if _, err := m.parse("report list", args, nil); err != nil {
 		return err
 	}
-	resp, err := m.reportGet(ctx, "/v1/reports", nil)
+	resp, err := m.api(ctx, apiCall{method: http.MethodGet, path: "/v1/reports"})
 	if err != nil {
 		return err
 	}
@@ -149,42 +148,11 @@ func formatFromName(name string) string {
 	return "xlsx"
 }
 
-// reportGet sends an authenticated GET and turns an error answer into an
-// error carrying the server's message.
-func (m *Main) reportGet(ctx context.Context, path string, q url.Values) (*http.Response, error) {
-	if m.Config.Token == "" {
-		return nil, errors.New("no token: set PRIVAUDIT_TOKEN or --token (create one with `privaudit token create --role officer`)")
-	}
-	u := strings.TrimRight(m.Config.Server, "/") + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+m.Config.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("reach privaudit at %s: %w (is `privaudit serve` running? set PRIVAUDIT_SERVER)", m.Config.Server, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		err := reports.DecodeError(resp.StatusCode, body)
-		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return nil, fmt.Errorf("%w (reports need an officer or admin token: `privaudit token create --role officer`)", err)
-		}
-		return nil, err
-	}
-	return resp, nil
-}
-
 // download fetches one report and writes it to out atomically: into a
 // temporary file next to it, renamed only once the download is complete.
 func (m *Main) download(ctx context.Context, name string, q url.Values, out string) error {
 	stop := m.heartbeat(name, 5*time.Second)
-	resp, err := m.reportGet(ctx, "/v1/reports/"+url.PathEscape(name), q)
+	resp, err := m.api(ctx, apiCall{method: http.MethodGet, path: "/v1/reports/" + url.PathEscape(name), query: q})
 	stop()
 	if err != nil {
 		return fmt.Errorf("report %s: %w", name, err)

@@ -18,7 +18,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/privaudit/privaudit/reports"
 	"github.com/privaudit/privaudit/reports/schedule"
 )
 
@@ -81,40 +80,9 @@ func (m *Main) parseWith(name string, args []string, want int, extra func(fs *fl
 	return pos, nil
 }
 
-// scheduleAPI sends an authenticated request to the schedule API and turns
-// an error answer into an error carrying the server's message.
-func (m *Main) scheduleAPI(ctx context.Context, method, path string, q url.Values) (*http.Response, error) {
-	if m.Config.Token == "" {
-		return nil, errors.New("no token: set PRIVAUDIT_TOKEN or --token (create one with `privaudit token create --role officer`)")
-	}
-	u := strings.TrimRight(m.Config.Server, "/") + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+m.Config.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("reach privaudit at %s: %w (is `privaudit serve` running? set PRIVAUDIT_SERVER)", m.Config.Server, err)
-	}
-	if resp.StatusCode >= 300 {
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		err := reports.DecodeError(resp.StatusCode, body)
-		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return nil, fmt.Errorf("%w (schedules and runs need an officer or admin token: `privaudit token create --role officer`)", err)
-		}
-		return nil, err
-	}
-	return resp, nil
-}
-
 // getJSON sends a request and decodes its JSON answer into out.
 func (m *Main) getJSON(ctx context.Context, method, path string, q url.Values, out any) error {
-	resp, err := m.scheduleAPI(ctx, method, path, q)
+	resp, err := m.api(ctx, apiCall{method: method, path: path, query: q})
 	if err != nil {
 		return err
 	}
@@ -296,7 +264,7 @@ func (m *Main) runsGet(ctx context.Context, args []string) error {
 	if out == "" {
 		out = filepath.Base(name)
 	}
-	resp, err := m.scheduleAPI(ctx, http.MethodGet, "/v1/runs/"+url.PathEscape(id)+"/files/"+url.PathEscape(name), nil)
+	resp, err := m.api(ctx, apiCall{method: http.MethodGet, path: "/v1/runs/" + url.PathEscape(id) + "/files/" + url.PathEscape(name)})
 	if err != nil {
 		return fmt.Errorf("runs get %s %s: %w", id, name, err)
 	}

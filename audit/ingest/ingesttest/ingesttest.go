@@ -43,7 +43,9 @@ type Env struct {
 // Options tune Start.
 type Options struct {
 	SpoolMaxBytes int64
-	Now           func() time.Time
+	// MaxBodyBytes limits one ingest request (default: the ingest default).
+	MaxBodyBytes int64
+	Now          func() time.Time
 	// Mux, if set, receives extra routes before the server starts.
 	Mux func(e *Env, mux *http.ServeMux)
 	// ReaderLimits are the limits of the managed ClickHouse's read-only
@@ -79,7 +81,7 @@ func Start(t testing.TB, o Options) *Env {
 			t.Fatal(err)
 		}
 	}
-	e.Ingestor, err = ingest.Open(ctx, ingest.Options{SpoolDir: filepath.Join(dir, "spool"), SpoolMaxBytes: o.SpoolMaxBytes,
+	e.Ingestor, err = ingest.Open(ctx, ingest.Options{SpoolDir: filepath.Join(dir, "spool"), SpoolMaxBytes: o.SpoolMaxBytes, MaxBodyBytes: o.MaxBodyBytes,
 		Linger: 20 * time.Millisecond, Conn: e.Conn, Schema: e.Schema, Logger: log, Now: o.Now})
 	if err != nil {
 		t.Fatal(err)
