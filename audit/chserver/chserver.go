@@ -289,6 +289,9 @@ func (s *Server) Kill() {
 // Done is closed when the server process has exited.
 func (s *Server) Done() <-chan struct{} { return s.done }
 
+// Pid is the process id of the running server, for resource accounting.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // stopStale stops a server that an earlier, killed privaudit left running on
 // the same directory (it would hold the directory's lock).
 func stopStale(dir string, log *slog.Logger) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
@@ -58,24 +59,30 @@ func (c *claims) release(set *claimSet) {
 
 // newKeys marks which of a batch's records to insert, given their keys in
 // order: the first of each key in the batch, unless another batch in flight
-// holds it or it is already stored. Call release once the insert has
-// finished (or failed).
+// holds it or it is already stored. Keys the filter does not hold are new;
+// the others are looked up in the key table by their hashes. Call release
+// once the insert has finished (or failed).
 func (w *Writer) newKeys(ctx context.Context, keys []string) (keep []bool, release func(), err error) {
 	keep, held, release := w.claims.claim(keys)
 	if len(held) == 0 {
 		return keep, release, nil
 	}
-	tbl, err := ext.NewTable("batch_keys", ext.Column("id", "String"))
+	candidates := w.filterAdd(held)
+	if len(candidates) == 0 {
+		return keep, release, nil
+	}
+	tbl, err := ext.NewTable("batch_keys", ext.Column("key", "UInt64"))
 	if err != nil {
 		return nil, release, err
 	}
-	if _, err := tbl.Block().Columns[0].Append(held); err != nil {
+	if _, err := tbl.Block().Columns[0].Append(candidates); err != nil {
 		return nil, release, fmt.Errorf("key table: %w", err)
 	}
 	stored, err := w.storedKeys(ctx, tbl)
 	if err != nil {
 		return nil, release, err
 	}
+	w.o.Metrics.keyLookups.WithLabelValues(string(w.o.Kind)).Add(float64(len(candidates)))
 	if len(stored) > 0 {
 		for i, k := range keys {
 			if _, ok := stored[k]; ok {
@@ -86,7 +93,55 @@ func (w *Writer) newKeys(ctx context.Context, keys []string) (keep []bool, relea
 	return keep, release, nil
 }
 
-// storedKeys returns which keys of the external table are already stored.
+// filterAdd adds the keys' hashes to the filter and returns those of the
+// keys it may have held already: the candidates for a lookup.
+func (w *Writer) filterAdd(keys []string) []uint64 {
+	w.filterMu.Lock()
+	defer w.filterMu.Unlock()
+	var candidates []uint64
+	for _, k := range keys {
+		if h := keyHash(k); w.filter.Add(h) {
+			candidates = append(candidates, h)
+		}
+	}
+	return candidates
+}
+
+// loadFilter builds the filter from the hashes of every stored key. It runs
+// once, before the first batch; until it succeeds nothing is written.
+func (w *Writer) loadFilter(ctx context.Context) error {
+	if w.filter != nil {
+		return nil
+	}
+	start := time.Now()
+	var n uint64
+	if err := w.o.Conn.QueryRow(ctx, "SELECT count() FROM ("+w.loadSQL+")").Scan(&n); err != nil {
+		return fmt.Errorf("count stored keys: %w", err)
+	}
+	f := newKeyFilter(2 * int(n))
+	rs, err := w.o.Conn.Query(ctx, w.loadSQL)
+	if err != nil {
+		return fmt.Errorf("load stored keys: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var h uint64
+		if err := rs.Scan(&h); err != nil {
+			return fmt.Errorf("load stored keys: %w", err)
+		}
+		f.Add(h)
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("load stored keys: %w", err)
+	}
+	w.filterMu.Lock()
+	w.filter = f
+	w.filterMu.Unlock()
+	w.o.Logger.Info("key filter loaded", "keys", f.Len(), "bytes", f.Bytes(), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// storedKeys returns which keys with the external table's hashes are stored.
 func (w *Writer) storedKeys(ctx context.Context, tbl *ext.Table) (map[string]struct{}, error) {
 	rs, err := w.o.Conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(tbl)), w.existingSQL)
 	if err != nil {

@@ -19,6 +19,7 @@ type Metrics struct {
 	inserted    *prometheus.CounterVec
 	duplicates  *prometheus.CounterVec
 	writeErrors *prometheus.CounterVec
+	keyLookups  *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -43,10 +44,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Records skipped because their key was already stored or repeated in the request."}, kind),
 		writeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "privaudit_ingest_write_errors_total",
 			Help: "Failed ClickHouse batch writes (the records stay in the spool and are retried)."}, kind),
+		keyLookups: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "privaudit_ingest_key_lookups_total",
+			Help: "Keys looked up in ClickHouse because the key filter may hold them (duplicates and false positives)."}, kind),
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.records, m.rejected, m.requestTime, m.batchSize, m.batchTime,
-			m.inserted, m.duplicates, m.writeErrors)
+			m.inserted, m.duplicates, m.writeErrors, m.keyLookups)
 	}
 	return m
 }

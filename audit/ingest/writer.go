@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -76,7 +77,11 @@ type Writer struct {
 	bufs                   []rows
 	claims                 claims
 	insertSQL, existingSQL string
-	recordSQL              string
+	recordSQL, loadSQL     string
+	// filter holds the hashes of every key stored or in flight; nil until
+	// loadFilter succeeded.
+	filterMu sync.Mutex
+	filter   *keyFilter
 }
 
 // NewWriter prepares a Writer; Run starts it.
@@ -101,13 +106,13 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	}
 	o.Logger = o.Logger.With("writer", string(o.Kind))
 	w := &Writer{o: o}
-	ins, exist := "insert_events", "existing_events"
+	ins, exist, load := "insert_events", "existing_events", "stored_event_keys"
 	switch o.Kind {
 	case audit.KindEvents:
 		w.newRows = func() rows { return &eventRows{} }
 	case audit.KindConsents:
 		w.newRows = func() rows { return &consentRows{} }
-		ins, exist = "insert_consents", "existing_consents"
+		ins, exist, load = "insert_consents", "existing_consents", "stored_consent_keys"
 	default:
 		return nil, fmt.Errorf("writer: unknown kind %q", o.Kind)
 	}
@@ -118,7 +123,7 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	for _, q := range []struct {
 		dst  *string
 		name string
-	}{{&w.insertSQL, ins}, {&w.existingSQL, exist}, {&w.recordSQL, "record_batch"}} {
+	}{{&w.insertSQL, ins}, {&w.existingSQL, exist}, {&w.recordSQL, "record_batch"}, {&w.loadSQL, load}} {
 		if *q.dst, err = queries.Ingest(q.name, o.Schema); err != nil {
 			return nil, err
 		}
@@ -173,6 +178,9 @@ type job struct {
 // one fails or ctx ends; an acker acknowledges finished batches in order.
 // It reports whether any batch was acknowledged.
 func (w *Writer) pump(ctx context.Context) (bool, error) {
+	if err := w.loadFilter(ctx); err != nil {
+		return false, err
+	}
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
 	pool := make(chan rows, w.o.Parallel)
@@ -248,7 +256,10 @@ func (w *Writer) acker(queue <-chan *job, stopReading context.CancelFunc, out ch
 // at shutdown with a fresh, bounded context, only after Run has returned.
 func (w *Writer) Drain(ctx context.Context) error {
 	w.o.Spool.Rewind() // entries read by an interrupted Run were not acknowledged
-	buf := w.bufs[0]   // Run has returned: no batch is using it
+	if err := w.loadFilter(ctx); err != nil {
+		return err
+	}
+	buf := w.bufs[0] // Run has returned: no batch is using it
 	for w.o.Spool.Stats().PendingEntries > 0 {
 		ents, err := w.o.Spool.Next(ctx, maxEntries, w.o.BatchRecords)
 		if err != nil {

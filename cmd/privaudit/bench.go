@@ -5,8 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
-	"runtime/pprof"
 
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/ingest/ingestbench"
@@ -15,24 +15,23 @@ import (
 // bench measures ingest throughput through privaudit next to a direct
 // INSERT … FORMAT JSONEachRow into the same managed ClickHouse.
 func (m *Main) bench(ctx context.Context, args []string) error {
-	var events int
+	var events, rounds int
 	var cpuprofile string
 	if _, err := m.parse("bench", args, func(fs *flag.FlagSet) {
-		fs.IntVar(&events, "events", 1_000_000, "events to insert on each path")
-		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
+		fs.IntVar(&events, "events", 1_000_000, "events to insert on each path, per round")
+		fs.IntVar(&rounds, "rounds", 3, "alternating rounds of both paths; medians are reported")
+		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the privaudit phase to this file")
 	}); err != nil {
 		return err
 	}
+	var profile io.Writer
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		profile = f
 	}
 	if len(m.Config.ClickHouse.Addr) > 0 {
 		return errors.New("bench runs on the managed ClickHouse only: unset clickhouse.addr and use a scratch --data-dir")
@@ -54,14 +53,24 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		return err
 	}
 	ch := srv.st.Managed
-	res, err := ingestbench.Run(ctx, ingestbench.Target{Conn: srv.st.Conn, HTTPAddr: ch.HTTPAddr, User: ch.AdminUser, Password: ch.AdminPassword},
-		ingestbench.Options{Events: events, Seed: 1, URL: srv.URL, Token: tok, WaitStored: srv.ingestor.WaitStored, Log: m.Stderr})
+	res, err := ingestbench.Run(ctx, ingestbench.Target{Conn: srv.st.Conn, HTTPAddr: ch.HTTPAddr, User: ch.AdminUser, Password: ch.AdminPassword, ServerPid: ch.Pid()},
+		ingestbench.Options{Events: events, Seed: 1, URL: srv.URL, Token: tok, WaitStored: srv.ingestor.WaitStored, Rounds: rounds, Log: m.Stderr, CPUProfile: profile})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "ingest benchmark, %d events (%.0f bytes/event on the wire)\n", res.Events, float64(res.WireBytes)/float64(res.Events))
-	fmt.Fprintf(m.Stdout, "  direct INSERT FORMAT JSONEachRow : %8.0f events/s (%.2fs)\n", res.DirectPerSec, res.DirectSeconds)
-	fmt.Fprintf(m.Stdout, "  privaudit HTTP→spool→ClickHouse  : %8.0f events/s (%.2fs), durability on\n", res.PrivPerSec, res.PrivSeconds)
-	fmt.Fprintf(m.Stdout, "  ratio privaudit/direct           : %.2f×\n", res.Ratio)
+	med := res.Median
+	fmt.Fprintf(m.Stdout, "ingest benchmark, %d events per path and round, %d rounds (%.0f bytes/event on the wire); medians:\n",
+		res.Events, len(res.Rounds), float64(res.WireBytes)/float64(res.Events))
+	fmt.Fprintf(m.Stdout, "  direct INSERT FORMAT JSONEachRow : %8.0f events/s (%.2fs)\n", med.DirectPerSec, med.DirectSeconds)
+	fmt.Fprintf(m.Stdout, "  privaudit HTTP→spool→ClickHouse  : %8.0f events/s (%.2fs), durability on\n", med.PrivPerSec, med.PrivSeconds)
+	fmt.Fprintf(m.Stdout, "  ratio privaudit/direct           : %.2f× (rounds:", med.Ratio)
+	for _, r := range res.Rounds {
+		fmt.Fprintf(m.Stdout, " %.2f", r.Ratio)
+	}
+	fmt.Fprintln(m.Stdout, ")")
+	ds, dc := med.DirectCPU.PerEvent(res.Events)
+	ps, pc := med.PrivCPU.PerEvent(res.Events)
+	fmt.Fprintf(m.Stdout, "  CPU per event, direct            : %.2f µs in ClickHouse, %.2f µs in the sending process\n", dc, ds)
+	fmt.Fprintf(m.Stdout, "  CPU per event, privaudit         : %.2f µs in ClickHouse, %.2f µs in privaudit (its benchmark client included)\n", pc, ps)
 	return nil
 }

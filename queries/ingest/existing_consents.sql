@@ -1,3 +1,3 @@
--- Which of a batch's consent_event_ids are already stored; the batch's ids
--- arrive as the external table `batch_keys` (column id String).
-SELECT DISTINCT consent_event_id FROM {{.MetaDB}}.consent_keys WHERE consent_event_id IN (SELECT id FROM batch_keys)
+-- Which stored consent_event_ids have the hashes of a batch's candidate keys;
+-- see existing_events.sql.
+SELECT DISTINCT consent_event_id FROM {{.MetaDB}}.consent_key_hashes WHERE key IN (SELECT key FROM batch_keys)

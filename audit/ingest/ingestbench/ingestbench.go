@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -29,6 +31,9 @@ type Target struct {
 	HTTPAddr string      // ClickHouse HTTP interface, host:port, for the direct insert
 	User     string
 	Password string
+	// ServerPid, when set, is the ClickHouse server's process id: each
+	// phase then reports the server's CPU time next to privaudit's.
+	ServerPid int
 }
 
 // Options configure Run.
@@ -42,44 +47,49 @@ type Options struct {
 	WaitStored func(ctx context.Context) error
 	// Parallel requests on both paths (default 2).
 	Parallel int
+	// Rounds is the number of alternating rounds (default 3).
+	Rounds int
 	// Log receives progress lines.
 	Log io.Writer
+	// CPUProfile, when set, receives a CPU profile of the privaudit phase.
+	CPUProfile io.Writer
 }
 
-// Result holds both measurements.
+// Round holds one round's measurements of both paths.
+type Round struct {
+	DirectSeconds, PrivSeconds float64
+	DirectPerSec, PrivPerSec   float64
+	Ratio                      float64 // privaudit / direct
+	// DirectCPU and PrivCPU are the processor time each phase took, in
+	// this process (the benchmark's clients included) and in ClickHouse.
+	DirectCPU, PrivCPU CPU
+}
+
+// Result holds every round and the medians.
 type Result struct {
-	Events         int
-	DirectSeconds  float64
-	PrivSeconds    float64
-	DirectPerSec   float64
-	PrivPerSec     float64
-	Ratio          float64 // privaudit / direct
-	WireBytes      int64
-	DirectRowBytes int64
+	Events    int // per path and round
+	WireBytes int64
+	Rounds    []Round
+	// Median is, field by field, the median over the rounds.
+	Median Round
 }
 
-// Run generates the events, inserts them directly, then through privaudit.
+// Run measures Rounds rounds. Each round generates its own events (a new
+// seed, so privaudit stores them rather than skipping them as duplicates),
+// inserts them directly, then through privaudit; both tables keep growing
+// from round to round alike. Alternating the paths spreads the machine's
+// drift over both.
 func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	if o.Parallel <= 0 {
 		o.Parallel = 2
 	}
+	if o.Rounds <= 0 {
+		o.Rounds = 3
+	}
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	var wire, consents bytes.Buffer
-	now := time.Now().UTC()
-	if _, err := synth.Generate(ctx, synth.Options{Seed: o.Seed, Customers: max(o.Events/20, 100), Events: o.Events, Now: now}, &wire, &consents); err != nil {
-		return Result{}, fmt.Errorf("generate: %w", err)
-	}
-	chunks, err := directChunks(wire.Bytes(), 100_000)
-	if err != nil {
-		return Result{}, err
-	}
-	res := Result{Events: o.Events, WireBytes: int64(wire.Len())}
-	for _, c := range chunks {
-		res.DirectRowBytes += int64(len(c))
-	}
-	fmt.Fprintf(o.Log, "generated %d events (%d MB of NDJSON)\n", o.Events, wire.Len()>>20)
+	res := Result{Events: o.Events}
 	if err := t.Conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS privaudit_bench"); err != nil {
 		return res, err
 	}
@@ -87,33 +97,96 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	if err := t.Conn.Exec(ctx, "CREATE TABLE privaudit_bench.direct AS privaudit.access_events"); err != nil {
 		return res, err
 	}
+	defer t.Conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS privaudit_bench.direct")
+	if o.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
+			return res, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	for i := range o.Rounds {
+		r, wireBytes, err := round(ctx, t, o, o.Seed+uint64(i))
+		if err != nil {
+			return res, fmt.Errorf("round %d: %w", i+1, err)
+		}
+		res.WireBytes = wireBytes
+		res.Rounds = append(res.Rounds, r)
+		fmt.Fprintf(o.Log, "round %d/%d: direct %.0f events/s, privaudit %.0f events/s, ratio %.2f×\n",
+			i+1, o.Rounds, r.DirectPerSec, r.PrivPerSec, r.Ratio)
+	}
+	res.Median = median(res.Rounds)
+	return res, nil
+}
+
+func round(ctx context.Context, t Target, o Options, seed uint64) (Round, int64, error) {
+	var r Round
+	var wire, consents bytes.Buffer
+	now := time.Now().UTC()
+	if _, err := synth.Generate(ctx, synth.Options{Seed: seed, Customers: max(o.Events/20, 100), Events: o.Events, Now: now}, &wire, &consents); err != nil {
+		return r, 0, fmt.Errorf("generate: %w", err)
+	}
+	chunks, err := directChunks(wire.Bytes(), 100_000)
+	if err != nil {
+		return r, 0, err
+	}
+	fmt.Fprintf(o.Log, "generated %d events (%d MB of NDJSON)\n", o.Events, wire.Len()>>20)
 	// Collect the preparation's garbage now, so neither timed phase pays
 	// for it.
 	runtime.GC()
-	start := time.Now()
+	start, cpu := time.Now(), markCPU(t.ServerPid).since()
 	if err := directInsert(ctx, t, chunks, o.Parallel); err != nil {
-		return res, err
+		return r, 0, err
 	}
-	res.DirectSeconds = time.Since(start).Seconds()
-	fmt.Fprintf(o.Log, "direct INSERT FORMAT JSONEachRow: %.2fs\n", res.DirectSeconds)
-
+	r.DirectSeconds = time.Since(start).Seconds()
+	r.DirectCPU = cpu(t.ServerPid)
+	fmt.Fprintf(o.Log, "direct INSERT FORMAT JSONEachRow: %.2fs\n", r.DirectSeconds)
+	chunks = nil
 	runtime.GC()
-	start = time.Now()
+	start, cpu = time.Now(), markCPU(t.ServerPid).since()
 	s := client.New(client.Options{Server: o.URL, Token: o.Token, Parallel: o.Parallel * 2, ChunkRecords: 20_000})
 	if err := s.Send(ctx, audit.KindEvents, "bench", bytes.NewReader(wire.Bytes())); err != nil {
-		return res, fmt.Errorf("send through privaudit: %w", err)
+		return r, 0, fmt.Errorf("send through privaudit: %w", err)
 	}
 	fmt.Fprintf(o.Log, "privaudit acknowledged everything (durably spooled) after %.2fs\n", time.Since(start).Seconds())
 	if err := o.WaitStored(ctx); err != nil {
-		return res, err
+		return r, 0, err
 	}
-	res.PrivSeconds = time.Since(start).Seconds()
-	fmt.Fprintf(o.Log, "privaudit HTTP → spool (fsync) → ClickHouse: %.2fs\n", res.PrivSeconds)
-	res.DirectPerSec = float64(o.Events) / res.DirectSeconds
-	res.PrivPerSec = float64(o.Events) / res.PrivSeconds
-	res.Ratio = res.PrivPerSec / res.DirectPerSec
-	_ = t.Conn.Exec(ctx, "DROP TABLE IF EXISTS privaudit_bench.direct")
-	return res, nil
+	r.PrivSeconds = time.Since(start).Seconds()
+	r.PrivCPU = cpu(t.ServerPid)
+	fmt.Fprintf(o.Log, "privaudit HTTP → spool (fsync) → ClickHouse: %.2fs\n", r.PrivSeconds)
+	r.DirectPerSec = float64(o.Events) / r.DirectSeconds
+	r.PrivPerSec = float64(o.Events) / r.PrivSeconds
+	r.Ratio = r.PrivPerSec / r.DirectPerSec
+	return r, int64(wire.Len()), nil
+}
+
+// median returns, field by field, the median of the rounds.
+func median(rs []Round) Round {
+	pick := func(f func(Round) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		if n := len(v); n%2 == 0 {
+			return (v[n/2-1] + v[n/2]) / 2
+		}
+		return v[len(v)/2]
+	}
+	dur := func(f func(Round) time.Duration) time.Duration {
+		return time.Duration(pick(func(r Round) float64 { return float64(f(r)) }))
+	}
+	return Round{
+		DirectSeconds: pick(func(r Round) float64 { return r.DirectSeconds }),
+		PrivSeconds:   pick(func(r Round) float64 { return r.PrivSeconds }),
+		DirectPerSec:  pick(func(r Round) float64 { return r.DirectPerSec }),
+		PrivPerSec:    pick(func(r Round) float64 { return r.PrivPerSec }),
+		Ratio:         pick(func(r Round) float64 { return r.Ratio }),
+		DirectCPU: CPU{Self: dur(func(r Round) time.Duration { return r.DirectCPU.Self }),
+			Server: dur(func(r Round) time.Duration { return r.DirectCPU.Server })},
+		PrivCPU: CPU{Self: dur(func(r Round) time.Duration { return r.PrivCPU.Self }),
+			Server: dur(func(r Round) time.Duration { return r.PrivCPU.Server })},
+	}
 }
 
 // directChunks turns wire NDJSON into ClickHouse JSONEachRow rows of the

@@ -1,0 +1,4 @@
+package ingest
+
+// KeyHash exposes keyHash to the external tests.
+var KeyHash = keyHash

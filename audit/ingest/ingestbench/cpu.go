@@ -1,0 +1,68 @@
+package ingestbench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// CPU is the processor time spent by privaudit's own process and by the
+// ClickHouse server during one phase of the benchmark.
+type CPU struct {
+	Self, Server time.Duration
+}
+
+// PerEvent returns both figures per event, in microseconds.
+func (c CPU) PerEvent(events int) (self, server float64) {
+	n := float64(max(events, 1))
+	return float64(c.Self.Microseconds()) / n, float64(c.Server.Microseconds()) / n
+}
+
+type cpuMark struct{ self, server time.Duration }
+
+func markCPU(serverPid int) cpuMark {
+	var m cpuMark
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		m.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	if serverPid > 0 {
+		m.server, _ = procCPU(serverPid)
+	}
+	return m
+}
+
+func (m cpuMark) since() func(serverPid int) CPU {
+	return func(serverPid int) CPU {
+		now := markCPU(serverPid)
+		return CPU{Self: now.self - m.self, Server: now.server - m.server}
+	}
+}
+
+// procCPU reads a process's user+system time from /proc (Linux; the
+// kernel's clock tick is 100 Hz on every platform Go supports there).
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields resume after ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	ut, err1 := strconv.ParseInt(string(f[11]), 10, 64)
+	st, err2 := strconv.ParseInt(string(f[12]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
