@@ -65,3 +65,27 @@ func TestDemoSchedulesMatchReadme(t *testing.T) {
 		t.Fatalf("demo-schedules.yaml differs from the README block")
 	}
 }
+
+// TestBenchSmall runs the ingest benchmark on a few events: both paths
+// store every event, and the figures are printed.
+func TestBenchSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"bench", "--data-dir", t.TempDir(), "--events", "3000", "--rounds", "2", "--log-level", "warn"}, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, out.String())
+	}
+	for _, re := range []string{
+		`3000 events per path and round, 2 rounds`,
+		`direct INSERT FORMAT JSONEachRow :\s+\d+ events/s`,
+		`privaudit HTTP→spool→ClickHouse  :\s+\d+ events/s`,
+		`ratio privaudit/direct           : \d+\.\d\d× \(rounds: \d+\.\d\d \d+\.\d\d\)`,
+		`CPU per event, privaudit         : \d+\.\d\d µs in ClickHouse`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out.String()) {
+			t.Errorf("bench output lacks %q:\n%s", re, out.String())
+		}
+	}
+}

@@ -111,11 +111,30 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 		}
 		res.WireBytes = wireBytes
 		res.Rounds = append(res.Rounds, r)
-		fmt.Fprintf(o.Log, "round %d/%d: direct %.0f events/s, privaudit %.0f events/s, ratio %.2f×\n",
-			i+1, o.Rounds, r.DirectPerSec, r.PrivPerSec, r.Ratio)
+		ds, dc := r.DirectCPU.PerEvent(o.Events)
+		ps, pc := r.PrivCPU.PerEvent(o.Events)
+		fmt.Fprintf(o.Log, "round %d/%d: direct %.0f events/s (CPU/event %.2f µs ClickHouse + %.2f µs sender), privaudit %.0f events/s (%.2f µs ClickHouse + %.2f µs privaudit), ratio %.2f×\n",
+			i+1, o.Rounds, r.DirectPerSec, dc, ds, r.PrivPerSec, pc, ps, r.Ratio)
 	}
 	res.Median = median(res.Rounds)
-	return res, nil
+	return res, verify(ctx, t, uint64(o.Events*o.Rounds))
+}
+
+// verify checks that both paths stored every generated event, once: a
+// benchmark that lost or doubled records would report a figure that lies.
+func verify(ctx context.Context, t Target, want uint64) error {
+	var direct, priv uint64
+	if err := t.Conn.QueryRow(ctx, "SELECT count() FROM privaudit_bench.direct").Scan(&direct); err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	err := t.Conn.QueryRow(ctx, "SELECT count() FROM privaudit.access_events WHERE event_id IN (SELECT event_id FROM privaudit_bench.direct)").Scan(&priv)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	if direct != want || priv != want {
+		return fmt.Errorf("verify: %d events generated, the direct insert stored %d, privaudit %d", want, direct, priv)
+	}
+	return nil
 }
 
 func round(ctx context.Context, t Target, o Options, seed uint64) (Round, int64, error) {
@@ -130,9 +149,12 @@ func round(ctx context.Context, t Target, o Options, seed uint64) (Round, int64,
 		return r, 0, err
 	}
 	fmt.Fprintf(o.Log, "generated %d events (%d MB of NDJSON)\n", o.Events, wire.Len()>>20)
-	// Collect the preparation's garbage now, so neither timed phase pays
-	// for it.
+	// Collect the preparation's garbage and let background merges finish,
+	// so neither timed phase pays for the other's.
 	runtime.GC()
+	if err := settle(ctx, t, o.Log); err != nil {
+		return r, 0, err
+	}
 	start, cpu := time.Now(), markCPU(t.ServerPid).since()
 	if err := directInsert(ctx, t, chunks, o.Parallel); err != nil {
 		return r, 0, err
@@ -142,6 +164,9 @@ func round(ctx context.Context, t Target, o Options, seed uint64) (Round, int64,
 	fmt.Fprintf(o.Log, "direct INSERT FORMAT JSONEachRow: %.2fs\n", r.DirectSeconds)
 	chunks = nil
 	runtime.GC()
+	if err := settle(ctx, t, o.Log); err != nil {
+		return r, 0, err
+	}
 	start, cpu = time.Now(), markCPU(t.ServerPid).since()
 	s := client.New(client.Options{Server: o.URL, Token: o.Token, Parallel: o.Parallel * 2, ChunkRecords: 20_000})
 	if err := s.Send(ctx, audit.KindEvents, "bench", bytes.NewReader(wire.Bytes())); err != nil {
@@ -158,6 +183,31 @@ func round(ctx context.Context, t Target, o Options, seed uint64) (Round, int64,
 	r.PrivPerSec = float64(o.Events) / r.PrivSeconds
 	r.Ratio = r.PrivPerSec / r.DirectPerSec
 	return r, int64(wire.Len()), nil
+}
+
+// settle waits (up to a minute) until ClickHouse runs no merge: merges a
+// phase's inserts trigger would otherwise run on into the next phase and
+// be charged to it.
+func settle(ctx context.Context, t Target, log io.Writer) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var n uint64
+		if err := t.Conn.QueryRow(ctx, "SELECT count() FROM system.merges").Scan(&n); err != nil {
+			return fmt.Errorf("wait for merges: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(log, "merges still running after a minute; measuring anyway\n")
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // median returns, field by field, the median of the rounds.
