@@ -115,7 +115,7 @@ func (w *Writer) loadFilter(ctx context.Context) error {
 	}
 	start := time.Now()
 	var n uint64
-	if err := w.o.Conn.QueryRow(ctx, "SELECT count() FROM ("+w.loadSQL+")").Scan(&n); err != nil {
+	if err := w.o.Conn.QueryRow(ctx, w.countSQL).Scan(&n); err != nil {
 		return fmt.Errorf("count stored keys: %w", err)
 	}
 	f := newKeyFilter(2 * int(n))

@@ -78,6 +78,7 @@ type Writer struct {
 	claims                 claims
 	insertSQL, existingSQL string
 	recordSQL, loadSQL     string
+	countSQL               string
 	// filter holds the hashes of every key stored or in flight; nil until
 	// loadFilter succeeded.
 	filterMu sync.Mutex
@@ -106,13 +107,13 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	}
 	o.Logger = o.Logger.With("writer", string(o.Kind))
 	w := &Writer{o: o}
-	ins, exist, load := "insert_events", "existing_events", "stored_event_keys"
+	ins, exist, load, count := "insert_events", "existing_events", "stored_event_keys", "count_event_keys"
 	switch o.Kind {
 	case audit.KindEvents:
 		w.newRows = func() rows { return &eventRows{} }
 	case audit.KindConsents:
 		w.newRows = func() rows { return &consentRows{} }
-		ins, exist, load = "insert_consents", "existing_consents", "stored_consent_keys"
+		ins, exist, load, count = "insert_consents", "existing_consents", "stored_consent_keys", "count_consent_keys"
 	default:
 		return nil, fmt.Errorf("writer: unknown kind %q", o.Kind)
 	}
@@ -123,7 +124,7 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	for _, q := range []struct {
 		dst  *string
 		name string
-	}{{&w.insertSQL, ins}, {&w.existingSQL, exist}, {&w.recordSQL, "record_batch"}, {&w.loadSQL, load}} {
+	}{{&w.insertSQL, ins}, {&w.existingSQL, exist}, {&w.recordSQL, "record_batch"}, {&w.loadSQL, load}, {&w.countSQL, count}} {
 		if *q.dst, err = queries.Ingest(q.name, o.Schema); err != nil {
 			return nil, err
 		}
