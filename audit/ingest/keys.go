@@ -118,6 +118,8 @@ func (w *Writer) loadFilter(ctx context.Context) error {
 	if err := w.o.Conn.QueryRow(ctx, w.countSQL).Scan(&n); err != nil {
 		return fmt.Errorf("count stored keys: %w", err)
 	}
+	// Nothing is written until the filter is loaded: say why writes wait.
+	w.o.Logger.Info("loading key filter; records wait in the spool until it is loaded", "keys", n)
 	f := newKeyFilter(2 * int(n))
 	rs, err := w.o.Conn.Query(ctx, w.loadSQL)
 	if err != nil {
