@@ -59,6 +59,16 @@ func (c *strCol) views(dst []string, lo, hi int) []string {
 	return dst
 }
 
+// viewsAt returns dst holding the values at idx, in that order, as views
+// like those of views.
+func (c *strCol) viewsAt(dst []string, idx []int32) []string {
+	dst = dst[:0]
+	for _, i := range idx {
+		dst = append(dst, c.value(int(i)))
+	}
+	return dst
+}
+
 // reserve makes room for n values in all, about as long as those held.
 func (c *strCol) reserve(n int) {
 	if k := len(c.ends); k > 0 && n > k {
@@ -143,22 +153,39 @@ func (a *arrCol) keepOnly(keep []bool) {
 	a.rows = a.rows[:rows]
 }
 
-// appendTo appends rows [lo, hi) to a batch column, one at a time as
-// []*string: the driver's Array fast path, which neither reflects nor boxes
-// each element.
-func (a *arrCol) appendTo(col driver.BatchColumn, lo, hi int) error {
-	first := 0
-	if lo > 0 {
-		first = a.rows[lo-1]
+// appendTo appends rows [lo, hi) — or, with perm, rows perm[lo:hi] — to a
+// batch column, one at a time as []*string: the driver's Array fast path,
+// which neither reflects nor boxes each element.
+func (a *arrCol) appendTo(col driver.BatchColumn, lo, hi int, perm []int32) error {
+	a.vals = a.vals[:0]
+	var ends []int // end of each row's elements in vals
+	if perm == nil {
+		first := 0
+		if lo > 0 {
+			first = a.rows[lo-1]
+		}
+		a.vals = a.elems.views(a.vals, first, a.rows[hi-1])
+		for _, end := range a.rows[lo:hi] {
+			ends = append(ends, end-first)
+		}
+	} else {
+		for _, r := range perm[lo:hi] {
+			first := 0
+			if r > 0 {
+				first = a.rows[r-1]
+			}
+			for e := first; e < a.rows[r]; e++ {
+				a.vals = append(a.vals, a.elems.value(e))
+			}
+			ends = append(ends, len(a.vals))
+		}
 	}
-	a.vals = a.elems.views(a.vals, first, a.rows[hi-1])
 	a.ptrs = a.ptrs[:0]
 	for i := range a.vals {
 		a.ptrs = append(a.ptrs, &a.vals[i])
 	}
 	start := 0
-	for _, end := range a.rows[lo:hi] {
-		end -= first
+	for _, end := range ends {
 		if err := col.AppendRow(a.ptrs[start:end:end]); err != nil {
 			return err
 		}
@@ -169,34 +196,48 @@ func (a *arrCol) appendTo(col driver.BatchColumn, lo, hi int) error {
 	return nil
 }
 
-// block appends rows [lo, hi) of columns to a batch, in order.
+// block appends rows [lo, hi) of columns to a batch, in order — or, when
+// perm is set, rows perm[lo:hi].
 type block struct {
 	b      driver.Batch
 	lo, hi int
+	perm   []int32
 	vals   []string // scratch for String columns' views
+	str    []string // scratch for gathered columns
+	i64    []int64  // scratch for gathered fixed-size columns
+	u64    []uint64
+	u8     []uint8
 }
 
-// appendColumns appends rows [lo, hi) of each column to b, in order. A
+// appendColumns appends the block's rows of each column to b, in order. A
 // column is a *strCol, an *arrCol, or a slice the driver appends in bulk.
 func (k *block) appendColumns(cols ...any) error {
+	var idx []int32
+	if k.perm != nil {
+		idx = k.perm[k.lo:k.hi]
+	}
 	for i, c := range cols {
 		var err error
 		col := k.b.Column(i)
 		switch c := c.(type) {
 		case *strCol:
-			k.vals = c.views(k.vals, k.lo, k.hi)
+			if idx != nil {
+				k.vals = c.viewsAt(k.vals, idx)
+			} else {
+				k.vals = c.views(k.vals, k.lo, k.hi)
+			}
 			err = col.Append(k.vals)
 			clear(k.vals) // drop the views
 		case *arrCol:
-			err = c.appendTo(col, k.lo, k.hi)
+			err = c.appendTo(col, k.lo, k.hi, k.perm)
 		case []string:
-			err = col.Append(c[k.lo:k.hi])
+			err = col.Append(pick(&k.str, c, k.lo, k.hi, idx))
 		case []int64:
-			err = col.Append(c[k.lo:k.hi])
+			err = col.Append(pick(&k.i64, c, k.lo, k.hi, idx))
 		case []uint64:
-			err = col.Append(c[k.lo:k.hi])
+			err = col.Append(pick(&k.u64, c, k.lo, k.hi, idx))
 		case []uint8:
-			err = col.Append(c[k.lo:k.hi])
+			err = col.Append(pick(&k.u8, c, k.lo, k.hi, idx))
 		default:
 			err = fmt.Errorf("unsupported column buffer %T", c)
 		}
@@ -205,6 +246,16 @@ func (k *block) appendColumns(cols ...any) error {
 		}
 	}
 	return nil
+}
+
+// pick returns s[lo:hi], or with idx the elements at idx gathered into
+// *scratch.
+func pick[T any](scratch *[]T, s []T, lo, hi int, idx []int32) []T {
+	if idx == nil {
+		return s[lo:hi]
+	}
+	*scratch = gather(*scratch, s, idx)
+	return *scratch
 }
 
 // grow makes room for n elements in all in s.

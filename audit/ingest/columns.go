@@ -61,6 +61,8 @@ type eventRows struct {
 	stamp                                        stampCols
 	keyVals                                      []string
 	blk                                          block
+	ranks                                        []uint32    // scratch: recipient ranks
+	sorting                                      []sortEntry // scratch
 }
 
 func (r *eventRows) strCols() []*strCol {
@@ -125,9 +127,13 @@ func (r *eventRows) reset() {
 	clear(r.keyVals)
 }
 
+// prepare also orders the records by the table's ORDER BY (recipient_id,
+// occurred_at, event_id); see order.go.
 func (r *eventRows) prepare(batchID string) {
 	r.occurred = seconds(r.occurred, r.occurredNS)
 	r.stamp.fill(batchID)
+	r.ranks = rankValues(r.ranks, &r.recipientID)
+	r.blk.perm, r.sorting = sortByRankSecondID(r.blk.perm, r.sorting, r.ranks, r.occurred, &r.eventID)
 }
 
 // appendTo appends the columns in the order of queries/ingest/insert_events.sql.

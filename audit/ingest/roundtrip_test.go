@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -154,5 +155,49 @@ func checkStoredConsents(t *testing.T, env *ingesttest.Env, want []audit.Consent
 	}
 	if n != len(want) || expiring == 0 || expiring == n {
 		t.Fatalf("%d consents stored (%d with an expiry), want %d, some with and some without", n, expiring, len(want))
+	}
+}
+
+// TestEventBlocksArriveSorted checks, with ClickHouse's own counters, that
+// the writer sends access events in the table's ORDER BY, so the server
+// skips sorting them: of the blocks one batch writes, only the key-hash
+// view's block (ordered by hash) may need a sort.
+func TestEventBlocksArriveSorted(t *testing.T) {
+	env := ingesttest.Start(t, ingesttest.Options{})
+	var wire, consents bytes.Buffer
+	if _, err := synth.Generate(context.Background(), synth.Options{Seed: 11, Customers: 100, Events: 3000,
+		Now: time.Now().UTC()}, &wire, &consents); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(wire.String(), "\n"), "\n")
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(lines), func(i, j int) { lines[i], lines[j] = lines[j], lines[i] })
+	body := strings.Join(lines, "\n") + "\n"
+	counters := func() (blocks, sorted uint64) {
+		rows, err := env.Conn.Query(context.Background(), "SELECT event, value FROM system.events WHERE event IN ('MergeTreeDataWriterBlocks', 'MergeTreeDataWriterBlocksAlreadySorted')")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var name string
+			var v uint64
+			if err := rows.Scan(&name, &v); err != nil {
+				t.Fatal(err)
+			}
+			if name == "MergeTreeDataWriterBlocks" {
+				blocks = v
+			} else {
+				sorted = v
+			}
+		}
+		return blocks, sorted
+	}
+	b0, s0 := counters()
+	env.Ingest(t, audit.KindEvents, body)
+	b1, s1 := counters()
+	months := env.Count(t, "SELECT uniqExact(toYYYYMM(occurred_at)) FROM privaudit.access_events")
+	if months == 0 || s1-s0 < months || (b1-b0)-(s1-s0) > 1 {
+		t.Fatalf("%d blocks written, %d already sorted; want every one of the %d event partitions' blocks sorted, at most the key-hash block not",
+			b1-b0, s1-s0, months)
 	}
 }

@@ -2,7 +2,9 @@ package ingestbench
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"syscall"
@@ -65,4 +67,38 @@ func procCPU(pid int) (time.Duration, error) {
 		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
 	}
 	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
+
+// countersSQL reads the ClickHouse cumulative counters (system.events) that
+// explain where its processor time went in a phase.
+const countersSQL = "SELECT event, value FROM system.events WHERE event IN ('InsertedRows', 'MergedRows', 'MergedUncompressedBytes', 'SelectedRows', 'MergeTreeDataWriterBlocks')"
+
+// counters reads the counters of countersSQL; a counter the server has not yet
+// incremented is absent and reads as zero.
+func counters(ctx context.Context, t Target) (map[string]uint64, error) {
+	rows, err := t.Conn.Query(ctx, countersSQL)
+	if err != nil {
+		return nil, fmt.Errorf("read server counters: %w", err)
+	}
+	defer rows.Close()
+	m := map[string]uint64{}
+	for rows.Next() {
+		var name string
+		var v uint64
+		if err := rows.Scan(&name, &v); err != nil {
+			return nil, fmt.Errorf("read server counters: %w", err)
+		}
+		m[name] = v
+	}
+	return m, rows.Err()
+}
+
+// logCounters writes what ClickHouse did in a phase, per event: rows
+// inserted, rows and bytes merged, rows read, and the parts written
+// (tables and views).
+func logCounters(log io.Writer, phase string, before, after map[string]uint64, events int) {
+	per := func(k string) float64 { return float64(after[k]-before[k]) / float64(max(events, 1)) }
+	fmt.Fprintf(log, "  ClickHouse during %s: %d parts written; per event %.2f rows inserted, %.2f rows merged (%.0f bytes), %.2f rows read\n",
+		phase, after["MergeTreeDataWriterBlocks"]-before["MergeTreeDataWriterBlocks"],
+		per("InsertedRows"), per("MergedRows"), per("MergedUncompressedBytes"), per("SelectedRows"))
 }

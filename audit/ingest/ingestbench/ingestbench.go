@@ -51,7 +51,8 @@ type Options struct {
 	Rounds int
 	// Log receives progress lines.
 	Log io.Writer
-	// CPUProfile, when set, receives a CPU profile of the privaudit phase.
+	// CPUProfile, when set, receives a CPU profile of the last round's
+	// privaudit phase (generation and the direct insert are left out).
 	CPUProfile io.Writer
 }
 
@@ -98,14 +99,12 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 		return res, err
 	}
 	defer t.Conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS privaudit_bench.direct")
-	if o.CPUProfile != nil {
-		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
-			return res, err
-		}
-		defer pprof.StopCPUProfile()
-	}
 	for i := range o.Rounds {
-		r, wireBytes, err := round(ctx, t, o, o.Seed+uint64(i))
+		ro := o
+		if i < o.Rounds-1 {
+			ro.CPUProfile = nil
+		}
+		r, wireBytes, err := round(ctx, t, ro, o.Seed+uint64(i))
 		if err != nil {
 			return res, fmt.Errorf("round %d: %w", i+1, err)
 		}
@@ -155,6 +154,10 @@ func round(ctx context.Context, t Target, o Options, seed uint64) (Round, int64,
 	if err := settle(ctx, t, o.Log); err != nil {
 		return r, 0, err
 	}
+	c0, err := counters(ctx, t)
+	if err != nil {
+		return r, 0, err
+	}
 	start, cpu := time.Now(), markCPU(t.ServerPid).since()
 	if err := directInsert(ctx, t, chunks, o.Parallel); err != nil {
 		return r, 0, err
@@ -162,9 +165,23 @@ func round(ctx context.Context, t Target, o Options, seed uint64) (Round, int64,
 	r.DirectSeconds = time.Since(start).Seconds()
 	r.DirectCPU = cpu(t.ServerPid)
 	fmt.Fprintf(o.Log, "direct INSERT FORMAT JSONEachRow: %.2fs\n", r.DirectSeconds)
+	c1, err := counters(ctx, t)
+	if err != nil {
+		return r, 0, err
+	}
+	logCounters(o.Log, "the direct insert", c0, c1, o.Events)
 	chunks = nil
 	runtime.GC()
 	if err := settle(ctx, t, o.Log); err != nil {
+		return r, 0, err
+	}
+	if o.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
+			return r, 0, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if c0, err = counters(ctx, t); err != nil {
 		return r, 0, err
 	}
 	start, cpu = time.Now(), markCPU(t.ServerPid).since()
@@ -179,6 +196,10 @@ func round(ctx context.Context, t Target, o Options, seed uint64) (Round, int64,
 	r.PrivSeconds = time.Since(start).Seconds()
 	r.PrivCPU = cpu(t.ServerPid)
 	fmt.Fprintf(o.Log, "privaudit HTTP → spool (fsync) → ClickHouse: %.2fs\n", r.PrivSeconds)
+	if c1, err = counters(ctx, t); err != nil {
+		return r, 0, err
+	}
+	logCounters(o.Log, "privaudit's ingest", c0, c1, o.Events)
 	r.DirectPerSec = float64(o.Events) / r.DirectSeconds
 	r.PrivPerSec = float64(o.Events) / r.PrivSeconds
 	r.Ratio = r.PrivPerSec / r.DirectPerSec
