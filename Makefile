@@ -11,7 +11,7 @@ APT       := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 PKGS_RUN  := clickhouse-server clickhouse-client
 PKGS_TEST := libreoffice-calc-nogui
 
-.PHONY: all build deps deps-test demo test test-short fuzz bench vet clean
+.PHONY: all build deps deps-test demo test test-short fuzz bench bench-smoke vet clean
 
 all: build
 
@@ -41,7 +41,13 @@ vet:
 
 test: deps-test vet
 	$(GO) test -count=1 -timeout 40m ./...
+	$(MAKE) bench-smoke
 	$(MAKE) fuzz
+
+# bench-smoke runs every Go benchmark once on small data, so a benchmark
+# that no longer runs is caught by make test (figures come from make bench).
+bench-smoke:
+	PRIVAUDIT_BENCH_EVENTS=20000 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
 
 test-short: deps
 	$(GO) test -count=1 -short ./...

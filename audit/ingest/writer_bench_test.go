@@ -53,6 +53,9 @@ func BenchmarkWriterBatch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if err := w.loadFilter(ctx); err != nil {
+		b.Fatal(err)
+	}
 	buf := w.newRows()
 	serverCPU := procCPU(b, ch.Dir)
 	var selfCPU, srvCPU time.Duration
