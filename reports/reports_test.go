@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -447,5 +448,50 @@ func TestParseTime(t *testing.T) {
 		if _, err := ParseTime(bad); err == nil {
 			t.Errorf("ParseTime(%q) accepted", bad)
 		}
+	}
+}
+
+// TestAccessReviewTotals checks the access-review summary's figures against
+// the golden events, counted here in Go.
+func TestAccessReviewTotals(t *testing.T) {
+	env := goldenEnv(t, ingesttest.Options{})
+	r := newTestRunner(t, env, nil)
+	cap := &captureRenderer{}
+	r.o.Formats["capture"] = cap
+	if _, err := r.Run(context.Background(), RunRequest{Report: "access-review", From: octFrom, To: octTo,
+		Format: "capture", Actor: "t", Out: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{}
+	actors, customers := map[string]bool{}, map[string]bool{}
+	for _, e := range goldenEvents(t) {
+		if !slices.Contains([]string{"employee", "service", "system"}, e.ActorType) ||
+			e.OccurredAt.Before(time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)) || !e.OccurredAt.Before(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) {
+			continue
+		}
+		at := e.OccurredAt.UTC()
+		after := at.Hour() < 8 || at.Hour() >= 18 || at.Weekday() == time.Saturday || at.Weekday() == time.Sunday
+		actors[e.ActorID], customers[e.SubjectID] = true, true
+		want["Accesses"]++
+		if after {
+			want["After-hours accesses"]++
+			if e.ActorType == "employee" {
+				want["After-hours accesses by employees"]++
+			}
+		}
+		if e.Outcome == "denied" {
+			want["Denied requests"]++
+		}
+	}
+	want["Internal actors"], want["Customers"] = float64(len(actors)), float64(len(customers))
+	if want["After-hours accesses by employees"] == 0 || want["After-hours accesses"] == want["After-hours accesses by employees"] {
+		t.Fatalf("the golden set should have after-hours accesses by employees and by services: %v", want)
+	}
+	got := map[string]float64{}
+	for _, tot := range cap.sum.Totals {
+		got[tot.Label] = tot.Value
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("access-review totals\n got %v\nwant %v", got, want)
 	}
 }

@@ -2,7 +2,8 @@
 -- privaudit's own system actors — touched which categories, and how much.
 -- after_hours_events counts accesses outside working hours: before
 -- @workday_start or from @workday_end (hours, UTC), or on a Saturday or
--- Sunday. denied_events counts refused requests.
+-- Sunday. denied_events counts refused requests. Services run around the
+-- clock, so the totals also count employees' after-hours accesses apart.
 SELECT
     actor_id, actor_type,
     arraySort(groupUniqArrayArray(data_categories)) AS data_categories,
@@ -29,6 +30,9 @@ SELECT
     toFloat64(countIf(
         toHour(occurred_at, 'UTC') < @workday_start OR toHour(occurred_at, 'UTC') >= @workday_end
         OR toDayOfWeek(occurred_at, 'UTC') >= 6)) AS `After-hours accesses`,
+    toFloat64(countIf(actor_type = 'employee' AND (
+        toHour(occurred_at, 'UTC') < @workday_start OR toHour(occurred_at, 'UTC') >= @workday_end
+        OR toDayOfWeek(occurred_at, 'UTC') >= 6))) AS `After-hours accesses by employees`,
     toFloat64(uniqExact(subject_id)) AS `Customers`,
     toFloat64(countIf(outcome = 'denied')) AS `Denied requests`
 FROM {{.DB}}.access_events FINAL
