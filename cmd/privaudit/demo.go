@@ -69,6 +69,8 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	if err := m.demoReports(ctx, srv, outDir, from, to); err != nil {
 		return err
 	}
+	fmt.Fprintln(out, "   (the demo loads a month of history at once, so a consent effective more than backdated_days\n"+
+		"   before it was loaded counts as backdated, as a real backfill would)")
 	return m.demoSchedules(ctx, srv)
 }
 
