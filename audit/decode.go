@@ -106,7 +106,16 @@ func decodeAll[T any](r io.Reader, opts DecodeOptions, rec func(*recordDecoder, 
 	if _, err := io.Copy(&sb, r); err != nil {
 		return nil, fmt.Errorf("audit: read input: %w", err)
 	}
-	d := newDecoder(sb.String(), opts)
+	out, _, err := decodeSource(sb.String(), nil, nil, opts, rec)
+	return out, err
+}
+
+// decodeSource decodes src into out[:0] (grown as needed), with slab as
+// the first backing store of the records' string slices. It also returns
+// how many strings the records' slices hold in all.
+func decodeSource[T any](src string, out []T, slab []string, opts DecodeOptions, rec func(*recordDecoder, *T)) ([]T, int, error) {
+	d := newDecoder(src, opts)
+	d.slab = slab[:0]
 	start := 0
 	if strings.HasPrefix(d.sc.src, "\uFEFF") {
 		start = len("\uFEFF") // tolerate a UTF-8 byte order mark
@@ -120,19 +129,22 @@ func decodeAll[T any](r io.Reader, opts DecodeOptions, rec func(*recordDecoder, 
 	if opts.MaxRecords > 0 {
 		est = min(est, opts.MaxRecords)
 	}
-	out := make([]T, 0, est)
+	if cap(out) < est {
+		out = make([]T, 0, est)
+	}
+	out = out[:0]
 	if array {
 		out = decodeArray(d, start, out, rec)
 	} else {
 		out = decodeLines(d, start, out, rec)
 	}
 	if d.bad > 0 {
-		return nil, &ValidationError{Problems: d.problems, Omitted: d.omitted, BadRecords: d.bad}
+		return nil, d.kept, &ValidationError{Problems: d.problems, Omitted: d.omitted, BadRecords: d.bad}
 	}
 	if len(out) == 0 {
-		return nil, nil
+		return nil, d.kept, nil
 	}
-	return out, nil
+	return out, d.kept, nil
 }
 
 // startsArray reports whether the first non-space byte of s is '['.
@@ -239,6 +251,7 @@ type recordDecoder struct {
 	recBad      bool // the current record has a problem
 	tmp, tmpV   []string
 	slab        []string // backing store for the records' string slices
+	kept        int      // strings kept in slabs so far
 }
 
 func newDecoder(src string, opts DecodeOptions) *recordDecoder {
@@ -317,6 +330,7 @@ func (d *recordDecoder) keep(tmp []string) []string {
 	}
 	n := len(d.slab)
 	d.slab = append(d.slab, tmp...)
+	d.kept += len(tmp)
 	return d.slab[n:len(d.slab):len(d.slab)]
 }
 

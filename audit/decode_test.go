@@ -499,6 +499,22 @@ func BenchmarkDecodeEvents(b *testing.B) {
 	b.ReportMetric(float64(len(data))/n, "bytes/event")
 }
 
+// BenchmarkDecodeEventsBuffer is BenchmarkDecodeEvents reusing one Buffer,
+// as the server does from request to request.
+func BenchmarkDecodeEventsBuffer(b *testing.B) {
+	const n = 10000
+	data := genEventsNDJSON(n)
+	var buf Buffer
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if evs, err := buf.DecodeEvents(bytes.NewReader(data), decOpts); err != nil || len(evs) != n {
+			b.Fatal(len(evs), err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
 // BenchmarkDecodeEventsStdlib is the encoding/json baseline (decoding
 // only, no validation) for comparison.
 func BenchmarkDecodeEventsStdlib(b *testing.B) {

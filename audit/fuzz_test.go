@@ -109,8 +109,11 @@ func sameAttributes(t *testing.T, m map[string]any, keys, values []string) {
 
 func FuzzDecodeEvents(f *testing.F) {
 	addJSONSeeds(f, "testdata/events.ndjson", eventFailCases(), evLine())
+	var buf Buffer // reused across inputs, as the server reuses its buffers
 	f.Fuzz(func(t *testing.T, data []byte) {
 		evs, err := DecodeEvents(bytes.NewReader(data), decOpts)
+		bevs, berr := buf.DecodeEvents(bytes.NewReader(data), decOpts)
+		sameResult(t, evs, err, bevs, berr)
 		checkDecoded(t, data, evs, err, func(evs []Event) ([]Event, error) {
 			return DecodeEventsBinary(EncodeEvents(nil, evs))
 		})
@@ -139,8 +142,11 @@ func FuzzDecodeEvents(f *testing.F) {
 
 func FuzzDecodeConsents(f *testing.F) {
 	addJSONSeeds(f, "testdata/consents.ndjson", consentFailCases(), coLine())
+	var buf Buffer
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cs, err := DecodeConsents(bytes.NewReader(data), decOpts)
+		bcs, berr := buf.DecodeConsents(bytes.NewReader(data), decOpts)
+		sameResult(t, cs, err, bcs, berr)
 		checkDecoded(t, data, cs, err, func(cs []Consent) ([]Consent, error) {
 			return DecodeConsentsBinary(EncodeConsents(nil, cs))
 		})

@@ -71,12 +71,14 @@ func (in *Ingestor) ingest(ctx context.Context, k audit.Kind, r *http.Request) (
 	}
 	defer body.Close()
 	opts := audit.DecodeOptions{Now: in.now, MaxRecords: in.o.MaxRecords}
+	dec := getDecodeBuf()
+	defer putDecodeBuf(dec) // after the records are encoded and spooled
 	buf := getPayloadBuf(r.ContentLength)
 	defer putPayloadBuf(buf)
 	var received, kept int
 	switch k {
 	case audit.KindEvents:
-		evs, err := audit.DecodeEvents(body, opts)
+		evs, err := dec.DecodeEvents(body, opts)
 		if err != nil {
 			return nil, in.decodeError(k, err)
 		}
@@ -85,7 +87,7 @@ func (in *Ingestor) ingest(ctx context.Context, k audit.Kind, r *http.Request) (
 		kept = len(evs)
 		buf.b = audit.EncodeEvents(buf.b, evs)
 	case audit.KindConsents:
-		cs, err := audit.DecodeConsents(body, opts)
+		cs, err := dec.DecodeConsents(body, opts)
 		if err != nil {
 			return nil, in.decodeError(k, err)
 		}
@@ -105,6 +107,26 @@ func (in *Ingestor) ingest(ctx context.Context, k audit.Kind, r *http.Request) (
 	in.metrics.records.WithLabelValues(string(k)).Add(float64(kept))
 	in.metrics.duplicates.WithLabelValues(string(k)).Add(float64(received - kept))
 	return resp, nil
+}
+
+// decodeBufs are reused across requests: decoding a large request into
+// fresh memory costs page faults and zeroing for every page.
+var decodeBufs sync.Pool
+
+// maxPooledDecode bounds the memory of the decode buffers kept for reuse.
+const maxPooledDecode = 64 << 20
+
+func getDecodeBuf() *audit.Buffer {
+	if b, ok := decodeBufs.Get().(*audit.Buffer); ok {
+		return b
+	}
+	return new(audit.Buffer)
+}
+
+func putDecodeBuf(b *audit.Buffer) {
+	if b.Size() <= maxPooledDecode {
+		decodeBufs.Put(b)
+	}
 }
 
 // payloadBuf is a reusable buffer for encoding one request's spool entry;
