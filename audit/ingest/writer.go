@@ -209,7 +209,9 @@ func (w *Writer) pump(ctx context.Context) (bool, error) {
 		j := &job{last: ents[len(ents)-1].Seq, done: make(chan error, 1)}
 		queue <- j
 		go func() {
-			j.done <- w.write(ctx, ents, buf)
+			err := w.write(ctx, ents, buf)
+			w.o.Spool.Release(ents) // write copied what it needs
+			j.done <- err
 			pool <- buf
 		}()
 	}
@@ -266,7 +268,9 @@ func (w *Writer) Drain(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := w.write(ctx, ents, buf); err != nil {
+		err = w.write(ctx, ents, buf)
+		w.o.Spool.Release(ents)
+		if err != nil {
 			w.o.Spool.Rewind()
 			return err
 		}

@@ -211,6 +211,16 @@ func (s *Spool) advance(pos cursor, size int64, count int) {
 	s.stats.UnreadRecords -= int64(count)
 }
 
+// Release hands the payloads of delivered entries back for reuse by later
+// deliveries. It is optional (unreleased payloads are garbage collected);
+// call it at most once per entry, after the last use of its payload.
+func (s *Spool) Release(ents []Entry) {
+	for i := range ents {
+		s.rd.free.put(ents[i].Payload)
+		ents[i].Payload = nil
+	}
+}
+
 // Ack records that every entry up to and including seq is durably stored
 // downstream. The position is persisted (ack file, fsync'ed) before Ack
 // returns, so those entries are not replayed after a restart, and segments

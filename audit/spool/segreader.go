@@ -3,6 +3,7 @@ package spool
 import (
 	"fmt"
 	"os"
+	"sync"
 )
 
 // readChunk is how much the reader reads ahead within committed bytes.
@@ -16,13 +17,34 @@ type segReader struct {
 	f      *os.File
 	buf    []byte // file bytes [bufOff, bufOff+len(buf)), all committed
 	bufOff int64
+	free   *payloadPool
+}
+
+// payloadPool recycles the payload buffers of delivered entries that their
+// reader handed back (Spool.Release): a writer moving large batches would
+// otherwise allocate, and have the kernel fault in and zero, megabytes per
+// entry.
+type payloadPool struct{ p sync.Pool } // of *[]byte
+
+// get returns a buffer of n bytes, recycled if one large enough is at hand.
+func (f *payloadPool) get(n int) []byte {
+	if b, ok := f.p.Get().(*[]byte); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]byte, n)
+}
+
+func (f *payloadPool) put(b []byte) {
+	if cap(b) > 0 {
+		f.p.Put(&b)
+	}
 }
 
 func (r *segReader) close() {
 	if r.f != nil {
 		r.f.Close()
 	}
-	*r = segReader{}
+	*r = segReader{free: r.free}
 }
 
 func (r *segReader) use(seg *segment) error {
@@ -71,9 +93,10 @@ func (r *segReader) read(pos cursor, limit int64, accept func(count int) bool) (
 	return Entry{Seq: h.seq, Payload: p, Count: int(h.count)}, size, true, nil
 }
 
-// payload returns a copy of n bytes at off, owned by the caller.
+// payload returns a copy of n bytes at off, owned by the caller, in a
+// buffer handed back by Release when one is large enough.
 func (r *segReader) payload(off int64, n int, limit int64) ([]byte, error) {
-	p := make([]byte, n)
+	p := r.free.get(n)
 	if n >= readChunk/4 && !r.buffered(off, n) {
 		if _, err := r.f.ReadAt(p, off); err != nil {
 			return nil, fmt.Errorf("read %s: %w", r.seg.path, err)

@@ -177,6 +177,7 @@ func Open(ctx context.Context, opts Options) (*Spool, error) {
 		toSync: make(chan *round, 1024),
 	}
 	s.stats.MaxBytes = opts.MaxBytes
+	s.rd.free = new(payloadPool)
 	if err := s.recover(ctx); err != nil {
 		s.closeFiles()
 		return nil, fmt.Errorf("open spool %s: %w", opts.Dir, err)
