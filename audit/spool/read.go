@@ -59,9 +59,12 @@ func (s *Spool) Next(ctx context.Context, max, maxRecords int) ([]Entry, error) 
 // NextWait is Next for a writer that flushes by size or interval: once an
 // unread entry exists it waits until max entries or maxRecords records are
 // unread, or until linger has passed since the first of them became
-// available, whichever comes first. Entries left unread by an earlier call
-// and entries re-delivered after Rewind or a restart count as available
-// long ago, so a backlog is returned without lingering.
+// available, whichever comes first. Entries that an earlier call left
+// unread (its limits were reached) keep that first availability time: they
+// wait for the rest of the same linger, so a steady stream is delivered in
+// full batches, each entry within linger of its arrival. Entries
+// re-delivered after Rewind or a restart count as available long ago, so a
+// backlog is returned without lingering.
 func (s *Spool) NextWait(ctx context.Context, max, maxRecords int, linger time.Duration) ([]Entry, error) {
 	for {
 		if err := s.waitReady(ctx, max, maxRecords, linger); err != nil {
@@ -128,7 +131,6 @@ func (s *Spool) readBatch(max, maxRecords int) ([]Entry, error) {
 	}
 	for {
 		if max > 0 && len(out) >= max {
-			s.dueNow()
 			return out, nil
 		}
 		pos, limit, ok, err := s.nextPos()
@@ -136,7 +138,6 @@ func (s *Spool) readBatch(max, maxRecords int) ([]Entry, error) {
 			var e Entry
 			var size int64
 			if e, size, ok, err = s.rd.read(pos, limit, accept); err == nil && !ok {
-				s.dueNow()
 				return out, nil
 			}
 			if err == nil {
@@ -153,13 +154,6 @@ func (s *Spool) readBatch(max, maxRecords int) ([]Entry, error) {
 	}
 }
 
-// dueNow marks the unread entries a limit left behind as due: the next
-// NextWait returns them without lingering.
-func (s *Spool) dueNow() {
-	s.mu.Lock()
-	s.availSince = time.Time{}
-	s.mu.Unlock()
-}
 
 // nextPos returns the cursor's entry and the committed size of its segment,
 // moving the cursor to the next segment when it is at the end of one; ok is

@@ -218,15 +218,25 @@ func TestNextWaitLinger(t *testing.T) {
 		t.Fatalf("NextWait with enough records: %v %v after %v", es, err, time.Since(start))
 	}
 
-	// A backlog left by a max-limited read is returned without lingering.
+	// Entries a max-limited read left behind wait for the rest of the
+	// linger that started when the first of them became available: the
+	// next batch fills up instead of leaving at once half empty.
 	appendN(t, s, 3, 3, 10)
+	avail := time.Now()
 	if es, err = s.NextWait(ctx, 1, 0, 0); err != nil || len(es) != 1 {
 		t.Fatalf("NextWait max 1: %v %v", es, err)
 	}
+	es, err = s.NextWait(ctx, 0, 100, 150*time.Millisecond)
+	if d := time.Since(avail); err != nil || len(es) != 2 || d < 120*time.Millisecond || d > 2*time.Second {
+		t.Fatalf("NextWait on the left-behind entries: %v %v after %v, want 2 entries after about the 150ms linger", es, err, d)
+	}
+
+	// A backlog re-delivered after Rewind is returned without lingering.
+	s.Rewind()
 	start = time.Now()
-	es, err = s.NextWait(ctx, 0, 100, time.Hour)
-	if err != nil || len(es) != 2 || time.Since(start) > time.Second {
-		t.Fatalf("NextWait on backlog: %v %v after %v", es, err, time.Since(start))
+	es, err = s.NextWait(ctx, 0, 1000, time.Hour)
+	if err != nil || len(es) == 0 || time.Since(start) > time.Second {
+		t.Fatalf("NextWait on a rewound backlog: %v %v after %v", es, err, time.Since(start))
 	}
 }
 
