@@ -154,7 +154,6 @@ func (s *Spool) readBatch(max, maxRecords int) ([]Entry, error) {
 	}
 }
 
-
 // nextPos returns the cursor's entry and the committed size of its segment,
 // moving the cursor to the next segment when it is at the end of one; ok is
 // false when there is no unread entry.

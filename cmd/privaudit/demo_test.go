@@ -82,6 +82,7 @@ func TestBenchSmall(t *testing.T) {
 		`direct INSERT FORMAT JSONEachRow :\s+\d+ events/s`,
 		`privaudit HTTP→spool→ClickHouse  :\s+\d+ events/s`,
 		`ratio privaudit/direct           : \d+\.\d\d× \(rounds: \d+\.\d\d \d+\.\d\d\)`,
+		`ratio with merges settled        : \d+\.\d\d× \(rounds: \d+\.\d\d \d+\.\d\d\)`,
 		`CPU per event, privaudit         : \d+\.\d\d µs in ClickHouse`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out.String()) {

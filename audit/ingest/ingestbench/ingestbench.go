@@ -58,11 +58,18 @@ type Options struct {
 
 // Round holds one round's measurements of both paths.
 type Round struct {
-	DirectSeconds, PrivSeconds float64
-	DirectPerSec, PrivPerSec   float64
-	Ratio                      float64 // privaudit / direct
-	// DirectCPU and PrivCPU are the processor time each phase took, in
-	// this process (the benchmark's clients included) and in ClickHouse.
+	// DirectSeconds and PrivSeconds run until the path reported every event
+	// stored; the Settled figures also include the merges ClickHouse went on
+	// running for them afterwards (each path's inserts trigger their own,
+	// and a longer phase would otherwise absorb more of its merges).
+	DirectSeconds, PrivSeconds               float64
+	DirectSettledSeconds, PrivSettledSeconds float64
+	DirectPerSec, PrivPerSec                 float64
+	Ratio                                    float64 // privaudit / direct
+	SettledRatio                             float64 // the same, merges settled
+	// DirectCPU and PrivCPU are the processor time each path took, merges
+	// settled, in this process (the benchmark's clients included) and in
+	// ClickHouse.
 	DirectCPU, PrivCPU CPU
 }
 
@@ -112,8 +119,8 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 		res.Rounds = append(res.Rounds, r)
 		ds, dc := r.DirectCPU.PerEvent(o.Events)
 		ps, pc := r.PrivCPU.PerEvent(o.Events)
-		fmt.Fprintf(o.Log, "round %d/%d: direct %.0f events/s (CPU/event %.2f µs ClickHouse + %.2f µs sender), privaudit %.0f events/s (%.2f µs ClickHouse + %.2f µs privaudit), ratio %.2f×\n",
-			i+1, o.Rounds, r.DirectPerSec, dc, ds, r.PrivPerSec, pc, ps, r.Ratio)
+		fmt.Fprintf(o.Log, "round %d/%d: direct %.0f events/s (CPU/event %.2f µs ClickHouse + %.2f µs sender), privaudit %.0f events/s (%.2f µs ClickHouse + %.2f µs privaudit), ratio %.2f× (%.2f× with merges settled)\n",
+			i+1, o.Rounds, r.DirectPerSec, dc, ds, r.PrivPerSec, pc, ps, r.Ratio, r.SettledRatio)
 	}
 	res.Median = median(res.Rounds)
 	return res, verify(ctx, t, uint64(o.Events*o.Rounds))
@@ -148,62 +155,74 @@ func round(ctx context.Context, t Target, o Options, seed uint64) (Round, int64,
 		return r, 0, err
 	}
 	fmt.Fprintf(o.Log, "generated %d events (%d MB of NDJSON)\n", o.Events, wire.Len()>>20)
-	// Collect the preparation's garbage and let background merges finish,
-	// so neither timed phase pays for the other's.
-	runtime.GC()
+	// Let the previous round's merges finish, so neither phase pays for them.
 	if err := settle(ctx, t, o.Log); err != nil {
 		return r, 0, err
 	}
-	c0, err := counters(ctx, t)
+	direct, err := measure(ctx, t, o, "the direct insert", func() error { return directInsert(ctx, t, chunks, o.Parallel) })
 	if err != nil {
 		return r, 0, err
 	}
-	start, cpu := time.Now(), markCPU(t.ServerPid).since()
-	if err := directInsert(ctx, t, chunks, o.Parallel); err != nil {
-		return r, 0, err
-	}
-	r.DirectSeconds = time.Since(start).Seconds()
-	r.DirectCPU = cpu(t.ServerPid)
-	fmt.Fprintf(o.Log, "direct INSERT FORMAT JSONEachRow: %.2fs\n", r.DirectSeconds)
-	c1, err := counters(ctx, t)
-	if err != nil {
-		return r, 0, err
-	}
-	logCounters(o.Log, "the direct insert", c0, c1, o.Events)
 	chunks = nil
-	runtime.GC()
-	if err := settle(ctx, t, o.Log); err != nil {
-		return r, 0, err
-	}
 	if o.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
 			return r, 0, err
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if c0, err = counters(ctx, t); err != nil {
+	priv, err := measure(ctx, t, o, "privaudit's ingest", func() error {
+		start := time.Now()
+		s := client.New(client.Options{Server: o.URL, Token: o.Token, Parallel: o.Parallel * 2, ChunkRecords: 20_000})
+		if err := s.Send(ctx, audit.KindEvents, "bench", bytes.NewReader(wire.Bytes())); err != nil {
+			return fmt.Errorf("send through privaudit: %w", err)
+		}
+		fmt.Fprintf(o.Log, "privaudit acknowledged everything (durably spooled) after %.2fs\n", time.Since(start).Seconds())
+		return o.WaitStored(ctx)
+	})
+	if err != nil {
 		return r, 0, err
 	}
-	start, cpu = time.Now(), markCPU(t.ServerPid).since()
-	s := client.New(client.Options{Server: o.URL, Token: o.Token, Parallel: o.Parallel * 2, ChunkRecords: 20_000})
-	if err := s.Send(ctx, audit.KindEvents, "bench", bytes.NewReader(wire.Bytes())); err != nil {
-		return r, 0, fmt.Errorf("send through privaudit: %w", err)
-	}
-	fmt.Fprintf(o.Log, "privaudit acknowledged everything (durably spooled) after %.2fs\n", time.Since(start).Seconds())
-	if err := o.WaitStored(ctx); err != nil {
-		return r, 0, err
-	}
-	r.PrivSeconds = time.Since(start).Seconds()
-	r.PrivCPU = cpu(t.ServerPid)
-	fmt.Fprintf(o.Log, "privaudit HTTP → spool (fsync) → ClickHouse: %.2fs\n", r.PrivSeconds)
-	if c1, err = counters(ctx, t); err != nil {
-		return r, 0, err
-	}
-	logCounters(o.Log, "privaudit's ingest", c0, c1, o.Events)
+	r.DirectSeconds, r.DirectSettledSeconds, r.DirectCPU = direct.seconds, direct.settled, direct.cpu
+	r.PrivSeconds, r.PrivSettledSeconds, r.PrivCPU = priv.seconds, priv.settled, priv.cpu
 	r.DirectPerSec = float64(o.Events) / r.DirectSeconds
 	r.PrivPerSec = float64(o.Events) / r.PrivSeconds
 	r.Ratio = r.PrivPerSec / r.DirectPerSec
+	r.SettledRatio = r.DirectSettledSeconds / r.PrivSettledSeconds
 	return r, int64(wire.Len()), nil
+}
+
+// phase is one path's measurement in a round.
+type phase struct {
+	seconds float64 // until the path reported every event stored
+	settled float64 // until ClickHouse also ran no merge any more
+	cpu     CPU     // over settled
+}
+
+// measure times run, then the merges ClickHouse goes on running after it,
+// and logs what ClickHouse did meanwhile.
+func measure(ctx context.Context, t Target, o Options, name string, run func() error) (phase, error) {
+	var p phase
+	runtime.GC() // the preparation's garbage is not the phase's
+	c0, err := counters(ctx, t)
+	if err != nil {
+		return p, err
+	}
+	start, cpu := time.Now(), markCPU(t.ServerPid).since()
+	if err := run(); err != nil {
+		return p, err
+	}
+	p.seconds = time.Since(start).Seconds()
+	if err := settle(ctx, t, o.Log); err != nil {
+		return p, err
+	}
+	p.settled, p.cpu = time.Since(start).Seconds(), cpu(t.ServerPid)
+	c1, err := counters(ctx, t)
+	if err != nil {
+		return p, err
+	}
+	fmt.Fprintf(o.Log, "%s: %.2fs, %.2fs with its merges settled\n", name, p.seconds, p.settled)
+	logCounters(o.Log, name, c0, c1, o.Events)
+	return p, nil
 }
 
 // settle waits (up to a minute) until ClickHouse runs no merge: merges a
@@ -248,11 +267,14 @@ func median(rs []Round) Round {
 		return time.Duration(pick(func(r Round) float64 { return float64(f(r)) }))
 	}
 	return Round{
-		DirectSeconds: pick(func(r Round) float64 { return r.DirectSeconds }),
-		PrivSeconds:   pick(func(r Round) float64 { return r.PrivSeconds }),
-		DirectPerSec:  pick(func(r Round) float64 { return r.DirectPerSec }),
-		PrivPerSec:    pick(func(r Round) float64 { return r.PrivPerSec }),
-		Ratio:         pick(func(r Round) float64 { return r.Ratio }),
+		DirectSeconds:        pick(func(r Round) float64 { return r.DirectSeconds }),
+		PrivSeconds:          pick(func(r Round) float64 { return r.PrivSeconds }),
+		DirectSettledSeconds: pick(func(r Round) float64 { return r.DirectSettledSeconds }),
+		PrivSettledSeconds:   pick(func(r Round) float64 { return r.PrivSettledSeconds }),
+		DirectPerSec:         pick(func(r Round) float64 { return r.DirectPerSec }),
+		PrivPerSec:           pick(func(r Round) float64 { return r.PrivPerSec }),
+		Ratio:                pick(func(r Round) float64 { return r.Ratio }),
+		SettledRatio:         pick(func(r Round) float64 { return r.SettledRatio }),
 		DirectCPU: CPU{Self: dur(func(r Round) time.Duration { return r.DirectCPU.Self }),
 			Server: dur(func(r Round) time.Duration { return r.DirectCPU.Server })},
 		PrivCPU: CPU{Self: dur(func(r Round) time.Duration { return r.PrivCPU.Self }),
