@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -50,6 +51,9 @@ func (sc *jsonScanner) failUnexpected(want string) {
 // peek skips whitespace and returns the next byte, or 0 at the end. A NUL
 // byte in the input, as invalid as the end, is returned as 1.
 func (sc *jsonScanner) peek() byte {
+	if sc.pos < sc.end && sc.src[sc.pos] > ' ' { // compact JSON: no whitespace
+		return sc.src[sc.pos]
+	}
 	for ; sc.pos < sc.end; sc.pos++ {
 		switch c := sc.src[sc.pos]; c {
 		case ' ', '\t', '\n', '\r':
@@ -121,10 +125,21 @@ func (sc *jsonScanner) key() string {
 func (sc *jsonScanner) str() string {
 	s, start, end, high := sc.src, sc.pos+1, sc.end, false
 	i := start
-	for i+8 <= end && !jsonSpecial8(load64LE(s, i)) { // 8 plain ASCII bytes at a time
-		i += 8
-	}
-	for ; i < end; i++ {
+	for {
+		// 8 bytes at a time; the first flagged byte of a chunk is a real
+		// special one (borrows only flag bytes after it).
+		for i+8 <= end {
+			m := jsonSpecial8(load64LE(s, i))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		if i >= end {
+			break
+		}
 		switch c := s[i]; {
 		case c == '"':
 			sc.pos = i + 1
@@ -139,6 +154,7 @@ func (sc *jsonScanner) str() string {
 		case c >= 0x80:
 			high = true
 		}
+		i++
 	}
 	sc.fail(end, sc.eofMsg)
 	return ""
@@ -151,13 +167,14 @@ func load64LE(s string, i int) uint64 {
 		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
 }
 
-// jsonSpecial8 reports whether some byte of x may be '"', '\\', a control
-// character or non-ASCII. (Borrows may flag bytes after a special one;
-// the byte-wise loop sorts that out.)
-func jsonSpecial8(x uint64) bool {
+// jsonSpecial8 returns a mask with the high bit set in each byte of x that
+// may be '"', '\\', a control character or non-ASCII; zero if none is. The
+// lowest flagged byte is always a special one: borrows may flag only bytes
+// after a special one.
+func jsonSpecial8(x uint64) uint64 {
 	const ones, high = 0x0101010101010101, 0x8080808080808080
 	t := (x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x
-	return t&high != 0
+	return t & high
 }
 
 // escaped finishes reading a string that has an escape at i, unescaping
