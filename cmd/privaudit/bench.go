@@ -59,22 +59,29 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		return err
 	}
 	med := res.Median
-	fmt.Fprintf(m.Stdout, "ingest benchmark, %d events per path and round, %d rounds (%.0f bytes/event on the wire); medians:\n",
+	w := m.Stdout
+	fmt.Fprintf(w, "ingest benchmark, %d events per path and round, %d rounds (%.0f bytes/event on the wire); medians:\n",
 		res.Events, len(res.Rounds), float64(res.WireBytes)/float64(res.Events))
-	fmt.Fprintf(m.Stdout, "  direct INSERT FORMAT JSONEachRow : %8.0f events/s (%.2fs)\n", med.DirectPerSec, med.DirectSeconds)
-	fmt.Fprintf(m.Stdout, "  privaudit HTTP→spool→ClickHouse  : %8.0f events/s (%.2fs), durability on\n", med.PrivPerSec, med.PrivSeconds)
-	ratios := func(label string, med float64, of func(ingestbench.Round) float64) {
-		fmt.Fprintf(m.Stdout, "  %-33s: %.2f× (rounds:", label, med)
-		for _, r := range res.Rounds {
-			fmt.Fprintf(m.Stdout, " %.2f", of(r))
-		}
-		fmt.Fprintln(m.Stdout, ")")
+	line := func(label string, p ingestbench.Phase, what string) {
+		self, server := p.CPU.PerEvent(res.Events)
+		fmt.Fprintf(w, "  %-42s: %8.0f events/s (%.2fs; %.2fs merges settled), CPU/event %.2f µs ClickHouse + %.2f µs %s\n",
+			label, p.PerSec, p.Seconds, p.SettledSeconds, server, self, what)
 	}
-	ratios("ratio privaudit/direct", med.Ratio, func(r ingestbench.Round) float64 { return r.Ratio })
-	ratios("ratio with merges settled", med.SettledRatio, func(r ingestbench.Round) float64 { return r.SettledRatio })
-	ds, dc := med.DirectCPU.PerEvent(res.Events)
-	ps, pc := med.PrivCPU.PerEvent(res.Events)
-	fmt.Fprintf(m.Stdout, "  CPU per event, direct            : %.2f µs in ClickHouse, %.2f µs in the sending process (merges settled)\n", dc, ds)
-	fmt.Fprintf(m.Stdout, "  CPU per event, privaudit         : %.2f µs in ClickHouse, %.2f µs in privaudit (its benchmark client included; merges settled)\n", pc, ps)
+	line("direct, one INSERT … FORMAT JSONEachRow", med.One, "sender")
+	line("direct, 100k-row INSERTs, 2 at a time", med.Parallel, "sender")
+	line("privaudit HTTP→spool (fsync)→ClickHouse", med.Priv, "privaudit and its bench client")
+	ratios := func(label string, med ingestbench.Ratios, to func(ingestbench.Round) ingestbench.Phase) {
+		fmt.Fprintf(w, "  %-42s: %.2f× (rounds:", label, med.PerSec)
+		for _, r := range res.Rounds {
+			fmt.Fprintf(w, " %.2f", r.RatioTo(to(r)).PerSec)
+		}
+		fmt.Fprintf(w, "); merges settled %.2f× (rounds:", med.Settled)
+		for _, r := range res.Rounds {
+			fmt.Fprintf(w, " %.2f", r.RatioTo(to(r)).Settled)
+		}
+		fmt.Fprintln(w, ")")
+	}
+	ratios("ratio privaudit / one INSERT", res.ToOne, func(r ingestbench.Round) ingestbench.Phase { return r.One })
+	ratios("ratio privaudit / parallel INSERTs", res.ToParallel, func(r ingestbench.Round) ingestbench.Phase { return r.Parallel })
 	return nil
 }

@@ -79,11 +79,11 @@ func TestBenchSmall(t *testing.T) {
 	}
 	for _, re := range []string{
 		`3000 events per path and round, 2 rounds`,
-		`direct INSERT FORMAT JSONEachRow :\s+\d+ events/s`,
-		`privaudit HTTP→spool→ClickHouse  :\s+\d+ events/s`,
-		`ratio privaudit/direct           : \d+\.\d\d× \(rounds: \d+\.\d\d \d+\.\d\d\)`,
-		`ratio with merges settled        : \d+\.\d\d× \(rounds: \d+\.\d\d \d+\.\d\d\)`,
-		`CPU per event, privaudit         : \d+\.\d\d µs in ClickHouse`,
+		`direct, one INSERT … FORMAT JSONEachRow\s+:\s+\d+ events/s`,
+		`direct, 100k-row INSERTs, 2 at a time\s+:\s+\d+ events/s`,
+		`privaudit HTTP→spool \(fsync\)→ClickHouse\s+:\s+\d+ events/s .* CPU/event \d+\.\d\d µs ClickHouse`,
+		`ratio privaudit / one INSERT\s+: \d+\.\d\d× \(rounds: \d+\.\d\d \d+\.\d\d\); merges settled \d+\.\d\d×`,
+		`ratio privaudit / parallel INSERTs\s+: \d+\.\d\d× \(rounds: \d+\.\d\d \d+\.\d\d\); merges settled \d+\.\d\d×`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out.String()) {
 			t.Errorf("bench output lacks %q:\n%s", re, out.String())

@@ -1,7 +1,7 @@
 // Package ingestbench measures privaudit's end-to-end ingest throughput —
-// HTTP → decode and validate → fsync'ed spool → ClickHouse — next to a
-// direct INSERT … FORMAT JSONEachRow of the same events into the same
-// ClickHouse, in one run.
+// HTTP → decode and validate → fsync'ed spool → ClickHouse — next to direct
+// INSERT … FORMAT JSONEachRow of the same events into the same ClickHouse
+// (one INSERT of them all, and parallel 100,000-row INSERTs), in one run.
 package ingestbench
 
 import (
@@ -9,13 +9,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"runtime"
 	"runtime/pprof"
 	"slices"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -56,21 +52,35 @@ type Options struct {
 	CPUProfile io.Writer
 }
 
-// Round holds one round's measurements of both paths.
+// Phase is one path's measurement in one round.
+type Phase struct {
+	// Seconds runs until the path reported every event stored;
+	// SettledSeconds also includes the merges ClickHouse went on running
+	// for them afterwards (each path's inserts trigger their own, and a
+	// longer phase would otherwise absorb more of its merges).
+	Seconds, SettledSeconds float64
+	PerSec                  float64 // events per second over Seconds
+	// CPU is the processor time the path took, merges settled, in this
+	// process (the benchmark's clients included) and in ClickHouse.
+	CPU CPU
+}
+
+// Round holds one round's measurements of the three paths.
 type Round struct {
-	// DirectSeconds and PrivSeconds run until the path reported every event
-	// stored; the Settled figures also include the merges ClickHouse went on
-	// running for them afterwards (each path's inserts trigger their own,
-	// and a longer phase would otherwise absorb more of its merges).
-	DirectSeconds, PrivSeconds               float64
-	DirectSettledSeconds, PrivSettledSeconds float64
-	DirectPerSec, PrivPerSec                 float64
-	Ratio                                    float64 // privaudit / direct
-	SettledRatio                             float64 // the same, merges settled
-	// DirectCPU and PrivCPU are the processor time each path took, merges
-	// settled, in this process (the benchmark's clients included) and in
-	// ClickHouse.
-	DirectCPU, PrivCPU CPU
+	// One is a single INSERT … FORMAT JSONEachRow of all the events, the
+	// way an operator loads a file; Parallel sends the same rows as
+	// 100,000-row INSERTs, Options.Parallel at a time, which keeps both of
+	// ClickHouse's parsing threads busy.
+	One, Parallel, Priv Phase
+}
+
+// Ratios compares privaudit with a direct path: events per second, and the
+// same with each path charged its merges.
+type Ratios struct{ PerSec, Settled float64 }
+
+// RatioTo returns privaudit's ratios to the direct phase d.
+func (r Round) RatioTo(d Phase) Ratios {
+	return Ratios{PerSec: r.Priv.PerSec / d.PerSec, Settled: d.SettledSeconds / r.Priv.SettledSeconds}
 }
 
 // Result holds every round and the medians.
@@ -80,13 +90,15 @@ type Result struct {
 	Rounds    []Round
 	// Median is, field by field, the median over the rounds.
 	Median Round
+	// ToOne and ToParallel are the medians of the rounds' ratios.
+	ToOne, ToParallel Ratios
 }
 
 // Run measures Rounds rounds. Each round generates its own events (a new
 // seed, so privaudit stores them rather than skipping them as duplicates),
-// inserts them directly, then through privaudit; both tables keep growing
-// from round to round alike. Alternating the paths spreads the machine's
-// drift over both.
+// inserts them directly in one INSERT, then in parallel INSERTs, then
+// through privaudit; the three tables keep growing from round to round
+// alike. Alternating the paths spreads the machine's drift over them.
 func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	if o.Parallel <= 0 {
 		o.Parallel = 2
@@ -101,11 +113,19 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	if err := t.Conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS privaudit_bench"); err != nil {
 		return res, err
 	}
-	_ = t.Conn.Exec(ctx, "DROP TABLE IF EXISTS privaudit_bench.direct")
-	if err := t.Conn.Exec(ctx, "CREATE TABLE privaudit_bench.direct AS privaudit.access_events"); err != nil {
+	for _, table := range []string{tableOne, tableParallel} {
+		_ = t.Conn.Exec(ctx, "DROP TABLE IF EXISTS "+table)
+		if err := t.Conn.Exec(ctx, "CREATE TABLE "+table+" AS privaudit.access_events"); err != nil {
+			return res, err
+		}
+		defer t.Conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table)
+	}
+	// Each path's tables merge only during its own phase and the settling
+	// after it, so no path is charged another's merges.
+	if err := merges(ctx, t, "STOP", allTables...); err != nil {
 		return res, err
 	}
-	defer t.Conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS privaudit_bench.direct")
+	defer merges(context.WithoutCancel(ctx), t, "START", allTables...)
 	for i := range o.Rounds {
 		ro := o
 		if i < o.Rounds-1 {
@@ -117,28 +137,33 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 		}
 		res.WireBytes = wireBytes
 		res.Rounds = append(res.Rounds, r)
-		ds, dc := r.DirectCPU.PerEvent(o.Events)
-		ps, pc := r.PrivCPU.PerEvent(o.Events)
-		fmt.Fprintf(o.Log, "round %d/%d: direct %.0f events/s (CPU/event %.2f µs ClickHouse + %.2f µs sender), privaudit %.0f events/s (%.2f µs ClickHouse + %.2f µs privaudit), ratio %.2f× (%.2f× with merges settled)\n",
-			i+1, o.Rounds, r.DirectPerSec, dc, ds, r.PrivPerSec, pc, ps, r.Ratio, r.SettledRatio)
+		fmt.Fprintf(o.Log, "round %d/%d: one INSERT %.0f events/s, parallel INSERTs %.0f events/s, privaudit %.0f events/s; "+
+			"privaudit/one %.2f× (%.2f× merges settled), privaudit/parallel %.2f× (%.2f×)\n",
+			i+1, o.Rounds, r.One.PerSec, r.Parallel.PerSec, r.Priv.PerSec,
+			r.RatioTo(r.One).PerSec, r.RatioTo(r.One).Settled, r.RatioTo(r.Parallel).PerSec, r.RatioTo(r.Parallel).Settled)
 	}
-	res.Median = median(res.Rounds)
+	res.Median, res.ToOne, res.ToParallel = median(res.Rounds)
 	return res, verify(ctx, t, uint64(o.Events*o.Rounds))
 }
 
-// verify checks that both paths stored every generated event, once: a
+// verify checks that every path stored every generated event, once: a
 // benchmark that lost or doubled records would report a figure that lies.
 func verify(ctx context.Context, t Target, want uint64) error {
-	var direct, priv uint64
-	if err := t.Conn.QueryRow(ctx, "SELECT count() FROM privaudit_bench.direct").Scan(&direct); err != nil {
-		return fmt.Errorf("verify: %w", err)
+	var one, parallel, priv uint64
+	for _, q := range []struct {
+		dst *uint64
+		sql string
+	}{
+		{&one, "SELECT count() FROM " + tableOne},
+		{&parallel, "SELECT count() FROM " + tableParallel},
+		{&priv, "SELECT count() FROM privaudit.access_events WHERE event_id IN (SELECT event_id FROM " + tableParallel + ")"},
+	} {
+		if err := t.Conn.QueryRow(ctx, q.sql).Scan(q.dst); err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
 	}
-	err := t.Conn.QueryRow(ctx, "SELECT count() FROM privaudit.access_events WHERE event_id IN (SELECT event_id FROM privaudit_bench.direct)").Scan(&priv)
-	if err != nil {
-		return fmt.Errorf("verify: %w", err)
-	}
-	if direct != want || priv != want {
-		return fmt.Errorf("verify: %d events generated, the direct insert stored %d, privaudit %d", want, direct, priv)
+	if one != want || parallel != want || priv != want {
+		return fmt.Errorf("verify: %d events generated; stored by the one INSERT %d, the parallel INSERTs %d, privaudit %d", want, one, parallel, priv)
 	}
 	return nil
 }
@@ -159,8 +184,12 @@ func round(ctx context.Context, t Target, o Options, seed uint64) (Round, int64,
 	if err := settle(ctx, t, o.Log); err != nil {
 		return r, 0, err
 	}
-	direct, err := measure(ctx, t, o, "the direct insert", func() error { return directInsert(ctx, t, chunks, o.Parallel) })
-	if err != nil {
+	if r.One, err = measure(ctx, t, o, "one INSERT", []string{tableOne}, func() error { return insertOne(ctx, t, chunks) }); err != nil {
+		return r, 0, err
+	}
+	if r.Parallel, err = measure(ctx, t, o, "parallel INSERTs", []string{tableParallel}, func() error {
+		return insertParallel(ctx, t, chunks, o.Parallel)
+	}); err != nil {
 		return r, 0, err
 	}
 	chunks = nil
@@ -170,7 +199,7 @@ func round(ctx context.Context, t Target, o Options, seed uint64) (Round, int64,
 		}
 		defer pprof.StopCPUProfile()
 	}
-	priv, err := measure(ctx, t, o, "privaudit's ingest", func() error {
+	r.Priv, err = measure(ctx, t, o, "privaudit's ingest", privTables, func() error {
 		start := time.Now()
 		s := client.New(client.Options{Server: o.URL, Token: o.Token, Parallel: o.Parallel * 2, ChunkRecords: 20_000})
 		if err := s.Send(ctx, audit.KindEvents, "bench", bytes.NewReader(wire.Bytes())); err != nil {
@@ -182,27 +211,37 @@ func round(ctx context.Context, t Target, o Options, seed uint64) (Round, int64,
 	if err != nil {
 		return r, 0, err
 	}
-	r.DirectSeconds, r.DirectSettledSeconds, r.DirectCPU = direct.seconds, direct.settled, direct.cpu
-	r.PrivSeconds, r.PrivSettledSeconds, r.PrivCPU = priv.seconds, priv.settled, priv.cpu
-	r.DirectPerSec = float64(o.Events) / r.DirectSeconds
-	r.PrivPerSec = float64(o.Events) / r.PrivSeconds
-	r.Ratio = r.PrivPerSec / r.DirectPerSec
-	r.SettledRatio = r.DirectSettledSeconds / r.PrivSettledSeconds
 	return r, int64(wire.Len()), nil
 }
 
-// phase is one path's measurement in a round.
-type phase struct {
-	seconds float64 // until the path reported every event stored
-	settled float64 // until ClickHouse also ran no merge any more
-	cpu     CPU     // over settled
+// privTables are the tables privaudit's ingest writes (the records, the
+// key-hash view's table and the batch log); allTables adds the direct ones.
+var (
+	privTables = []string{"privaudit.access_events", "privaudit_meta.event_key_hashes", "privaudit_meta.ingest_batches"}
+	allTables  = append([]string{tableOne, tableParallel}, privTables...)
+)
+
+// merges runs SYSTEM STOP or START MERGES for each table (all constants of
+// this package).
+func merges(ctx context.Context, t Target, verb string, tables ...string) error {
+	for _, table := range tables {
+		if err := t.Conn.Exec(ctx, "SYSTEM "+verb+" MERGES "+table); err != nil {
+			return fmt.Errorf("%s merges of %s: %w", verb, table, err)
+		}
+	}
+	return nil
 }
 
-// measure times run, then the merges ClickHouse goes on running after it,
-// and logs what ClickHouse did meanwhile.
-func measure(ctx context.Context, t Target, o Options, name string, run func() error) (phase, error) {
-	var p phase
+// measure times run with merges allowed only in tables, then the merges
+// ClickHouse goes on running for them after it, and logs what ClickHouse
+// did meanwhile.
+func measure(ctx context.Context, t Target, o Options, name string, tables []string, run func() error) (Phase, error) {
+	var p Phase
 	runtime.GC() // the preparation's garbage is not the phase's
+	if err := merges(ctx, t, "START", tables...); err != nil {
+		return p, err
+	}
+	defer merges(context.WithoutCancel(ctx), t, "STOP", tables...)
 	c0, err := counters(ctx, t)
 	if err != nil {
 		return p, err
@@ -211,16 +250,19 @@ func measure(ctx context.Context, t Target, o Options, name string, run func() e
 	if err := run(); err != nil {
 		return p, err
 	}
-	p.seconds = time.Since(start).Seconds()
+	p.Seconds = time.Since(start).Seconds()
+	p.PerSec = float64(o.Events) / p.Seconds
 	if err := settle(ctx, t, o.Log); err != nil {
 		return p, err
 	}
-	p.settled, p.cpu = time.Since(start).Seconds(), cpu(t.ServerPid)
+	p.SettledSeconds, p.CPU = time.Since(start).Seconds(), cpu(t.ServerPid)
 	c1, err := counters(ctx, t)
 	if err != nil {
 		return p, err
 	}
-	fmt.Fprintf(o.Log, "%s: %.2fs, %.2fs with its merges settled\n", name, p.seconds, p.settled)
+	self, server := p.CPU.PerEvent(o.Events)
+	fmt.Fprintf(o.Log, "%s: %.2fs, %.2fs with its merges settled; CPU/event %.2f µs ClickHouse + %.2f µs this process\n",
+		name, p.Seconds, p.SettledSeconds, server, self)
 	logCounters(o.Log, name, c0, c1, o.Events)
 	return p, nil
 }
@@ -250,8 +292,9 @@ func settle(ctx context.Context, t Target, log io.Writer) error {
 	}
 }
 
-// median returns, field by field, the median of the rounds.
-func median(rs []Round) Round {
+// median returns, field by field, the median of the rounds, and the
+// medians of their ratios.
+func median(rs []Round) (Round, Ratios, Ratios) {
 	pick := func(f func(Round) float64) float64 {
 		v := make([]float64, len(rs))
 		for i, r := range rs {
@@ -263,142 +306,24 @@ func median(rs []Round) Round {
 		}
 		return v[len(v)/2]
 	}
-	dur := func(f func(Round) time.Duration) time.Duration {
-		return time.Duration(pick(func(r Round) float64 { return float64(f(r)) }))
-	}
-	return Round{
-		DirectSeconds:        pick(func(r Round) float64 { return r.DirectSeconds }),
-		PrivSeconds:          pick(func(r Round) float64 { return r.PrivSeconds }),
-		DirectSettledSeconds: pick(func(r Round) float64 { return r.DirectSettledSeconds }),
-		PrivSettledSeconds:   pick(func(r Round) float64 { return r.PrivSettledSeconds }),
-		DirectPerSec:         pick(func(r Round) float64 { return r.DirectPerSec }),
-		PrivPerSec:           pick(func(r Round) float64 { return r.PrivPerSec }),
-		Ratio:                pick(func(r Round) float64 { return r.Ratio }),
-		SettledRatio:         pick(func(r Round) float64 { return r.SettledRatio }),
-		DirectCPU: CPU{Self: dur(func(r Round) time.Duration { return r.DirectCPU.Self }),
-			Server: dur(func(r Round) time.Duration { return r.DirectCPU.Server })},
-		PrivCPU: CPU{Self: dur(func(r Round) time.Duration { return r.PrivCPU.Self }),
-			Server: dur(func(r Round) time.Duration { return r.PrivCPU.Server })},
-	}
-}
-
-// directChunks turns wire NDJSON into ClickHouse JSONEachRow rows of the
-// access_events columns (untimed preparation), n rows per chunk.
-func directChunks(wire []byte, n int) ([][]byte, error) {
-	evs, err := audit.DecodeEvents(bytes.NewReader(wire), audit.DecodeOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("decode generated events: %w", err)
-	}
-	var chunks [][]byte
-	var cur []byte
-	for i := range evs {
-		cur = appendRow(cur, &evs[i], uint64(i))
-		if (i+1)%n == 0 {
-			chunks = append(chunks, cur)
-			cur = nil
+	phase := func(of func(Round) Phase) Phase {
+		dur := func(f func(CPU) time.Duration) time.Duration {
+			return time.Duration(pick(func(r Round) float64 { return float64(f(of(r).CPU)) }))
+		}
+		return Phase{
+			Seconds:        pick(func(r Round) float64 { return of(r).Seconds }),
+			SettledSeconds: pick(func(r Round) float64 { return of(r).SettledSeconds }),
+			PerSec:         pick(func(r Round) float64 { return of(r).PerSec }),
+			CPU: CPU{Self: dur(func(c CPU) time.Duration { return c.Self }),
+				Server: dur(func(c CPU) time.Duration { return c.Server })},
 		}
 	}
-	if len(cur) > 0 {
-		chunks = append(chunks, cur)
+	ratios := func(to func(Round) Phase) Ratios {
+		return Ratios{PerSec: pick(func(r Round) float64 { return r.RatioTo(to(r)).PerSec }),
+			Settled: pick(func(r Round) float64 { return r.RatioTo(to(r)).Settled })}
 	}
-	return chunks, nil
-}
-
-func appendRow(b []byte, e *audit.Event, seq uint64) []byte {
-	str := func(k, v string) {
-		b = append(b, '"')
-		b = append(b, k...)
-		b = append(b, `":`...)
-		b = strconv.AppendQuote(b, v)
-		b = append(b, ',')
-	}
-	arr := func(k string, vs []string) {
-		b = append(b, '"')
-		b = append(b, k...)
-		b = append(b, `":[`...)
-		for i, v := range vs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendQuote(b, v)
-		}
-		b = append(b, "],"...)
-	}
-	num := func(k string, v int64) {
-		b = append(b, '"')
-		b = append(b, k...)
-		b = append(b, `":`...)
-		b = strconv.AppendInt(b, v, 10)
-		b = append(b, ',')
-	}
-	b = append(b, '{')
-	str("event_id", e.EventID)
-	str("occurred_at", e.OccurredAt.Format(time.DateTime))
-	num("occurred_ns", e.OccurredAt.UnixNano())
-	str("actor_id", e.ActorID)
-	str("actor_type", e.ActorType)
-	str("subject_id", e.SubjectID)
-	str("action", e.Action)
-	arr("data_categories", e.DataCategories)
-	arr("fields", e.Fields)
-	str("recipient_id", e.RecipientID)
-	str("recipient_type", e.RecipientType)
-	str("purpose", e.Purpose)
-	str("legal_basis", e.LegalBasis)
-	str("consent_id", e.ConsentID)
-	str("outcome", e.Outcome)
-	num("record_count", int64(e.RecordCount))
-	str("channel", e.Channel)
-	str("jurisdiction", e.Jurisdiction)
-	str("request_id", e.RequestID)
-	arr("attr_keys", e.AttrKeys)
-	arr("attr_values", e.AttrValues)
-	str("ingested_at", e.OccurredAt.Format(time.DateTime))
-	num("ingest_seq", int64(seq))
-	b = append(b, `"batch_id":"direct"}`...)
-	return append(b, '\n')
-}
-
-func directInsert(ctx context.Context, t Target, chunks [][]byte, parallel int) error {
-	q := url.Values{"query": {"INSERT INTO privaudit_bench.direct FORMAT JSONEachRow"}, "user": {t.User}, "password": {t.Password}}
-	u := "http://" + t.HTTPAddr + "/?" + q.Encode()
-	work := make(chan []byte)
-	errc := make(chan error, parallel)
-	var wg sync.WaitGroup
-	for i := 0; i < parallel; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range work {
-				if err := post(ctx, u, c); err != nil {
-					errc <- err
-					return
-				}
-			}
-		}()
-	}
-	for _, c := range chunks {
-		work <- c
-	}
-	close(work)
-	wg.Wait()
-	close(errc)
-	return <-errc
-}
-
-func post(ctx context.Context, u string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("direct insert: %w", err)
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != 200 {
-		return fmt.Errorf("direct insert: %d %s", resp.StatusCode, msg)
-	}
-	return nil
+	one := func(r Round) Phase { return r.One }
+	par := func(r Round) Phase { return r.Parallel }
+	m := Round{One: phase(one), Parallel: phase(par), Priv: phase(func(r Round) Phase { return r.Priv })}
+	return m, ratios(one), ratios(par)
 }
