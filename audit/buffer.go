@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -63,7 +64,7 @@ func (b *Buffer) read(r io.Reader) (string, error) {
 	}
 	for {
 		if len(b.src) == cap(b.src) {
-			b.src = append(b.src, 0)[:len(b.src)] // grow
+			b.src = slices.Grow(b.src, max(cap(b.src), 64<<10)) // double
 		}
 		n, err := r.Read(b.src[len(b.src):cap(b.src)])
 		b.src = b.src[:len(b.src)+n]
