@@ -3,6 +3,7 @@ package ingest
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"slices"
 	"unsafe"
 )
@@ -69,11 +70,86 @@ func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // those of a ClickHouse DateTime, which holds 0 to 2^32-1; a batch with any
 // other (which ClickHouse cannot store as sent) is left unsorted.
 func sortByRankSecondID(perm []int32, entries []sortEntry, ranks []uint32, secs []int64, id *strCol) ([]int32, []sortEntry) {
-	entries = entries[:0]
-	for i := range ranks {
-		if secs[i] < 0 || secs[i] > math.MaxUint32 {
+	for _, s := range secs {
+		if s < 0 || s > math.MaxUint32 {
 			return nil, entries
 		}
+	}
+	if p, ok := sortPacked(perm, ranks, secs, id); ok {
+		return p, entries
+	}
+	return sortEntries(perm, entries, ranks, secs, id)
+}
+
+// sortPacked sorts when rank, second (relative to the batch's first) and
+// index fit in one uint64 together — as in any batch of real traffic — so
+// the sort compares plain integers. ok is false when they do not fit.
+func sortPacked(perm []int32, ranks []uint32, secs []int64, id *strCol) (_ []int32, ok bool) {
+	if len(ranks) == 0 {
+		return perm[:0], true
+	}
+	minSec, maxSec, maxRank := secs[0], secs[0], uint32(0)
+	for i, s := range secs {
+		minSec, maxSec, maxRank = min(minSec, s), max(maxSec, s), max(maxRank, ranks[i])
+	}
+	idxBits := bits.Len(uint(len(ranks) - 1))
+	secBits := bits.Len64(uint64(maxSec - minSec))
+	if idxBits+secBits+bits.Len32(maxRank) > 64 {
+		return perm, false
+	}
+	keys := make([]uint64, len(ranks))
+	for i := range keys {
+		keys[i] = uint64(ranks[i])<<(secBits+idxBits) | uint64(secs[i]-minSec)<<idxBits | uint64(i)
+	}
+	keys = radixSort(keys, make([]uint64, len(keys)), idxBits+secBits+bits.Len32(maxRank))
+	perm = perm[:0]
+	for _, k := range keys {
+		perm = append(perm, int32(k&(1<<idxBits-1)))
+	}
+	// Records of one recipient in one second are few: order each run of
+	// them by id.
+	for lo := 0; lo < len(keys); {
+		hi := lo + 1
+		for hi < len(keys) && keys[hi]>>idxBits == keys[lo]>>idxBits {
+			hi++
+		}
+		if hi-lo > 1 {
+			slices.SortFunc(perm[lo:hi], func(a, b int32) int { return cmp.Compare(id.value(int(a)), id.value(int(b))) })
+		}
+		lo = hi
+	}
+	return perm, true
+}
+
+// radixSort sorts keys, whose values have at most width bits, by least
+// significant digit first; tmp is scratch of the same length. It returns
+// whichever of the two holds the result.
+func radixSort(keys, tmp []uint64, width int) []uint64 {
+	const digit = 11 // 2048 buckets: the counts stay in the L1 cache
+	var count [1 << digit]int
+	for shift := 0; shift < width; shift += digit {
+		clear(count[:])
+		for _, k := range keys {
+			count[(k>>shift)&(1<<digit-1)]++
+		}
+		sum := 0
+		for i, c := range count {
+			count[i], sum = sum, sum+c
+		}
+		for _, k := range keys {
+			d := (k >> shift) & (1<<digit - 1)
+			tmp[count[d]] = k
+			count[d]++
+		}
+		keys, tmp = tmp, keys
+	}
+	return keys
+}
+
+// sortEntries is the general sort, for batches sortPacked cannot pack.
+func sortEntries(perm []int32, entries []sortEntry, ranks []uint32, secs []int64, id *strCol) ([]int32, []sortEntry) {
+	entries = entries[:0]
+	for i := range ranks {
 		entries = append(entries, sortEntry{key: uint64(ranks[i])<<32 | uint64(secs[i]), idx: int32(i)})
 	}
 	slices.SortFunc(entries, func(a, b sortEntry) int { return cmp.Compare(a.key, b.key) })
