@@ -9,7 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"time"
@@ -96,9 +96,10 @@ type Result struct {
 
 // Run measures Rounds rounds. Each round generates its own events (a new
 // seed, so privaudit stores them rather than skipping them as duplicates),
-// inserts them directly in one INSERT, then in parallel INSERTs, then
-// through privaudit; the three tables keep growing from round to round
-// alike. Alternating the paths spreads the machine's drift over them.
+// inserts them directly in one INSERT, in parallel INSERTs and through
+// privaudit, each round starting with another of the three; the three
+// tables keep growing from round to round alike. Alternating the paths
+// spreads the machine's drift over them.
 func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	if o.Parallel <= 0 {
 		o.Parallel = 2
@@ -131,7 +132,7 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 		if i < o.Rounds-1 {
 			ro.CPUProfile = nil
 		}
-		r, wireBytes, err := round(ctx, t, ro, o.Seed+uint64(i))
+		r, wireBytes, err := round(ctx, t, ro, o.Seed+uint64(i), i)
 		if err != nil {
 			return res, fmt.Errorf("round %d: %w", i+1, err)
 		}
@@ -168,7 +169,7 @@ func verify(ctx context.Context, t Target, want uint64) error {
 	return nil
 }
 
-func round(ctx context.Context, t Target, o Options, seed uint64) (Round, int64, error) {
+func round(ctx context.Context, t Target, o Options, seed uint64, first int) (Round, int64, error) {
 	var r Round
 	var wire, consents bytes.Buffer
 	now := time.Now().UTC()
@@ -180,38 +181,52 @@ func round(ctx context.Context, t Target, o Options, seed uint64) (Round, int64,
 		return r, 0, err
 	}
 	fmt.Fprintf(o.Log, "generated %d events (%d MB of NDJSON)\n", o.Events, wire.Len()>>20)
-	// Let the previous round's merges finish, so neither phase pays for them.
+	// Let the previous round's merges finish, so no phase pays for them.
 	if err := settle(ctx, t, o.Log); err != nil {
 		return r, 0, err
 	}
-	if r.One, err = measure(ctx, t, o, "one INSERT", []string{tableOne}, func() error { return insertOne(ctx, t, chunks) }); err != nil {
-		return r, 0, err
+	phases := []func() error{
+		func() (err error) {
+			r.One, err = measure(ctx, t, o, "one INSERT", []string{tableOne}, func() error { return insertOne(ctx, t, chunks) })
+			return err
+		},
+		func() (err error) {
+			r.Parallel, err = measure(ctx, t, o, "parallel INSERTs", []string{tableParallel}, func() error {
+				return insertParallel(ctx, t, chunks, o.Parallel)
+			})
+			return err
+		},
+		func() (err error) {
+			if o.CPUProfile != nil {
+				if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
+			r.Priv, err = measure(ctx, t, o, "privaudit's ingest", privTables, func() error { return sendPrivaudit(ctx, o, wire.Bytes()) })
+			return err
+		},
 	}
-	if r.Parallel, err = measure(ctx, t, o, "parallel INSERTs", []string{tableParallel}, func() error {
-		return insertParallel(ctx, t, chunks, o.Parallel)
-	}); err != nil {
-		return r, 0, err
-	}
-	chunks = nil
-	if o.CPUProfile != nil {
-		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
+	// Each round starts with another path: whatever the first phase after
+	// the preparation pays is spread over all of them.
+	for i := range phases {
+		if err := phases[(first+i)%len(phases)](); err != nil {
 			return r, 0, err
 		}
-		defer pprof.StopCPUProfile()
-	}
-	r.Priv, err = measure(ctx, t, o, "privaudit's ingest", privTables, func() error {
-		start := time.Now()
-		s := client.New(client.Options{Server: o.URL, Token: o.Token, Parallel: o.Parallel * 2, ChunkRecords: 20_000})
-		if err := s.Send(ctx, audit.KindEvents, "bench", bytes.NewReader(wire.Bytes())); err != nil {
-			return fmt.Errorf("send through privaudit: %w", err)
-		}
-		fmt.Fprintf(o.Log, "privaudit acknowledged everything (durably spooled) after %.2fs\n", time.Since(start).Seconds())
-		return o.WaitStored(ctx)
-	})
-	if err != nil {
-		return r, 0, err
 	}
 	return r, int64(wire.Len()), nil
+}
+
+// sendPrivaudit sends the wire NDJSON through privaudit's API, as the
+// ingest command does, and waits until everything is stored.
+func sendPrivaudit(ctx context.Context, o Options, wire []byte) error {
+	start := time.Now()
+	s := client.New(client.Options{Server: o.URL, Token: o.Token, Parallel: o.Parallel * 2, ChunkRecords: 20_000})
+	if err := s.Send(ctx, audit.KindEvents, "bench", bytes.NewReader(wire)); err != nil {
+		return fmt.Errorf("send through privaudit: %w", err)
+	}
+	fmt.Fprintf(o.Log, "privaudit acknowledged everything (durably spooled) after %.2fs\n", time.Since(start).Seconds())
+	return o.WaitStored(ctx)
 }
 
 // privTables are the tables privaudit's ingest writes (the records, the
@@ -237,7 +252,10 @@ func merges(ctx context.Context, t Target, verb string, tables ...string) error 
 // did meanwhile.
 func measure(ctx context.Context, t Target, o Options, name string, tables []string, run func() error) (Phase, error) {
 	var p Phase
-	runtime.GC() // the preparation's garbage is not the phase's
+	// The preparation's garbage is collected and its memory given back to
+	// the system now: otherwise the first phase after it runs while the
+	// kernel reclaims gigabytes, and measured half as fast.
+	debug.FreeOSMemory()
 	if err := merges(ctx, t, "START", tables...); err != nil {
 		return p, err
 	}
