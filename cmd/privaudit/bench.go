@@ -58,8 +58,13 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	printBench(m.Stdout, res)
+	return nil
+}
+
+// printBench writes the benchmark's medians and ratios.
+func printBench(w io.Writer, res ingestbench.Result) {
 	med := res.Median
-	w := m.Stdout
 	fmt.Fprintf(w, "ingest benchmark, %d events per path and round, %d rounds (%.0f bytes/event on the wire); medians:\n",
 		res.Events, len(res.Rounds), float64(res.WireBytes)/float64(res.Events))
 	line := func(label string, p ingestbench.Phase, what string) {
@@ -83,5 +88,4 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	}
 	ratios("ratio privaudit / one INSERT", res.ToOne, func(r ingestbench.Round) ingestbench.Phase { return r.One })
 	ratios("ratio privaudit / parallel INSERTs", res.ToParallel, func(r ingestbench.Round) ingestbench.Phase { return r.Parallel })
-	return nil
 }
