@@ -56,7 +56,8 @@ type WriterOptions struct {
 	// (default 8192): small enough for the driver's column buffers to stay
 	// in the CPU cache and be reused from block to block.
 	BlockRows int
-	// Linger is how long a writer waits for a batch to fill (default 1s).
+	// Linger is how long a writer waits for a batch to fill (default 1s);
+	// it writes sooner once records have stopped arriving for half of it.
 	Linger time.Duration
 	// Parallel is the number of batches inserted at once (default 3).
 	Parallel int

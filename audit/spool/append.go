@@ -302,9 +302,11 @@ func (s *Spool) finishRound(rd *round, err error) {
 	if err == nil {
 		rd.seg.size += rd.bytes
 		rd.seg.last = rd.lastSeq
+		now := time.Now()
 		if st.UnreadEntries == 0 {
-			s.availSince = time.Now()
+			s.availSince = now
 		}
+		s.lastAvail = now
 		n := int64(len(rd.reqs))
 		st.PendingEntries += n
 		st.PendingRecords += rd.records

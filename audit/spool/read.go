@@ -58,8 +58,9 @@ func (s *Spool) Next(ctx context.Context, max, maxRecords int) ([]Entry, error) 
 
 // NextWait is Next for a writer that flushes by size or interval: once an
 // unread entry exists it waits until max entries or maxRecords records are
-// unread, or until linger has passed since the first of them became
-// available, whichever comes first. Entries that an earlier call left
+// unread, until linger has passed since the first of them became
+// available, or until no entry has become available for half the linger
+// (the burst is over), whichever comes first. Entries that an earlier call left
 // unread (its limits were reached) keep that first availability time: they
 // wait for the rest of the same linger, so a steady stream is delivered in
 // full batches, each entry within linger of its arrival. Entries
@@ -94,7 +95,9 @@ func (s *Spool) waitReady(ctx context.Context, max, maxRecords int, linger time.
 		wake, st := s.notify, &s.stats
 		var left time.Duration
 		if st.UnreadEntries > 0 {
-			left = linger - time.Since(s.availSince)
+			// Due at the linger, or once appends have paused for half of it:
+			// the end of a burst is written without waiting it out.
+			left = min(linger-time.Since(s.availSince), linger/2-time.Since(s.lastAvail))
 			if left <= 0 || (max > 0 && st.UnreadEntries >= int64(max)) ||
 				(maxRecords > 0 && st.UnreadRecords >= int64(maxRecords)) {
 				s.mu.Unlock()

@@ -149,6 +149,7 @@ type Spool struct {
 	segments   []*segment // ordered; the last is the active one
 	notify     chan struct{}
 	availSince time.Time // when unread entries appeared (zero: long ago)
+	lastAvail  time.Time // when the newest entries became available
 	cur        cursor    // next entry Next delivers
 	out        fifo      // delivered entries above acked
 	maxDeliv   uint64    // highest seq ever delivered, or acked

@@ -198,15 +198,40 @@ func TestNextBlocksUntilAppend(t *testing.T) {
 func TestNextWaitLinger(t *testing.T) {
 	s := openT(t, t.TempDir(), Options{})
 	ctx := context.Background()
+	// One entry and nothing after it: the burst is over, so it is due once
+	// appends have paused for half the linger.
 	appendN(t, s, 1, 1, 10)
 	start := time.Now()
-	es, err := s.NextWait(ctx, 0, 100, 80*time.Millisecond)
-	if err != nil || len(es) != 1 {
-		t.Fatalf("NextWait: %v %v", es, err)
+	es, err := s.NextWait(ctx, 0, 100, time.Second)
+	if d := time.Since(start); err != nil || len(es) != 1 || d < 400*time.Millisecond || d >= 950*time.Millisecond {
+		t.Fatalf("NextWait after a single entry: %v %v after %v, want 1 entry after about 500ms, before the 1s linger", es, err, d)
 	}
-	if d := time.Since(start); d < 60*time.Millisecond || d > 2*time.Second {
-		t.Fatalf("NextWait with 1 of 100 records returned after %v, want about the 80ms linger", d)
+	// A steady trickle keeps the batch filling until the whole linger.
+	start = time.Now()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 100; ; i++ {
+			if _, err := s.Append(ctx, payloadFor(i, 10), 1); err != nil {
+				t.Error(err)
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	es, err = s.NextWait(ctx, 0, 1000, time.Second)
+	d := time.Since(start)
+	close(stop)
+	<-done
+	if err != nil || len(es) < 3 || d < 980*time.Millisecond || d > 4*time.Second {
+		t.Fatalf("NextWait during a trickle: %d entries, %v, after %v, want several after about the 1s linger", len(es), err, d)
 	}
+	readAll(t, s) // the trickle's rest
 
 	// Enough records: returns at once.
 	if _, err := s.Append(ctx, []byte("x"), 150); err != nil {
@@ -218,17 +243,21 @@ func TestNextWaitLinger(t *testing.T) {
 		t.Fatalf("NextWait with enough records: %v %v after %v", es, err, time.Since(start))
 	}
 
-	// Entries a max-limited read left behind wait for the rest of the
-	// linger that started when the first of them became available: the
-	// next batch fills up instead of leaving at once half empty.
-	appendN(t, s, 3, 3, 10)
+	// Entries a max-limited read left behind wait no longer than the rest
+	// of the linger that started when the first of them became available,
+	// or the pause after the last.
+	for i := range 3 {
+		if _, err := s.Append(ctx, payloadFor(200+i, 10), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
 	avail := time.Now()
 	if es, err = s.NextWait(ctx, 1, 0, 0); err != nil || len(es) != 1 {
 		t.Fatalf("NextWait max 1: %v %v", es, err)
 	}
-	es, err = s.NextWait(ctx, 0, 100, 150*time.Millisecond)
+	es, err = s.NextWait(ctx, 0, 100, 300*time.Millisecond)
 	if d := time.Since(avail); err != nil || len(es) != 2 || d < 120*time.Millisecond || d > 2*time.Second {
-		t.Fatalf("NextWait on the left-behind entries: %v %v after %v, want 2 entries after about the 150ms linger", es, err, d)
+		t.Fatalf("NextWait on the left-behind entries: %v %v after %v, want 2 entries after about 150ms", es, err, d)
 	}
 
 	// A backlog re-delivered after Rewind is returned without lingering.
