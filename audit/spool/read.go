@@ -212,7 +212,7 @@ func (s *Spool) advance(pos cursor, size int64, count int) {
 // call it at most once per entry, after the last use of its payload.
 func (s *Spool) Release(ents []Entry) {
 	for i := range ents {
-		s.rd.free.put(ents[i].Payload)
+		s.free.put(ents[i].Payload)
 		ents[i].Payload = nil
 	}
 }

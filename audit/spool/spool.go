@@ -141,6 +141,7 @@ type Spool struct {
 
 	readMu sync.Mutex // serializes Next/Ack/Rewind; guards rd
 	rd     segReader
+	free   *payloadPool // set by Open; rd reads payloads into its buffers
 
 	mu         sync.Mutex
 	closed     bool
@@ -178,7 +179,8 @@ func Open(ctx context.Context, opts Options) (*Spool, error) {
 		toSync: make(chan *round, 1024),
 	}
 	s.stats.MaxBytes = opts.MaxBytes
-	s.rd.free = new(payloadPool)
+	s.free = new(payloadPool)
+	s.rd.free = s.free
 	if err := s.recover(ctx); err != nil {
 		s.closeFiles()
 		return nil, fmt.Errorf("open spool %s: %w", opts.Dir, err)
