@@ -11,7 +11,7 @@ APT       := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 PKGS_RUN  := clickhouse-server clickhouse-client
 PKGS_TEST := libreoffice-calc-nogui
 
-.PHONY: all build deps deps-test demo test test-short fuzz bench bench-smoke vet clean
+.PHONY: all build deps deps-test demo test test-short fuzz bench bench-smoke race vet clean
 
 all: build
 
@@ -41,8 +41,14 @@ vet:
 
 test: deps-test vet
 	$(GO) test -count=1 -timeout 40m ./...
+	$(MAKE) race
 	$(MAKE) bench-smoke
 	$(MAKE) fuzz
+
+# race runs the concurrent heart of ingest — decoder buffers, spool, writers
+# — under the race detector.
+race:
+	$(GO) test -count=1 -race ./audit/ ./audit/spool/ ./audit/ingest/
 
 # bench-smoke runs every Go benchmark once on small data, so a benchmark
 # that no longer runs is caught by make test (figures come from make bench).
