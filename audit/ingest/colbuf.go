@@ -45,6 +45,15 @@ func (c *strCol) strings(dst []string) []string {
 	return dst
 }
 
+// value returns value i of c as a string sharing the arena's memory, valid
+// like the views of views.
+func (c *strCol) value(i int) string {
+	return view(c.buf[c.start(i):c.ends[i]])
+}
+
+// view is b as a string sharing its memory; valid while b is unchanged.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 // views returns dst holding values [lo, hi) as strings that share the
 // arena's memory, without copying. They are valid only until the arena is
 // next written (the next batch's reset and add), so they must not outlive
@@ -53,7 +62,7 @@ func (c *strCol) views(dst []string, lo, hi int) []string {
 	dst = dst[:0]
 	start := c.start(lo)
 	for _, end := range c.ends[lo:hi] {
-		dst = append(dst, unsafe.String(unsafe.SliceData(c.buf[start:end]), end-start))
+		dst = append(dst, view(c.buf[start:end]))
 		start = end
 	}
 	return dst
@@ -115,6 +124,7 @@ type arrCol struct {
 	rows  []int
 	vals  []string  // scratch: one block's elements
 	ptrs  []*string // scratch: pointers to vals
+	ends  []int     // scratch: the end of each row's elements in vals
 }
 
 func (a *arrCol) endRow() { a.rows = append(a.rows, a.elems.len()) }
@@ -157,8 +167,7 @@ func (a *arrCol) keepOnly(keep []bool) {
 // batch column, one at a time as []*string: the driver's Array fast path,
 // which neither reflects nor boxes each element.
 func (a *arrCol) appendTo(col driver.BatchColumn, lo, hi int, perm []int32) error {
-	a.vals = a.vals[:0]
-	var ends []int // end of each row's elements in vals
+	a.vals, a.ends = a.vals[:0], a.ends[:0]
 	if perm == nil {
 		first := 0
 		if lo > 0 {
@@ -166,7 +175,7 @@ func (a *arrCol) appendTo(col driver.BatchColumn, lo, hi int, perm []int32) erro
 		}
 		a.vals = a.elems.views(a.vals, first, a.rows[hi-1])
 		for _, end := range a.rows[lo:hi] {
-			ends = append(ends, end-first)
+			a.ends = append(a.ends, end-first)
 		}
 	} else {
 		for _, r := range perm[lo:hi] {
@@ -177,7 +186,7 @@ func (a *arrCol) appendTo(col driver.BatchColumn, lo, hi int, perm []int32) erro
 			for e := first; e < a.rows[r]; e++ {
 				a.vals = append(a.vals, a.elems.value(e))
 			}
-			ends = append(ends, len(a.vals))
+			a.ends = append(a.ends, len(a.vals))
 		}
 	}
 	a.ptrs = a.ptrs[:0]
@@ -185,7 +194,7 @@ func (a *arrCol) appendTo(col driver.BatchColumn, lo, hi int, perm []int32) erro
 		a.ptrs = append(a.ptrs, &a.vals[i])
 	}
 	start := 0
-	for _, end := range ends {
+	for _, end := range a.ends {
 		if err := col.AppendRow(a.ptrs[start:end:end]); err != nil {
 			return err
 		}

@@ -61,8 +61,8 @@ type eventRows struct {
 	stamp                                        stampCols
 	keyVals                                      []string
 	blk                                          block
-	ranks                                        []uint32    // scratch: recipient ranks
-	sorting                                      []sortEntry // scratch
+	ranks                                        []uint32 // scratch: recipient ranks
+	sorting                                      sortScratch
 }
 
 func (r *eventRows) strCols() []*strCol {
@@ -133,7 +133,7 @@ func (r *eventRows) prepare(batchID string) {
 	r.occurred = seconds(r.occurred, r.occurredNS)
 	r.stamp.fill(batchID)
 	r.ranks = rankValues(r.ranks, &r.recipientID)
-	r.blk.perm, r.sorting = sortByRankSecondID(r.blk.perm, r.sorting, r.ranks, r.occurred, &r.eventID)
+	r.blk.perm = sortByRankSecondID(r.blk.perm, &r.sorting, r.ranks, r.occurred, &r.eventID)
 }
 
 // appendTo appends the columns in the order of queries/ingest/insert_events.sql.

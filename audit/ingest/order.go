@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"unsafe"
 )
 
 // Batches are sent to ClickHouse in the order of the table's ORDER BY.
@@ -14,13 +13,6 @@ import (
 // the server a sort per block — the server is the busier process of the
 // two. Correctness never depends on it: a block in any order is stored the
 // same.
-
-// sortEntry is one record's place in the sorted order: its leading sort
-// keys packed in one number, and its index.
-type sortEntry struct {
-	key uint64 // rank of the first column's value << 32 | the DateTime second
-	idx int32
-}
 
 // rankValues returns, for each value of c, the rank of the value among the
 // column's distinct values in byte order (how ClickHouse orders String).
@@ -57,51 +49,40 @@ func rankValues(dst []uint32, c *strCol) []uint32 {
 	return dst
 }
 
-// value returns value i of c as a string sharing the arena's memory.
-func (c *strCol) value(i int) string {
-	return view(c.buf[c.start(i):c.ends[i]])
-}
-
-// view is b as a string sharing its memory; valid while b is unchanged.
-func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+// sortScratch is the memory sortByRankSecondID reuses from batch to batch.
+type sortScratch struct{ keys, tmp []uint64 }
 
 // sortByRankSecondID returns the permutation that orders records by
-// (ranks[i], secs[i], id i) — the ORDER BY of access_events. Seconds are
-// those of a ClickHouse DateTime, which holds 0 to 2^32-1; a batch with any
-// other (which ClickHouse cannot store as sent) is left unsorted.
-func sortByRankSecondID(perm []int32, entries []sortEntry, ranks []uint32, secs []int64, id *strCol) ([]int32, []sortEntry) {
-	for _, s := range secs {
-		if s < 0 || s > math.MaxUint32 {
-			return nil, entries
-		}
-	}
-	if p, ok := sortPacked(perm, ranks, secs, id); ok {
-		return p, entries
-	}
-	return sortEntries(perm, entries, ranks, secs, id)
-}
-
-// sortPacked sorts when rank, second (relative to the batch's first) and
-// index fit in one uint64 together — as in any batch of real traffic — so
-// the sort compares plain integers. ok is false when they do not fit.
-func sortPacked(perm []int32, ranks []uint32, secs []int64, id *strCol) (_ []int32, ok bool) {
+// (ranks[i], secs[i], id i) — the ORDER BY of access_events — packing
+// rank, second (relative to the batch's first) and index in one uint64 so
+// that the sort compares plain integers. It returns nil, leaving the batch
+// in arrival order, when they do not fit in 64 bits (billions of distinct
+// recipients over decades) or a second is outside ClickHouse's DateTime
+// (0 to 2^32-1): sorting only spares the server work.
+func sortByRankSecondID(perm []int32, sc *sortScratch, ranks []uint32, secs []int64, id *strCol) []int32 {
 	if len(ranks) == 0 {
-		return perm[:0], true
+		return perm[:0]
 	}
 	minSec, maxSec, maxRank := secs[0], secs[0], uint32(0)
 	for i, s := range secs {
 		minSec, maxSec, maxRank = min(minSec, s), max(maxSec, s), max(maxRank, ranks[i])
 	}
+	if minSec < 0 || maxSec > math.MaxUint32 {
+		return nil
+	}
 	idxBits := bits.Len(uint(len(ranks) - 1))
 	secBits := bits.Len64(uint64(maxSec - minSec))
-	if idxBits+secBits+bits.Len32(maxRank) > 64 {
-		return perm, false
+	width := idxBits + secBits + bits.Len32(maxRank)
+	if width > 64 {
+		return nil
 	}
-	keys := make([]uint64, len(ranks))
-	for i := range keys {
-		keys[i] = uint64(ranks[i])<<(secBits+idxBits) | uint64(secs[i]-minSec)<<idxBits | uint64(i)
+	keys := sc.keys[:0]
+	for i := range ranks {
+		keys = append(keys, uint64(ranks[i])<<(secBits+idxBits)|uint64(secs[i]-minSec)<<idxBits|uint64(i))
 	}
-	keys = radixSort(keys, make([]uint64, len(keys)), idxBits+secBits+bits.Len32(maxRank))
+	a, b := keys, grow(sc.tmp[:0], len(keys))[:len(keys)]
+	keys = radixSort(a, b, width) // a or b
+	sc.keys, sc.tmp = a[:0], b[:0]
 	perm = perm[:0]
 	for _, k := range keys {
 		perm = append(perm, int32(k&(1<<idxBits-1)))
@@ -118,7 +99,7 @@ func sortPacked(perm []int32, ranks []uint32, secs []int64, id *strCol) (_ []int
 		}
 		lo = hi
 	}
-	return perm, true
+	return perm
 }
 
 // radixSort sorts keys, whose values have at most width bits, by least
@@ -144,34 +125,6 @@ func radixSort(keys, tmp []uint64, width int) []uint64 {
 		keys, tmp = tmp, keys
 	}
 	return keys
-}
-
-// sortEntries is the general sort, for batches sortPacked cannot pack.
-func sortEntries(perm []int32, entries []sortEntry, ranks []uint32, secs []int64, id *strCol) ([]int32, []sortEntry) {
-	entries = entries[:0]
-	for i := range ranks {
-		entries = append(entries, sortEntry{key: uint64(ranks[i])<<32 | uint64(secs[i]), idx: int32(i)})
-	}
-	slices.SortFunc(entries, func(a, b sortEntry) int { return cmp.Compare(a.key, b.key) })
-	// Records with equal keys (one recipient, one second) are few: order
-	// each run of them by id.
-	for lo := 0; lo < len(entries); {
-		hi := lo + 1
-		for hi < len(entries) && entries[hi].key == entries[lo].key {
-			hi++
-		}
-		if hi-lo > 1 {
-			slices.SortFunc(entries[lo:hi], func(a, b sortEntry) int {
-				return cmp.Compare(id.value(int(a.idx)), id.value(int(b.idx)))
-			})
-		}
-		lo = hi
-	}
-	perm = perm[:0]
-	for _, e := range entries {
-		perm = append(perm, e.idx)
-	}
-	return perm, entries
 }
 
 // gather returns dst holding src's elements in the order of perm.
