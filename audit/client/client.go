@@ -126,6 +126,9 @@ func (s *Sender) Send(ctx context.Context, kind audit.Kind, name string, r io.Re
 		parallel = 1
 	}
 	chunks := make(chan chunk, parallel)
+	// Sent chunks' buffers are filled again: a fresh one per chunk would
+	// make every byte of the input land in newly faulted-in memory.
+	free := make(chan chunk, 2*parallel+1)
 	errc := make(chan error, parallel+1)
 	var wg sync.WaitGroup
 	for i := 0; i < parallel; i++ {
@@ -137,10 +140,14 @@ func (s *Sender) Send(ctx context.Context, kind audit.Kind, name string, r io.Re
 					errc <- err
 					return
 				}
+				select {
+				case free <- c:
+				default:
+				}
 			}
 		}()
 	}
-	readErr := s.split(ctx, name, r, chunks)
+	readErr := s.split(ctx, name, r, chunks, free)
 	close(chunks)
 	wg.Wait()
 	close(errc)
@@ -157,10 +164,11 @@ func (s *Sender) Send(ctx context.Context, kind audit.Kind, name string, r io.Re
 }
 
 // split cuts the input into chunks at line boundaries.
-func (s *Sender) split(ctx context.Context, name string, r io.Reader, out chan<- chunk) error {
+// Chunks are taken from free when one is there.
+func (s *Sender) split(ctx context.Context, name string, r io.Reader, out chan<- chunk, free <-chan chunk) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	c := s.newChunk(name)
+	c := s.newChunk(name, free)
 	line := 0
 	for sc.Scan() {
 		line++
@@ -179,7 +187,7 @@ func (s *Sender) split(ctx context.Context, name string, r io.Reader, out chan<-
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			c = s.newChunk(name)
+			c = s.newChunk(name, free)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -196,8 +204,14 @@ func (s *Sender) split(ctx context.Context, name string, r io.Reader, out chan<-
 }
 
 // newChunk returns an empty chunk with room for a full one, so filling it
-// does not grow (and copy) its buffers again and again.
-func (s *Sender) newChunk(name string) chunk {
+// does not grow (and copy) its buffers again and again: a sent one from
+// free if there is one, else a new one.
+func (s *Sender) newChunk(name string, free <-chan chunk) chunk {
+	select {
+	case c := <-free:
+		return chunk{file: name, body: c.body[:0], lines: c.lines[:0]}
+	default:
+	}
 	return chunk{file: name, body: make([]byte, 0, s.o.ChunkBytes+64<<10), lines: make([]int, 0, min(s.o.ChunkRecords, 1<<20))}
 }
 
@@ -264,10 +278,23 @@ func (s *Sender) post(ctx context.Context, kind audit.Kind, c chunk) error {
 }
 
 func (s *Sender) do(ctx context.Context, kind audit.Kind, body []byte) (int, []byte, time.Duration, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.o.Server+"/v1/"+string(kind), bytes.NewReader(body))
+	// The transport may go on reading a body after the response came, and
+	// the body's memory is reused once do returns: wait until every body
+	// given to it is closed, which it always is (http.RoundTripper's
+	// contract).
+	var open sync.WaitGroup
+	defer open.Wait()
+	newBody := func() (io.ReadCloser, error) {
+		open.Add(1)
+		return &reqBody{Reader: bytes.NewReader(body), done: open.Done}, nil
+	}
+	rb, _ := newBody()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.o.Server+"/v1/"+string(kind), rb)
 	if err != nil {
+		rb.Close()
 		return 0, nil, 0, err
 	}
+	req.ContentLength, req.GetBody = int64(len(body)), newBody
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	req.Header.Set("Authorization", "Bearer "+s.o.Token)
 	resp, err := s.o.HTTPClient.Do(req)
@@ -281,6 +308,19 @@ func (s *Sender) do(ctx context.Context, kind audit.Kind, body []byte) (int, []b
 		ra = time.Duration(v) * time.Second
 	}
 	return resp.StatusCode, b, ra, err
+}
+
+// reqBody is a request body that says when the transport is done with it
+// by calling done once.
+type reqBody struct {
+	*bytes.Reader
+	once sync.Once
+	done func()
+}
+
+func (b *reqBody) Close() error {
+	b.once.Do(b.done)
+	return nil
 }
 
 func (s *Sender) rejected(c chunk, status int, body []byte) error {

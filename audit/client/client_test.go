@@ -80,6 +80,13 @@ func TestSendRetries503AndLosesNothing(t *testing.T) {
 	if total != 95 {
 		t.Fatalf("server received %d records, want 95", total)
 	}
+	// Chunk buffers are reused: every record arrived intact, exactly once.
+	all := strings.Join(f.bodies, "")
+	for i := range 95 {
+		if n := strings.Count(all, `{"n":`+strconv.Itoa(i)+"}\n"); n != 1 {
+			t.Fatalf("record %d arrived %d times", i, n)
+		}
+	}
 }
 
 func TestSendMapsRejectedLinesToFileLines(t *testing.T) {
