@@ -55,6 +55,16 @@ func (b *Buffer) Size() int {
 		cap(b.consents)*int(unsafe.Sizeof(Consent{})) + cap(b.slab)*int(unsafe.Sizeof(""))
 }
 
+// Grow makes room for an input of about n bytes — a request's
+// Content-Length, say — so that reading it does not grow the buffer again
+// and again. Room is rounded up to a whole MiB, so that a pooled Buffer fits
+// inputs of a similar size.
+func (b *Buffer) Grow(n int) {
+	if n++; n > cap(b.src) { // +1: the read that sees EOF needs room
+		b.src = make([]byte, 0, (n+1<<20-1)&^(1<<20-1))
+	}
+}
+
 // read reads all of r into b.src and returns it as a string sharing its
 // memory; the records decoded from it point into it.
 func (b *Buffer) read(r io.Reader) (string, error) {

@@ -33,13 +33,15 @@ func (c *strCol) start(i int) int {
 	return c.ends[i-1]
 }
 
-// strings returns dst holding copies of all values: one allocation, sliced.
-func (c *strCol) strings(dst []string) []string {
-	s := string(c.buf)
+// copies returns dst holding copies of all values, as views of one copy
+// of the arena in *keep (whose memory is reused): they stay valid until the
+// next call with keep, however the column changes meanwhile.
+func (c *strCol) copies(dst []string, keep *[]byte) []string {
+	*keep = append((*keep)[:0], c.buf...)
 	dst = dst[:0]
 	start := 0
 	for _, end := range c.ends {
-		dst = append(dst, s[start:end])
+		dst = append(dst, view((*keep)[start:end]))
 		start = end
 	}
 	return dst

@@ -15,7 +15,8 @@ type rows interface {
 	reserve(n int)
 	// len is the number of records held.
 	len() int
-	// keys returns the records' idempotency keys, in order.
+	// keys returns the records' idempotency keys, in order, valid until the
+	// next call (keepOnly and reset leave them unchanged).
 	keys() []string
 	// keepOnly drops the records whose keep[i] is false.
 	keepOnly(keep []bool)
@@ -60,6 +61,7 @@ type eventRows struct {
 	recordCount                                  []uint64
 	stamp                                        stampCols
 	keyVals                                      []string
+	keyBuf                                       []byte // keyVals' memory
 	blk                                          block
 	ranks                                        []uint32 // scratch: recipient ranks
 	sorting                                      sortScratch
@@ -99,7 +101,7 @@ func (r *eventRows) reserve(n int) {
 
 func (r *eventRows) len() int { return len(r.stamp.seq) }
 func (r *eventRows) keys() []string {
-	r.keyVals = r.eventID.strings(r.keyVals)
+	r.keyVals = r.eventID.copies(r.keyVals, &r.keyBuf)
 	return r.keyVals
 }
 
@@ -155,6 +157,7 @@ type consentRows struct {
 	hasExpiry                                      []uint8
 	stamp                                          stampCols
 	keyVals                                        []string
+	keyBuf                                         []byte // keyVals' memory
 	blk                                            block
 }
 
@@ -193,7 +196,7 @@ func (r *consentRows) reserve(n int) {
 
 func (r *consentRows) len() int { return len(r.stamp.seq) }
 func (r *consentRows) keys() []string {
-	r.keyVals = r.consentEventID.strings(r.keyVals)
+	r.keyVals = r.consentEventID.copies(r.keyVals, &r.keyBuf)
 	return r.keyVals
 }
 

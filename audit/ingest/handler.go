@@ -73,6 +73,9 @@ func (in *Ingestor) ingest(ctx context.Context, k audit.Kind, r *http.Request) (
 	opts := audit.DecodeOptions{Now: in.now, MaxRecords: in.o.MaxRecords}
 	dec := getDecodeBuf()
 	defer putDecodeBuf(dec) // after the records are encoded and spooled
+	if r.ContentLength > 0 && r.ContentLength <= maxPooledDecode {
+		dec.Grow(int(r.ContentLength))
+	}
 	buf := getPayloadBuf(r.ContentLength)
 	defer putPayloadBuf(buf)
 	var received, kept int
@@ -147,7 +150,9 @@ func getPayloadBuf(size int64) *payloadBuf {
 		pb = &payloadBuf{}
 	}
 	if want := 8 + int(min(max(size, 0), maxPooledPayload)); cap(pb.b) < want {
-		pb.b = make([]byte, 0, want)
+		// A whole MiB more, so that the buffer fits the next requests of
+		// about this size too instead of being replaced by each larger one.
+		pb.b = make([]byte, 0, (want+1<<20-1)&^(1<<20-1))
 	}
 	pb.b = append(pb.b[:0], make([]byte, 8)...)
 	return pb

@@ -19,20 +19,25 @@ import (
 type claims struct {
 	mu   sync.Mutex
 	sets []*claimSet
+	free []*claimSet // released sets, reused with their memory
 }
 
-// claimSet is the keys of one batch in flight.
-type claimSet struct{ keys map[string]struct{} }
+// claimSet is the keys of one batch in flight, with the slices claim
+// returns, all reused from batch to batch.
+type claimSet struct {
+	keys map[string]struct{}
+	keep []bool
+	held []string
+}
 
 // claim returns which keys the batch may insert — the first of each key,
-// unless another batch in flight holds it — and the claimed keys. Call
-// release once the insert has finished (or failed).
+// unless another batch in flight holds it — and the claimed keys. Both are
+// valid, and the keys must stay unchanged, until release is called, once
+// the insert has finished (or failed).
 func (c *claims) claim(keys []string) (keep []bool, held []string, release func()) {
-	keep = make([]bool, len(keys))
-	held = make([]string, 0, len(keys))
-	own := &claimSet{keys: make(map[string]struct{}, len(keys))}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	own := c.take(len(keys))
 next:
 	for i, k := range keys {
 		for _, other := range c.sets {
@@ -44,17 +49,34 @@ next:
 		if own.keys[k] = struct{}{}; len(own.keys) == n {
 			continue // repeated in this batch
 		}
-		held = append(held, k)
-		keep[i] = true
+		own.held = append(own.held, k)
+		own.keep[i] = true
 	}
 	c.sets = append(c.sets, own)
-	return keep, held, func() { c.release(own) }
+	return own.keep, own.held, func() { c.release(own) }
+}
+
+// take returns an empty set for n keys, a released one if there is one.
+func (c *claims) take(n int) *claimSet {
+	var set *claimSet
+	if k := len(c.free); k > 0 {
+		set, c.free = c.free[k-1], c.free[:k-1]
+		clear(set.keys)
+	} else {
+		set = &claimSet{keys: make(map[string]struct{}, n)}
+	}
+	set.keep = slices.Grow(set.keep[:0], n)[:n]
+	clear(set.keep)
+	set.held = slices.Grow(set.held[:0], n)
+	return set
 }
 
 func (c *claims) release(set *claimSet) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sets = slices.DeleteFunc(c.sets, func(s *claimSet) bool { return s == set })
+	clear(set.held) // drop the keys' memory; the map is cleared on reuse
+	c.free = append(c.free, set)
 }
 
 // newKeys marks which of a batch's records to insert, given their keys in

@@ -306,7 +306,7 @@ func (s *Spool) finishRound(rd *round, err error) {
 		if st.UnreadEntries == 0 {
 			s.availSince = now
 		}
-		s.lastAvail = now
+		s.noteArrival(now)
 		n := int64(len(rd.reqs))
 		st.PendingEntries += n
 		st.PendingRecords += rd.records

@@ -59,8 +59,9 @@ func (s *Spool) Next(ctx context.Context, max, maxRecords int) ([]Entry, error) 
 // NextWait is Next for a writer that flushes by size or interval: once an
 // unread entry exists it waits until max entries or maxRecords records are
 // unread, until linger has passed since the first of them became
-// available, or until no entry has become available for half the linger
-// (the burst is over), whichever comes first. Entries that an earlier call left
+// available, or until appends have paused (the burst is over: no entry for
+// eight times the recent interval between entries, at least 20ms, at most
+// half the linger), whichever comes first. Entries that an earlier call left
 // unread (its limits were reached) keep that first availability time: they
 // wait for the rest of the same linger, so a steady stream is delivered in
 // full batches, each entry within linger of its arrival. Entries
@@ -95,9 +96,9 @@ func (s *Spool) waitReady(ctx context.Context, max, maxRecords int, linger time.
 		wake, st := s.notify, &s.stats
 		var left time.Duration
 		if st.UnreadEntries > 0 {
-			// Due at the linger, or once appends have paused for half of it:
-			// the end of a burst is written without waiting it out.
-			left = min(linger-time.Since(s.availSince), linger/2-time.Since(s.lastAvail))
+			// Due at the linger, or once appends have paused: the end of a
+			// burst is written without waiting it out.
+			left = min(linger-time.Since(s.availSince), s.pauseLocked(linger)-time.Since(s.lastAvail))
 			if left <= 0 || (max > 0 && st.UnreadEntries >= int64(max)) ||
 				(maxRecords > 0 && st.UnreadRecords >= int64(maxRecords)) {
 				s.mu.Unlock()
@@ -121,6 +122,42 @@ func (s *Spool) waitReady(ctx context.Context, max, maxRecords int, linger time.
 			return fmt.Errorf("spool next: %w", ctx.Err())
 		}
 	}
+}
+
+// Pauses: appends count as paused once none has become available for
+// pauseGaps times the recent mean interval between them (at least
+// minPause), and at most half the linger. A burst's end is thus noticed
+// within a few of its own intervals, while a trickle slower than that keeps
+// filling its batch for the whole linger.
+const (
+	pauseGaps = 8
+	minPause  = 20 * time.Millisecond
+	// maxGap is the longest interval counted as within a burst; a longer
+	// one starts a new burst with no known rate.
+	maxGap = time.Second
+)
+
+// noteArrival records that entries became available at now.
+func (s *Spool) noteArrival(now time.Time) {
+	gap := now.Sub(s.lastAvail)
+	switch {
+	case s.lastAvail.IsZero() || gap > maxGap:
+		s.meanGap = 0
+	case s.meanGap == 0:
+		s.meanGap = gap
+	default:
+		s.meanGap += (gap - s.meanGap) / 8
+	}
+	s.lastAvail = now
+}
+
+// pauseLocked is how long appends must stop before the unread entries are
+// due without their full linger.
+func (s *Spool) pauseLocked(linger time.Duration) time.Duration {
+	if s.meanGap == 0 {
+		return linger / 2
+	}
+	return min(linger/2, max(minPause, pauseGaps*s.meanGap))
 }
 
 // readBatch reads entries from the cursor on, within the limits.

@@ -27,11 +27,22 @@ type segReader struct {
 type payloadPool struct{ p sync.Pool } // of *[]byte
 
 // get returns a buffer of n bytes, recycled if one large enough is at hand.
+// Buffers past 64 KiB are made a whole MiB larger, so that one fits later
+// payloads of about its size too rather than being dropped for each larger
+// one.
 func (f *payloadPool) get(n int) []byte {
-	if b, ok := f.p.Get().(*[]byte); ok && cap(*b) >= n {
+	b, ok := f.p.Get().(*[]byte)
+	if ok && cap(*b) >= n {
 		return (*b)[:n]
 	}
-	return make([]byte, n)
+	if ok && cap(*b) >= 64<<10 {
+		f.p.Put(b) // fits a smaller payload
+	}
+	c := n
+	if n > 64<<10 {
+		c = (n + 1<<20 - 1) &^ (1<<20 - 1)
+	}
+	return make([]byte, n, c)
 }
 
 func (f *payloadPool) put(b []byte) {

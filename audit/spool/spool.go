@@ -149,11 +149,12 @@ type Spool struct {
 	queue      []*request // appends waiting for the committer
 	segments   []*segment // ordered; the last is the active one
 	notify     chan struct{}
-	availSince time.Time // when unread entries appeared (zero: long ago)
-	lastAvail  time.Time // when the newest entries became available
-	cur        cursor    // next entry Next delivers
-	out        fifo      // delivered entries above acked
-	maxDeliv   uint64    // highest seq ever delivered, or acked
+	availSince time.Time     // when unread entries appeared (zero: long ago)
+	lastAvail  time.Time     // when the newest entries became available
+	meanGap    time.Duration // moving mean interval between arrivals; 0: unknown
+	cur        cursor        // next entry Next delivers
+	out        fifo          // delivered entries above acked
+	maxDeliv   uint64        // highest seq ever delivered, or acked
 	stats      Stats
 }
 

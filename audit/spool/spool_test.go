@@ -245,7 +245,7 @@ func TestNextWaitLinger(t *testing.T) {
 
 	// Entries a max-limited read left behind wait no longer than the rest
 	// of the linger that started when the first of them became available,
-	// or the pause after the last.
+	// or the pause after the last (here at most half the linger).
 	for i := range 3 {
 		if _, err := s.Append(ctx, payloadFor(200+i, 10), 1); err != nil {
 			t.Fatal(err)
@@ -256,8 +256,8 @@ func TestNextWaitLinger(t *testing.T) {
 		t.Fatalf("NextWait max 1: %v %v", es, err)
 	}
 	es, err = s.NextWait(ctx, 0, 100, 300*time.Millisecond)
-	if d := time.Since(avail); err != nil || len(es) != 2 || d < 120*time.Millisecond || d > 2*time.Second {
-		t.Fatalf("NextWait on the left-behind entries: %v %v after %v, want 2 entries after about 150ms", es, err, d)
+	if d := time.Since(avail); err != nil || len(es) != 2 || d < minPause || d > 2*time.Second {
+		t.Fatalf("NextWait on the left-behind entries: %v %v after %v, want 2 entries after 20–150ms", es, err, d)
 	}
 
 	// A backlog re-delivered after Rewind is returned without lingering.
@@ -267,6 +267,45 @@ func TestNextWaitLinger(t *testing.T) {
 	if err != nil || len(es) == 0 || time.Since(start) > time.Second {
 		t.Fatalf("NextWait on a rewound backlog: %v %v after %v", es, err, time.Since(start))
 	}
+}
+
+// TestNextWaitBurstEnd: the end of a fast burst is noticed within a few of
+// its own intervals, not after half the linger; a slow trickle is not
+// mistaken for pauses.
+func TestNextWaitBurstEnd(t *testing.T) {
+	s := openT(t, t.TempDir(), Options{NoSync: true})
+	ctx := context.Background()
+	for i := range 20 {
+		if _, err := s.Append(ctx, payloadFor(i, 10), 1); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	last := time.Now()
+	es, err := s.NextWait(ctx, 0, 1000, 10*time.Second)
+	d := time.Since(last)
+	if err != nil || len(es) != 20 {
+		t.Fatalf("NextWait after a burst: %d entries, %v", len(es), err)
+	}
+	// Intervals of about 5ms: due after about 8×5ms, never half the linger.
+	if d < minPause/2 || d > 2*time.Second {
+		t.Fatalf("burst end noticed after %v, want about 40ms (certainly not the 5s half linger)", d)
+	}
+	if p := s.pause(10 * time.Second); p < minPause || p > time.Second {
+		t.Fatalf("pause after 5ms intervals = %v", p)
+	}
+	// A trickle of one entry every 300ms: intervals longer than the 1s
+	// linger's half are not a burst; the batch fills for the whole linger.
+	for i := range 4 {
+		if _, err := s.Append(ctx, payloadFor(100+i, 10), 1); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if p := s.pause(time.Second); p != 500*time.Millisecond {
+		t.Fatalf("pause during a 300ms trickle = %v, want half the 1s linger", p)
+	}
+	readAll(t, s)
 }
 
 func TestRewind(t *testing.T) {
@@ -509,4 +548,11 @@ func TestReleaseRecyclesPayloads(t *testing.T) {
 	if !reused {
 		t.Log("no buffer was observed reused (sync.Pool may drop them at a GC); content checked all the same")
 	}
+}
+
+// pause is pauseLocked for tests.
+func (s *Spool) pause(linger time.Duration) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pauseLocked(linger)
 }

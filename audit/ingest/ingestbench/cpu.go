@@ -15,6 +15,9 @@ import (
 // ClickHouse server during one phase of the benchmark.
 type CPU struct {
 	Self, Server time.Duration
+	// SelfFaults counts this process's minor page faults: memory it
+	// touched for the first time (or again after giving it back).
+	SelfFaults int64
 }
 
 // PerEvent returns both figures per event, in microseconds.
@@ -23,13 +26,17 @@ func (c CPU) PerEvent(events int) (self, server float64) {
 	return float64(c.Self.Microseconds()) / n, float64(c.Server.Microseconds()) / n
 }
 
-type cpuMark struct{ self, server time.Duration }
+type cpuMark struct {
+	self, server time.Duration
+	faults       int64
+}
 
 func markCPU(serverPid int) cpuMark {
 	var m cpuMark
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		m.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		m.faults = ru.Minflt
 	}
 	if serverPid > 0 {
 		m.server, _ = procCPU(serverPid)
@@ -40,7 +47,7 @@ func markCPU(serverPid int) cpuMark {
 func (m cpuMark) since() func(serverPid int) CPU {
 	return func(serverPid int) CPU {
 		now := markCPU(serverPid)
-		return CPU{Self: now.self - m.self, Server: now.server - m.server}
+		return CPU{Self: now.self - m.self, Server: now.server - m.server, SelfFaults: now.faults - m.faults}
 	}
 }
 

@@ -279,8 +279,8 @@ func measure(ctx context.Context, t Target, o Options, name string, tables []str
 		return p, err
 	}
 	self, server := p.CPU.PerEvent(o.Events)
-	fmt.Fprintf(o.Log, "%s: %.2fs, %.2fs with its merges settled; CPU/event %.2f µs ClickHouse + %.2f µs this process\n",
-		name, p.Seconds, p.SettledSeconds, server, self)
+	fmt.Fprintf(o.Log, "%s: %.2fs, %.2fs with its merges settled; CPU/event %.2f µs ClickHouse + %.2f µs this process (%.3f page faults/event)\n",
+		name, p.Seconds, p.SettledSeconds, server, self, float64(p.CPU.SelfFaults)/float64(max(o.Events, 1)))
 	logCounters(o.Log, name, c0, c1, o.Events)
 	return p, nil
 }
