@@ -252,6 +252,10 @@ type recordDecoder struct {
 	tmp, tmpV   []string
 	slab        []string // backing store for the records' string slices
 	kept        int      // strings kept in slabs so far
+	// nextKey predicts object keys: nextKey[0] is the field number + 1 of
+	// the key that came first in the last object, nextKey[f+1] that of the
+	// key that came after field f; 0 is no prediction.
+	nextKey [33]int8
 }
 
 func newDecoder(src string, opts DecodeOptions) *recordDecoder {

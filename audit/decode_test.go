@@ -537,3 +537,60 @@ func BenchmarkDecodeEventsStdlib(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestDecodeKeyOrderPrediction: the decoder guesses each key from the
+// previous record's order; records in other orders, with escaped keys,
+// unknown or repeated keys decode (and fail) exactly as they do alone.
+func TestDecodeKeyOrderPrediction(t *testing.T) {
+	base := `"occurred_at":"2026-10-01T12:00:00Z","actor_id":"svc","actor_type":"service","subject_id":"c1","action":"share",` +
+		`"data_categories":["account_balance"],"recipient_id":"m","recipient_type":"third_party","purpose":"p","legal_basis":"consent"`
+	lines := []string{
+		`{"event_id":"00000000-0000-4000-8000-000000000001",` + base + `}`,
+		`{"event_id":"00000000-0000-4000-8000-000000000002",` + base + `}`,
+		`{` + base + `,"event_id":"00000000-0000-4000-8000-000000000003"}`,
+		`{"event\u005fid":"00000000-0000-4000-8000-000000000004",` + base + `}`,
+		`{"event_id" : "00000000-0000-4000-8000-000000000005",` + base + `}`,
+		`{"event_idx":"00000000-0000-4000-8000-000000000006",` + base + `}`,
+		`{"event_id":"00000000-0000-4000-8000-000000000007","event_id":"00000000-0000-4000-8000-000000000008",` + base + `}`,
+		`{"event_id""00000000-0000-4000-8000-000000000009",` + base + `}`,
+		`{"event_id":"00000000-0000-4000-8000-000000000010",` + base + `}`,
+	}
+	decode := func(src string) ([]Event, []Problem) {
+		evs, err := DecodeEvents(strings.NewReader(src), DecodeOptions{})
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			return nil, ve.Problems
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return evs, nil
+	}
+	// Alone, each line is line 1; together, line i+1.
+	var wantOK []Event
+	var wantProblems []Problem
+	for i, l := range lines {
+		evs, probs := decode(l)
+		wantOK = append(wantOK, evs...)
+		for _, p := range probs {
+			p.Line, p.Index = i+1, i
+			wantProblems = append(wantProblems, p)
+		}
+	}
+	if len(wantOK) != 6 || len(wantProblems) < 3 {
+		t.Fatalf("alone: %d valid, problems %v; want 6 valid (lines 1–5 and 9) and problems on lines 6–8", len(wantOK), wantProblems)
+	}
+	_, got := decode(strings.Join(lines, "\n"))
+	if !reflect.DeepEqual(got, wantProblems) {
+		t.Fatalf("together: problems\n%v\nwant\n%v", got, wantProblems)
+	}
+	valid := append(append([]string{}, lines[:5]...), lines[8])
+	evs, probs := decode(strings.Join(valid, "\n"))
+	if probs != nil || len(evs) != 6 {
+		t.Fatalf("valid lines together: %d events, problems %v", len(evs), probs)
+	}
+	for i, id := range []string{"1", "2", "3", "4", "5", "10"} {
+		if want := "00000000-0000-4000-8000-" + strings.Repeat("0", 12-len(id)) + id; evs[i].EventID != want || evs[i].Purpose != "p" {
+			t.Fatalf("event %d: %+v", i, evs[i])
+		}
+	}
+}

@@ -109,6 +109,24 @@ func (sc *jsonScanner) moreElems(first bool) bool {
 	return true
 }
 
+// literalKey reads the object key at pos (which is '"') and the ':' after
+// it if the key is name written without escapes, and reports whether it
+// did; otherwise it consumes nothing.
+func (sc *jsonScanner) literalKey(name string) bool {
+	start := sc.pos + 1
+	end := start + len(name)
+	if end >= sc.end || sc.src[end] != '"' || sc.src[start:end] != name {
+		return false
+	}
+	sc.pos = end + 1
+	if sc.peek() != ':' {
+		sc.failUnexpected("':'")
+		return true
+	}
+	sc.pos++
+	return true
+}
+
 // key reads an object key and the ':' after it.
 func (sc *jsonScanner) key() string {
 	k := sc.str()

@@ -173,12 +173,24 @@ func eventStringField(e *Event, f int) *string {
 func (d *recordDecoder) members(lookup func(string) int, names []string, value func(int) bool) (set, nulls, empty uint32) {
 	sc := &d.sc
 	var seen uint32
+	after := 0 // slot of d.nextKey: 0 at the start, f+1 after field f
 	for first := true; sc.more(first); first = false {
-		key := sc.key()
+		// Records of one producer list their keys in one order: try the
+		// key that followed the previous one last time before scanning.
+		var key string
+		f := int(d.nextKey[after]) - 1
+		if f < 0 || f >= len(names) || !sc.literalKey(names[f]) {
+			if key = sc.key(); sc.err != "" {
+				break
+			}
+			if f = lookup(key); f >= 0 {
+				d.nextKey[after] = int8(f + 1)
+			}
+		}
 		if sc.err != "" {
 			break
 		}
-		f := lookup(key)
+		after = f + 1
 		switch {
 		case f < 0:
 			d.problem(problemField(key), "unknown field")
