@@ -66,6 +66,10 @@ func (d *binDecoder) end() {
 }
 
 func (d *binDecoder) uvarint() uint64 {
+	if d.pos < len(d.b) && d.b[d.pos] < 0x80 { // one byte: most lengths
+		d.pos++
+		return uint64(d.b[d.pos-1])
+	}
 	v, n := binary.Uvarint(d.b[d.pos:])
 	if n <= 0 {
 		d.fail("bad varint")

@@ -11,23 +11,24 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
 )
 
-// claims are the keys held by batches being inserted right now, one set
-// per batch. A batch claims its keys before looking up which are already
-// stored and releases them only after its insert finished, so two
-// concurrent batches never both store one key: the second either sees the
-// claim or, after its release, finds the key stored.
+// claims are the keys held by batches being inserted right now. A batch
+// claims its keys before looking up which are already stored and releases
+// them only after its insert finished, so two concurrent batches never
+// both store one key: the second either sees the claim or, after its
+// release, finds the key stored.
 type claims struct {
-	mu   sync.Mutex
-	sets []*claimSet
+	mu sync.Mutex
+	// held is every claimed key: one set for all batches, so claiming a
+	// key is one map operation.
+	held map[string]struct{}
 	free []*claimSet // released sets, reused with their memory
 }
 
-// claimSet is the keys of one batch in flight, with the slices claim
-// returns, all reused from batch to batch.
+// claimSet is one batch's claimed keys and the keep marks claim returns,
+// reused from batch to batch.
 type claimSet struct {
-	keys map[string]struct{}
+	keys []string
 	keep []bool
-	held []string
 }
 
 // claim returns which keys the batch may insert — the first of each key,
@@ -37,45 +38,40 @@ type claimSet struct {
 func (c *claims) claim(keys []string) (keep []bool, held []string, release func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.held == nil {
+		c.held = make(map[string]struct{}, len(keys))
+	}
 	own := c.take(len(keys))
-next:
 	for i, k := range keys {
-		for _, other := range c.sets {
-			if _, taken := other.keys[k]; taken {
-				continue next
-			}
+		if _, taken := c.held[k]; taken {
+			continue // held by another batch, or repeated in this one
 		}
-		n := len(own.keys)
-		if own.keys[k] = struct{}{}; len(own.keys) == n {
-			continue // repeated in this batch
-		}
-		own.held = append(own.held, k)
+		c.held[k] = struct{}{}
+		own.keys = append(own.keys, k)
 		own.keep[i] = true
 	}
-	c.sets = append(c.sets, own)
-	return own.keep, own.held, func() { c.release(own) }
+	return own.keep, own.keys, func() { c.release(own) }
 }
 
 // take returns an empty set for n keys, a released one if there is one.
 func (c *claims) take(n int) *claimSet {
-	var set *claimSet
+	set := &claimSet{}
 	if k := len(c.free); k > 0 {
 		set, c.free = c.free[k-1], c.free[:k-1]
-		clear(set.keys)
-	} else {
-		set = &claimSet{keys: make(map[string]struct{}, n)}
 	}
 	set.keep = slices.Grow(set.keep[:0], n)[:n]
 	clear(set.keep)
-	set.held = slices.Grow(set.held[:0], n)
+	set.keys = slices.Grow(set.keys[:0], n)
 	return set
 }
 
 func (c *claims) release(set *claimSet) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.sets = slices.DeleteFunc(c.sets, func(s *claimSet) bool { return s == set })
-	clear(set.held) // drop the keys' memory; the map is cleared on reuse
+	for _, k := range set.keys {
+		delete(c.held, k)
+	}
+	clear(set.keys) // drop the keys' memory
 	c.free = append(c.free, set)
 }
 
