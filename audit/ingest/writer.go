@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -210,8 +211,7 @@ func (w *Writer) pump(ctx context.Context) (bool, error) {
 		j := &job{last: ents[len(ents)-1].Seq, done: make(chan error, 1)}
 		queue <- j
 		go func() {
-			err := w.write(ctx, ents, buf)
-			w.o.Spool.Release(ents) // write copied what it needs
+			err := w.write(ctx, ents, buf) // releases ents
 			j.done <- err
 			pool <- buf
 		}()
@@ -269,8 +269,7 @@ func (w *Writer) Drain(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = w.write(ctx, ents, buf)
-		w.o.Spool.Release(ents)
+		err = w.write(ctx, ents, buf) // releases ents
 		if err != nil {
 			w.o.Spool.Rewind()
 			return err
@@ -282,26 +281,18 @@ func (w *Writer) Drain(ctx context.Context) error {
 	return nil
 }
 
+// write inserts the records of ents, which it hands back to the spool
+// (Release) as soon as they are copied into buf, so a batch in flight holds
+// its records once, not twice.
 func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error {
 	start := time.Now()
-	buf.reset()
 	h := sha256.New()
-	records := 0
-	for _, e := range ents {
-		records += e.Count
+	err := w.decode(ents, buf, h)
+	if w.o.Spool != nil { // nil only in benchmarks of write alone
+		w.o.Spool.Release(ents)
 	}
-	for i, e := range ents {
-		p, err := decodePayload(e.Payload)
-		if err != nil {
-			return fmt.Errorf("spool entry %d: %w", e.Seq, err)
-		}
-		h.Write(e.Payload)
-		if err := buf.add(p); err != nil {
-			return fmt.Errorf("spool entry %d: %w", e.Seq, err)
-		}
-		if i == 0 {
-			buf.reserve(records)
-		}
+	if err != nil {
+		return err
 	}
 	received := buf.len()
 	tDecoded := time.Since(start)
@@ -327,6 +318,29 @@ func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error 
 	}
 	w.o.Metrics.observeBatch(w.o.Kind, inserted, dups, time.Since(start))
 	w.o.Logger.Debug("batch written", "batch", batchID, "records", received, "inserted", inserted, "duplicates", dups, "took", time.Since(start), "decode", tDecoded, "keys", tKeys-tDecoded)
+	return nil
+}
+
+// decode copies the records of ents into buf, hashing the payloads into h.
+func (w *Writer) decode(ents []spool.Entry, buf rows, h hash.Hash) error {
+	buf.reset()
+	records := 0
+	for _, e := range ents {
+		records += e.Count
+	}
+	for i, e := range ents {
+		p, err := decodePayload(e.Payload)
+		if err != nil {
+			return fmt.Errorf("spool entry %d: %w", e.Seq, err)
+		}
+		h.Write(e.Payload)
+		if err := buf.add(p); err != nil {
+			return fmt.Errorf("spool entry %d: %w", e.Seq, err)
+		}
+		if i == 0 {
+			buf.reserve(records)
+		}
+	}
 	return nil
 }
 
