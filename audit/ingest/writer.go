@@ -54,11 +54,16 @@ type WriterOptions struct {
 	// BatchRecords is the number of records per INSERT (default 100,000).
 	BatchRecords int
 	// BlockRows is the number of records per block sent within one INSERT
-	// (default 8192): small enough for the driver's column buffers to stay
-	// in the CPU cache and be reused from block to block.
+	// (default 2048): small enough for the driver's column buffers to stay
+	// in the CPU cache and be reused from block to block. The driver makes
+	// new buffers for each INSERT and grows them through the first block, so
+	// smaller blocks also leave less garbage (a quarter of the page faults
+	// fewer than with 8192 in privaudit bench; ClickHouse joins the blocks
+	// of one INSERT into one part either way).
 	BlockRows int
 	// Linger is how long a writer waits for a batch to fill (default 1s);
-	// it writes sooner once records have stopped arriving for half of it.
+	// it writes sooner once records have stopped arriving (see
+	// spool.Spool.NextWait).
 	Linger time.Duration
 	// Parallel is the number of batches inserted at once (default 3).
 	Parallel int
@@ -93,7 +98,7 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 		o.BatchRecords = 100_000
 	}
 	if o.BlockRows <= 0 {
-		o.BlockRows = 8192
+		o.BlockRows = 2048
 	}
 	if o.Linger <= 0 {
 		o.Linger = time.Second
