@@ -150,8 +150,9 @@ func getPayloadBuf(size int64) *payloadBuf {
 		pb = &payloadBuf{}
 	}
 	if want := 8 + int(min(max(size, 0), maxPooledPayload)); cap(pb.b) < want {
-		// A whole MiB more, so that the buffer fits the next requests of
-		// about this size too instead of being replaced by each larger one.
+		// Rounded up to whole MiB, so that the buffer fits the next
+		// requests of about this size too instead of being replaced by
+		// each larger one.
 		pb.b = make([]byte, 0, (want+1<<20-1)&^(1<<20-1))
 	}
 	pb.b = append(pb.b[:0], make([]byte, 8)...)

@@ -27,9 +27,9 @@ type segReader struct {
 type payloadPool struct{ p sync.Pool } // of *[]byte
 
 // get returns a buffer of n bytes, recycled if one large enough is at hand.
-// Buffers past 64 KiB are made a whole MiB larger, so that one fits later
-// payloads of about its size too rather than being dropped for each larger
-// one.
+// Buffers past 64 KiB get a capacity rounded up to whole MiB, so that one
+// fits later payloads of about its size too rather than being dropped for
+// each larger one.
 func (f *payloadPool) get(n int) []byte {
 	b, ok := f.p.Get().(*[]byte)
 	if ok && cap(*b) >= n {
