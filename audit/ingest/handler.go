@@ -225,25 +225,6 @@ func (in *Ingestor) spoolError(err error) error {
 	return fmt.Errorf("spool append: %w", err)
 }
 
-// dedupe keeps the first record of each key, in order. Records are moved
-// only after the first duplicate, which is rare.
-func dedupe[T any](recs []T, key func(*T) string) []T {
-	seen := make(map[string]struct{}, len(recs))
-	n := 0
-	for i := range recs {
-		l := len(seen)
-		if seen[key(&recs[i])] = struct{}{}; len(seen) == l {
-			continue // a repeated key
-		}
-		if n != i {
-			recs[n] = recs[i]
-		}
-		n++
-	}
-	clear(recs[n:])
-	return recs[:n]
-}
-
 func logger(l *slog.Logger) *slog.Logger {
 	if l == nil {
 		return slog.Default()
