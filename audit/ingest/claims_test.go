@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -24,8 +25,8 @@ func TestClaims(t *testing.T) {
 	}
 	releaseB()
 	releaseC()
-	if len(c.held) != 0 {
-		t.Fatalf("%d keys still held after every release", len(c.held))
+	if len(c.sets) != 0 {
+		t.Fatalf("%d batches still hold keys after every release", len(c.sets))
 	}
 	// A reused set starts empty.
 	keepD, heldD, releaseD := c.claim([]string{"z"})
@@ -33,4 +34,38 @@ func TestClaims(t *testing.T) {
 	if !slices.Equal(keepD, []bool{true}) || !slices.Equal(heldD, []string{"z"}) {
 		t.Fatalf("batch D on a reused set: keep %v held %v", keepD, heldD)
 	}
+}
+
+// TestClaimsMany: with many keys (probe chains, reused sets), a batch in
+// flight blocks exactly the keys it holds.
+func TestClaimsMany(t *testing.T) {
+	var c claims
+	key := func(i int) string { return "00000000-0000-4000-8000-" + strconv.Itoa(1_000_000_000+i) }
+	for round := range 3 {
+		var a, b []string
+		for i := range 20_000 {
+			a = append(a, key(i))
+			b = append(b, key(10_000+i)) // overlaps a's second half
+		}
+		keepA, _, releaseA := c.claim(a)
+		keepB, heldB, releaseB := c.claim(b)
+		if n := count(keepA); n != 20_000 {
+			t.Fatalf("round %d: A keeps %d of its 20,000 distinct keys", round, n)
+		}
+		if n := count(keepB); n != 10_000 || heldB[0] != key(20_000) {
+			t.Fatalf("round %d: B keeps %d keys (first %q), want the 10,000 A does not hold", round, n, heldB[0])
+		}
+		releaseA()
+		releaseB()
+	}
+}
+
+func count(keep []bool) int {
+	n := 0
+	for _, k := range keep {
+		if k {
+			n++
+		}
+	}
+	return n
 }

@@ -11,24 +11,28 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
 )
 
-// claims are the keys held by batches being inserted right now. A batch
-// claims its keys before looking up which are already stored and releases
-// them only after its insert finished, so two concurrent batches never
-// both store one key: the second either sees the claim or, after its
-// release, finds the key stored.
+// claims are the keys held by batches being inserted right now, one set
+// per batch. A batch claims its keys before looking up which are already
+// stored and releases them only after its insert finished, so two
+// concurrent batches never both store one key: the second either sees the
+// claim or, after its release, finds the key stored.
 type claims struct {
-	mu sync.Mutex
-	// held is every claimed key: one set for all batches, so claiming a
-	// key is one map operation.
-	held map[string]struct{}
+	mu   sync.Mutex
+	sets []*claimSet
 	free []*claimSet // released sets, reused with their memory
 }
 
-// claimSet is one batch's claimed keys and the keep marks claim returns,
+// claimSet is one batch's claimed keys, with the keep marks claim returns,
 // reused from batch to batch.
 type claimSet struct {
-	keys []string
-	keep []bool
+	keys  []string
+	index keySet // of keys
+	keep  []bool
+}
+
+// has reports whether s holds key k, whose hashKey is h.
+func (s *claimSet) has(h uint64, k string) bool {
+	return s.index.slots[s.index.find(h, func(i int32) bool { return s.keys[i] == k })] != 0
 }
 
 // claim returns which keys the batch may insert — the first of each key,
@@ -38,18 +42,24 @@ type claimSet struct {
 func (c *claims) claim(keys []string) (keep []bool, held []string, release func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.held == nil {
-		c.held = make(map[string]struct{}, len(keys))
-	}
 	own := c.take(len(keys))
+next:
 	for i, k := range keys {
-		if _, taken := c.held[k]; taken {
-			continue // held by another batch, or repeated in this one
+		h := hashKey(k)
+		for _, other := range c.sets {
+			if other.has(h, k) {
+				continue next
+			}
 		}
-		c.held[k] = struct{}{}
+		slot := own.index.find(h, func(j int32) bool { return own.keys[j] == k })
+		if own.index.slots[slot] != 0 {
+			continue // repeated in this batch
+		}
+		own.index.slots[slot] = int32(len(own.keys)) + 1
 		own.keys = append(own.keys, k)
 		own.keep[i] = true
 	}
+	c.sets = append(c.sets, own)
 	return own.keep, own.keys, func() { c.release(own) }
 }
 
@@ -59,6 +69,7 @@ func (c *claims) take(n int) *claimSet {
 	if k := len(c.free); k > 0 {
 		set, c.free = c.free[k-1], c.free[:k-1]
 	}
+	set.index.reset(n)
 	set.keep = slices.Grow(set.keep[:0], n)[:n]
 	clear(set.keep)
 	set.keys = slices.Grow(set.keys[:0], n)
@@ -68,9 +79,7 @@ func (c *claims) take(n int) *claimSet {
 func (c *claims) release(set *claimSet) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, k := range set.keys {
-		delete(c.held, k)
-	}
+	c.sets = slices.DeleteFunc(c.sets, func(s *claimSet) bool { return s == set })
 	clear(set.keys) // drop the keys' memory
 	c.free = append(c.free, set)
 }
