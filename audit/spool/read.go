@@ -60,7 +60,7 @@ func (s *Spool) Next(ctx context.Context, max, maxRecords int) ([]Entry, error) 
 // unread entry exists it waits until max entries or maxRecords records are
 // unread, until linger has passed since the first of them became
 // available, or until appends have paused (the burst is over: no entry for
-// eight times the recent interval between entries, at least 20ms, at most
+// eight times the recent interval between entries, at least 50ms, at most
 // half the linger), whichever comes first. Entries that an earlier call left
 // unread (its limits were reached) keep that first availability time: they
 // wait for the rest of the same linger, so a steady stream is delivered in
@@ -128,10 +128,13 @@ func (s *Spool) waitReady(ctx context.Context, max, maxRecords int, linger time.
 // pauseGaps times the recent mean interval between them (at least
 // minPause), and at most half the linger. A burst's end is thus noticed
 // within a few of its own intervals, while a trickle slower than that keeps
-// filling its batch for the whole linger.
+// filling its batch for the whole linger. Only an interval far above the
+// recent mean ends a batch early, and never one under minPause, so a fast
+// but jittery stream is not cut into many small batches (each INSERT makes
+// a part that ClickHouse must merge).
 const (
 	pauseGaps = 8
-	minPause  = 20 * time.Millisecond
+	minPause  = 50 * time.Millisecond
 	// maxGap is the longest interval counted as within a burst; a longer
 	// one starts a new burst with no known rate.
 	maxGap = time.Second

@@ -257,7 +257,7 @@ func TestNextWaitLinger(t *testing.T) {
 	}
 	es, err = s.NextWait(ctx, 0, 100, 300*time.Millisecond)
 	if d := time.Since(avail); err != nil || len(es) != 2 || d < minPause || d > 2*time.Second {
-		t.Fatalf("NextWait on the left-behind entries: %v %v after %v, want 2 entries after 20–150ms", es, err, d)
+		t.Fatalf("NextWait on the left-behind entries: %v %v after %v, want 2 entries after 50–150ms", es, err, d)
 	}
 
 	// A backlog re-delivered after Rewind is returned without lingering.
