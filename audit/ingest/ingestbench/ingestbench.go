@@ -43,7 +43,8 @@ type Options struct {
 	WaitStored func(ctx context.Context) error
 	// Parallel requests on both paths (default 2).
 	Parallel int
-	// Rounds is the number of alternating rounds (default 3).
+	// Rounds is the number of rounds (default 5): a shared machine's speed
+	// drifts by tens of percent within minutes, so medians need several.
 	Rounds int
 	// Log receives progress lines.
 	Log io.Writer
@@ -109,7 +110,7 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 		o.Parallel = 2
 	}
 	if o.Rounds <= 0 {
-		o.Rounds = 3
+		o.Rounds = 5
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
