@@ -69,8 +69,8 @@ func (b *Buffer) Grow(n int) {
 // memory; the records decoded from it point into it.
 func (b *Buffer) read(r io.Reader) (string, error) {
 	b.src = b.src[:0]
-	if l, ok := r.(interface{ Len() int }); ok && cap(b.src) < l.Len()+1 {
-		b.src = make([]byte, 0, l.Len()+1) // +1: the read that sees EOF needs room
+	if l, ok := r.(interface{ Len() int }); ok {
+		b.Grow(l.Len())
 	}
 	for {
 		if len(b.src) == cap(b.src) {

@@ -180,9 +180,7 @@ func (d *recordDecoder) members(lookup func(string) int, names []string, value f
 		var key string
 		f := int(d.nextKey[after]) - 1
 		if f < 0 || f >= len(names) || !sc.literalKey(names[f]) {
-			if key = sc.key(); sc.err != "" {
-				break
-			}
+			key = sc.key()
 			if f = lookup(key); f >= 0 {
 				d.nextKey[after] = int8(f + 1)
 			}

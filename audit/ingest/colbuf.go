@@ -131,6 +131,14 @@ type arrCol struct {
 
 func (a *arrCol) endRow() { a.rows = append(a.rows, a.elems.len()) }
 
+// first returns the index of row r's first element.
+func (a *arrCol) first(r int) int {
+	if r == 0 {
+		return 0
+	}
+	return a.rows[r-1]
+}
+
 func (a *arrCol) reset() {
 	a.elems.reset()
 	a.rows = a.rows[:0]
@@ -171,21 +179,14 @@ func (a *arrCol) keepOnly(keep []bool) {
 func (a *arrCol) appendTo(col driver.BatchColumn, lo, hi int, perm []int32) error {
 	a.vals, a.ends = a.vals[:0], a.ends[:0]
 	if perm == nil {
-		first := 0
-		if lo > 0 {
-			first = a.rows[lo-1]
-		}
+		first := a.first(lo)
 		a.vals = a.elems.views(a.vals, first, a.rows[hi-1])
 		for _, end := range a.rows[lo:hi] {
 			a.ends = append(a.ends, end-first)
 		}
 	} else {
 		for _, r := range perm[lo:hi] {
-			first := 0
-			if r > 0 {
-				first = a.rows[r-1]
-			}
-			for e := first; e < a.rows[r]; e++ {
+			for e := a.first(int(r)); e < a.rows[r]; e++ {
 				a.vals = append(a.vals, a.elems.value(e))
 			}
 			a.ends = append(a.ends, len(a.vals))

@@ -33,7 +33,9 @@ func dedupe[T any](recs []T, key func(*T) string) []T {
 
 var dedupSets = sync.Pool{New: func() any { return new(keySet) }}
 
-// keySeed seeds hashKey for this process.
+// keySeed seeds hashKey for this process. Unlike keyHash (ClickHouse's
+// unseeded cityHash64, which the key tables need), a seeded hash keeps a
+// client from sending keys crafted to collide and make a keySet slow.
 var keySeed = maphash.MakeSeed()
 
 // hashKey hashes a key for a keySet.

@@ -30,9 +30,10 @@ type claimSet struct {
 	keep  []bool
 }
 
-// has reports whether s holds key k, whose hashKey is h.
-func (s *claimSet) has(h uint64, k string) bool {
-	return s.index.slots[s.index.find(h, func(i int32) bool { return s.keys[i] == k })] != 0
+// find returns the slot of s's index holding key k, whose hashKey is h,
+// or the empty slot where it belongs.
+func (s *claimSet) find(h uint64, k string) uint64 {
+	return s.index.find(h, func(i int32) bool { return s.keys[i] == k })
 }
 
 // claim returns which keys the batch may insert — the first of each key,
@@ -47,11 +48,11 @@ next:
 	for i, k := range keys {
 		h := hashKey(k)
 		for _, other := range c.sets {
-			if other.has(h, k) {
+			if other.index.slots[other.find(h, k)] != 0 {
 				continue next
 			}
 		}
-		slot := own.index.find(h, func(j int32) bool { return own.keys[j] == k })
+		slot := own.find(h, k)
 		if own.index.slots[slot] != 0 {
 			continue // repeated in this batch
 		}

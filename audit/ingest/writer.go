@@ -294,9 +294,7 @@ func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error 
 	start := time.Now()
 	h := sha256.New()
 	err := w.decode(ents, buf, h)
-	if w.o.Spool != nil { // nil only in benchmarks of write alone
-		w.o.Spool.Release(ents)
-	}
+	w.o.Spool.Release(ents)
 	if err != nil {
 		return err
 	}

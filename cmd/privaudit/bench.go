@@ -20,7 +20,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if _, err := m.parse("bench", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&events, "events", 1_000_000, "events to insert on each path, per round")
 		fs.IntVar(&rounds, "rounds", 5, "rounds, each starting with another of the three paths; medians are reported")
-		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the privaudit phase to this file")
+		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the last round's privaudit phase to this file")
 	}); err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // The direct paths' tables, each created like privaudit.access_events (no
-// key-hash view), so every path's table grows alike from round to round.
+// key-hash view), so every path stores the same columns.
 const (
 	tableOne      = "privaudit_bench.direct_one"
 	tableParallel = "privaudit_bench.direct"

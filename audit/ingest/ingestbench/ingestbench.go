@@ -203,7 +203,7 @@ func round(ctx context.Context, t Target, o Options, seed uint64, first int) (Ro
 		return r, 0, err
 	}
 	fmt.Fprintf(o.Log, "generated %d events (%d MB of NDJSON)\n", o.Events, wire.Len()>>20)
-	// Let the previous round's merges finish, so no phase pays for them.
+	// Let any merge still running finish, so no phase pays for it.
 	if err := settle(ctx, t, o.Log); err != nil {
 		return r, 0, err
 	}
