@@ -6,60 +6,192 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
+	"syscall"
+	"time"
 
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/ingest/ingestbench"
 )
 
 // bench measures ingest throughput through privaudit next to a direct
-// INSERT … FORMAT JSONEachRow into the same managed ClickHouse.
+// INSERT … FORMAT JSONEachRow into the same managed ClickHouse. The
+// privaudit server it measures runs as a process of its own (`privaudit
+// serve` on loopback), as it is deployed: the benchmark's data generation
+// and clients neither share its memory nor hide in its CPU time.
 func (m *Main) bench(ctx context.Context, args []string) error {
 	var events, rounds int
-	var cpuprofile string
-	if _, err := m.parse("bench", args, func(fs *flag.FlagSet) {
+	var cpuprofile, serverBinary string
+	fs, err := m.parse("bench", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&events, "events", 1_000_000, "events to insert on each path, per round")
 		fs.IntVar(&rounds, "rounds", 5, "rounds, each starting with another of the three paths; medians are reported")
-		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the last round's privaudit phase to this file")
-	}); err != nil {
+		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the privaudit server's whole run to this file")
+		fs.StringVar(&serverBinary, "server-binary", "", "privaudit binary to run the measured server with (default: this one)")
+	})
+	if err != nil {
 		return err
-	}
-	var profile io.Writer
-	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		profile = f
 	}
 	if len(m.Config.ClickHouse.Addr) > 0 {
 		return errors.New("bench runs on the managed ClickHouse only: unset clickhouse.addr and use a scratch --data-dir")
 	}
-	m.Config.Listen = "127.0.0.1:0"
-	srv, err := m.startServer(ctx)
+	st, err := m.openStorage(ctx)
 	if err != nil {
 		return err
 	}
-	defer srv.Shutdown()
-	if ev, _, err := storedCounts(ctx, srv, m.Config.Schema()); err != nil {
+	defer st.Close()
+	if ev, _, err := storedCounts(ctx, st.Conn, m.Config.Schema()); err != nil {
 		return err
 	} else if ev > 0 {
 		// Resent events would be skipped as duplicates and the figure would lie.
 		return fmt.Errorf("bench needs an empty data directory: %s already holds %d events (use a scratch --data-dir)", m.Config.DataDir, ev)
 	}
-	tok, err := srv.tokens.Create(ctx, "bench", auth.RoleIngest)
+	tokens, err := auth.NewStore(st.Conn, m.Config.Schema(), m.Log)
 	if err != nil {
 		return err
 	}
-	ch := srv.st.Managed
-	res, err := ingestbench.Run(ctx, ingestbench.Target{Conn: srv.st.Conn, HTTPAddr: ch.HTTPAddr, User: ch.AdminUser, Password: ch.AdminPassword, ServerPid: ch.Pid()},
-		ingestbench.Options{Events: events, Seed: 1, URL: srv.URL, Token: tok, WaitStored: srv.ingestor.WaitStored, Rounds: rounds, Log: m.Stderr, CPUProfile: profile})
+	tok, err := tokens.Create(ctx, "bench", auth.RoleIngest)
 	if err != nil {
+		return err
+	}
+	srv, err := m.startBenchServer(ctx, st, benchServerOptions{binary: serverBinary, config: fs.Lookup("config").Value.String(), cpuprofile: cpuprofile})
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	ch, db := st.Managed, m.Config.Schema().DB
+	res, err := ingestbench.Run(ctx, ingestbench.Target{Conn: st.Conn, HTTPAddr: ch.HTTPAddr, User: ch.AdminUser, Password: ch.AdminPassword, ServerPid: ch.Pid()},
+		ingestbench.Options{Events: events, Seed: 1, URL: srv.url, Token: tok, PrivauditPid: srv.cmd.Process.Pid, Rounds: rounds, Log: m.Stderr,
+			// Every round starts from an empty table.
+			WaitStored: func(ctx context.Context) error {
+				return ingestbench.WaitRows(ctx, st.Conn, db, "access_events", uint64(events))
+			}})
+	if err != nil {
+		return err
+	}
+	if err := srv.stop(); err != nil {
 		return err
 	}
 	printBench(m.Stdout, res)
 	return nil
+}
+
+// benchServer is the `privaudit serve` child process the benchmark measures.
+type benchServer struct {
+	cmd    *exec.Cmd
+	url    string
+	exited chan struct{} // closed when the process has exited
+	err    error         // its exit status, once exited is closed
+}
+
+type benchServerOptions struct {
+	binary, config, cpuprofile string
+}
+
+// startBenchServer starts `privaudit serve` on a free loopback port, writing
+// into st's managed ClickHouse with the benchmark's data directory and
+// configuration, and waits until it answers /healthz.
+func (m *Main) startBenchServer(ctx context.Context, st *storage, o benchServerOptions) (*benchServer, error) {
+	if o.binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("find the privaudit binary for the bench server: %w (pass --server-binary)", err)
+		}
+		o.binary = exe
+	}
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"serve", "--listen", addr, "--data-dir", m.Config.DataDir, "--log-level", m.Config.LogLevel}
+	if o.config != "" {
+		args = append(args, "--config", o.config)
+	}
+	if o.cpuprofile != "" {
+		args = append(args, "--cpuprofile", o.cpuprofile)
+	}
+	ch := st.Managed
+	cmd := exec.Command(o.binary, args...)
+	cmd.Env = append(os.Environ(), "PRIVAUDIT_CLICKHOUSE_ADDR="+ch.Addr, "PRIVAUDIT_CLICKHOUSE_USER="+ch.AdminUser,
+		"PRIVAUDIT_CLICKHOUSE_PASSWORD="+ch.AdminPassword, "PRIVAUDIT_CLICKHOUSE_READER_USER="+ch.ReaderUser,
+		"PRIVAUDIT_CLICKHOUSE_READER_PASSWORD="+ch.ReaderPassword)
+	cmd.Stdout, cmd.Stderr = m.Stderr, m.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the bench server %s: %w", o.binary, err)
+	}
+	s := &benchServer{cmd: cmd, url: "http://" + addr, exited: make(chan struct{})}
+	go func() { s.err = cmd.Wait(); close(s.exited) }()
+	if err := s.waitHealthy(ctx, 30*time.Second); err != nil {
+		_ = s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitHealthy polls /healthz until the server answers 200.
+func (s *benchServer) waitHealthy(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/healthz", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("the bench server exited before it answered (%v); its log is above", s.err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the bench server did not answer %s/healthz within %s; its log is above", s.url, limit)
+		}
+	}
+}
+
+// stop shuts the server down gracefully (SIGTERM), killing it if it has
+// not exited within a minute; it returns an error if the server failed.
+// Calling it again only reports the same result.
+func (s *benchServer) stop() error {
+	select {
+	case <-s.exited:
+		return s.exitErr()
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(time.Minute):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	return s.exitErr()
+}
+
+func (s *benchServer) exitErr() error {
+	if s.err != nil {
+		return fmt.Errorf("bench server: %w", s.err)
+	}
+	return nil
+}
+
+// freeLoopbackAddr returns a loopback address with a port that was free a
+// moment ago.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port for the bench server: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // printBench writes the benchmark's medians and ratios.
@@ -67,14 +199,18 @@ func printBench(w io.Writer, res ingestbench.Result) {
 	med := res.Median
 	fmt.Fprintf(w, "ingest benchmark, %d events per path and round, %d rounds (%.0f bytes/event on the wire); medians:\n",
 		res.Events, len(res.Rounds), float64(res.WireBytes)/float64(res.Events))
-	line := func(label string, p ingestbench.Phase, what string) {
-		self, server := p.CPU.PerEvent(res.Events)
-		fmt.Fprintf(w, "  %-42s: %8.0f events/s (%.2fs; %.2fs merges settled), CPU/event %.2f µs ClickHouse + %.2f µs %s\n",
-			label, p.PerSec, p.Seconds, p.SettledSeconds, server, self, what)
+	line := func(label string, p ingestbench.Phase, priv bool) {
+		self, server, privaudit := p.CPU.PerEvent(res.Events)
+		fmt.Fprintf(w, "  %-42s: %8.0f events/s (%.2fs; %.2fs merges settled), CPU/event %.2f µs ClickHouse",
+			label, p.PerSec, p.Seconds, p.SettledSeconds, server)
+		if priv {
+			fmt.Fprintf(w, " + %.2f µs privaudit server", privaudit)
+		}
+		fmt.Fprintf(w, " + %.2f µs sender\n", self)
 	}
-	line("direct, one INSERT … FORMAT JSONEachRow", med.One, "sender")
-	line("direct, 100k-row INSERTs, 2 at a time", med.Parallel, "sender")
-	line("privaudit HTTP→spool (fsync)→ClickHouse", med.Priv, "privaudit and its bench client")
+	line("direct, one INSERT … FORMAT JSONEachRow", med.One, false)
+	line("direct, 100k-row INSERTs, 2 at a time", med.Parallel, false)
+	line("privaudit HTTP→spool (fsync)→ClickHouse", med.Priv, true)
 	ratios := func(label string, med ingestbench.Ratios, to func(ingestbench.Round) ingestbench.Phase) {
 		fmt.Fprintf(w, "  %-42s: %.2f× (rounds:", label, med.PerSec)
 		for _, r := range res.Rounds {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"gopkg.in/yaml.v3"
 
 	"github.com/privaudit/privaudit/audit"
@@ -123,7 +124,7 @@ func (m *Main) demoIngest(ctx context.Context, srv *server, dir string, stats sy
 		return err
 	}
 	took := time.Since(start)
-	ev, cs, err := storedCounts(ctx, srv, m.Config.Schema())
+	ev, cs, err := storedCounts(ctx, srv.st.Conn, m.Config.Schema())
 	if err != nil {
 		return err
 	}
@@ -234,11 +235,11 @@ func humanNumber(v float64) string {
 	return s
 }
 
-func storedCounts(ctx context.Context, srv *server, s queries.Schema) (events, consents uint64, err error) {
+func storedCounts(ctx context.Context, conn driver.Conn, s queries.Schema) (events, consents uint64, err error) {
 	q, err := queries.Ingest("counts", s)
 	if err != nil {
 		return 0, 0, err
 	}
-	err = srv.st.Conn.QueryRow(ctx, q).Scan(&events, &consents)
+	err = conn.QueryRow(ctx, q).Scan(&events, &consents)
 	return events, consents, err
 }

@@ -73,7 +73,10 @@ func TestBenchSmall(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"bench", "--data-dir", t.TempDir(), "--events", "3000", "--rounds", "2", "--log-level", "warn"}, &out, io.Discard)
+	// The measured server runs as a process of its own: this test binary
+	// is not privaudit, so the bench is given a built one.
+	err := run(context.Background(), []string{"bench", "--data-dir", t.TempDir(), "--events", "3000", "--rounds", "2", "--log-level", "warn",
+		"--server-binary", buildBinary(t)}, &out, io.Discard)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out.String())
 	}
@@ -81,7 +84,7 @@ func TestBenchSmall(t *testing.T) {
 		`3000 events per path and round, 2 rounds`,
 		`direct, one INSERT … FORMAT JSONEachRow\s+:\s+\d+ events/s`,
 		`direct, 100k-row INSERTs, 2 at a time\s+:\s+\d+ events/s`,
-		`privaudit HTTP→spool \(fsync\)→ClickHouse\s+:\s+\d+ events/s .* CPU/event \d+\.\d\d µs ClickHouse`,
+		`privaudit HTTP→spool \(fsync\)→ClickHouse\s+:\s+\d+ events/s .* CPU/event \d+\.\d\d µs ClickHouse \+ \d+\.\d\d µs privaudit server \+ \d+\.\d\d µs sender`,
 		`ratio privaudit / one INSERT\s+: \d+\.\d\d× \(rounds: \d+\.\d\d \d+\.\d\d\); merges settled \d+\.\d\d×`,
 		`ratio privaudit / parallel INSERTs\s+: \d+\.\d\d× \(rounds: \d+\.\d\d \d+\.\d\d\); merges settled \d+\.\d\d×`,
 	} {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -37,10 +39,19 @@ type server struct {
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {
+	var cpuprofile string
 	if _, err := m.parse("serve", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&m.Config.Listen, "listen", m.Config.Listen, "HTTP listen address [PRIVAUDIT_LISTEN]")
+		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of this run to this file (performance work)")
 	}); err != nil {
 		return err
+	}
+	if cpuprofile != "" {
+		stop, err := startCPUProfile(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	srv, err := m.startServer(ctx)
 	if err != nil {
@@ -146,4 +157,18 @@ func (s *server) Shutdown() error {
 	}
 	s.st.Close()
 	return errors.Join(errs...)
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

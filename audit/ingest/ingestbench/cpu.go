@@ -11,69 +11,78 @@ import (
 	"time"
 )
 
-// CPU is the processor time spent by privaudit's own process and by the
-// ClickHouse server during one phase of the benchmark.
+// CPU is the processor time spent during one phase of the benchmark by
+// the ClickHouse server, by the privaudit server (a process of its own, like
+// a deployed one) and by this process (the benchmark's clients).
 type CPU struct {
-	Self, Server time.Duration
-	// SelfFaults counts this process's minor page faults: memory it
-	// touched for the first time (or again after giving it back).
-	SelfFaults int64
+	Self, Server, Privaudit time.Duration
+	// PrivauditFaults counts the privaudit server's minor page faults:
+	// memory it touched for the first time (or again after giving it back).
+	PrivauditFaults int64
 }
 
-// PerEvent returns both figures per event, in microseconds.
-func (c CPU) PerEvent(events int) (self, server float64) {
+// PerEvent returns the three figures per event, in microseconds.
+func (c CPU) PerEvent(events int) (self, server, privaudit float64) {
 	n := float64(max(events, 1))
-	return float64(c.Self.Microseconds()) / n, float64(c.Server.Microseconds()) / n
+	return float64(c.Self.Microseconds()) / n, float64(c.Server.Microseconds()) / n, float64(c.Privaudit.Microseconds()) / n
 }
+
+// pids are the processes whose time CPU reports; zero leaves one out.
+type pids struct{ server, privaudit int }
 
 type cpuMark struct {
-	self, server time.Duration
-	faults       int64
+	self, server, privaudit time.Duration
+	faults                  int64
 }
 
-func markCPU(serverPid int) cpuMark {
+func markCPU(p pids) cpuMark {
 	var m cpuMark
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		m.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		m.faults = ru.Minflt
 	}
-	if serverPid > 0 {
-		m.server, _ = procCPU(serverPid)
+	if p.server > 0 {
+		m.server, _, _ = procCPU(p.server)
+	}
+	if p.privaudit > 0 {
+		m.privaudit, m.faults, _ = procCPU(p.privaudit)
 	}
 	return m
 }
 
-func (m cpuMark) since() func(serverPid int) CPU {
-	return func(serverPid int) CPU {
-		now := markCPU(serverPid)
-		return CPU{Self: now.self - m.self, Server: now.server - m.server, SelfFaults: now.faults - m.faults}
+func (m cpuMark) since() func(p pids) CPU {
+	return func(p pids) CPU {
+		now := markCPU(p)
+		return CPU{Self: now.self - m.self, Server: now.server - m.server,
+			Privaudit: now.privaudit - m.privaudit, PrivauditFaults: now.faults - m.faults}
 	}
 }
 
-// procCPU reads a process's user+system time from /proc (Linux; the
-// kernel's clock tick is 100 Hz on every platform Go supports there).
-func procCPU(pid int) (time.Duration, error) {
+// procCPU reads a process's user+system time and minor page faults from
+// /proc (Linux; the kernel's clock tick is 100 Hz on every platform Go
+// supports there).
+func procCPU(pid int) (time.Duration, int64, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command name (field 2) may hold spaces; fields resume after ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
 	}
 	f := bytes.Fields(b[i+1:])
 	if len(f) < 13 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
 	}
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	// f[0] is field 3 (state); minflt is field 10, utime and stime 14 and 15.
+	flt, err0 := strconv.ParseInt(string(f[7]), 10, 64)
 	ut, err1 := strconv.ParseInt(string(f[11]), 10, 64)
 	st, err2 := strconv.ParseInt(string(f[12]), 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	if err0 != nil || err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
 	}
-	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+	return time.Duration(ut+st) * 10 * time.Millisecond, flt, nil
 }
 
 // countersSQL reads the ClickHouse cumulative counters (system.events) that

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -41,6 +40,10 @@ type Options struct {
 	URL        string
 	Token      string
 	WaitStored func(ctx context.Context) error
+	// PrivauditPid, when set, is the process id of the privaudit server
+	// at URL: each phase then reports its CPU time and page faults apart
+	// from this process's (the benchmark's clients).
+	PrivauditPid int
 	// Parallel requests on both paths (default 2).
 	Parallel int
 	// Rounds is the number of rounds (default 5): a shared machine's speed
@@ -48,9 +51,6 @@ type Options struct {
 	Rounds int
 	// Log receives progress lines.
 	Log io.Writer
-	// CPUProfile, when set, receives a CPU profile of the last round's
-	// privaudit phase (generation and the direct insert are left out).
-	CPUProfile io.Writer
 }
 
 // Phase is one path's measurement in one round.
@@ -61,8 +61,9 @@ type Phase struct {
 	// longer phase would otherwise absorb more of its merges).
 	Seconds, SettledSeconds float64
 	PerSec                  float64 // events per second over Seconds
-	// CPU is the processor time the path took, merges settled, in this
-	// process (the benchmark's clients included) and in ClickHouse.
+	// CPU is the processor time the path took, merges settled, in
+	// ClickHouse, in the privaudit server and in this process (the
+	// benchmark's clients).
 	CPU CPU
 }
 
@@ -133,14 +134,10 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	}
 	defer merges(context.WithoutCancel(ctx), t, "START", allTables...)
 	for i := range o.Rounds {
-		ro := o
-		if i < o.Rounds-1 {
-			ro.CPUProfile = nil
-		}
 		if err := truncate(ctx, t); err != nil {
 			return res, err
 		}
-		r, wireBytes, err := round(ctx, t, ro, o.Seed+uint64(i), i)
+		r, wireBytes, err := round(ctx, t, o, o.Seed+uint64(i), i)
 		if err == nil {
 			err = verify(ctx, t, uint64(o.Events))
 		}
@@ -219,12 +216,6 @@ func round(ctx context.Context, t Target, o Options, seed uint64, first int) (Ro
 			return err
 		},
 		func() (err error) {
-			if o.CPUProfile != nil {
-				if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
 			r.Priv, err = measure(ctx, t, o, "privaudit's ingest", privTables, func() error { return sendPrivaudit(ctx, o, wire.Bytes()) })
 			return err
 		},
@@ -274,9 +265,12 @@ func merges(ctx context.Context, t Target, verb string, tables ...string) error 
 // did meanwhile.
 func measure(ctx context.Context, t Target, o Options, name string, tables []string, run func() error) (Phase, error) {
 	var p Phase
-	// The preparation's garbage is collected and its memory given back to
-	// the system now: otherwise the first phase after it runs while the
-	// kernel reclaims gigabytes, and measured half as fast.
+	// The preparation's garbage is collected now, not during the phase.
+	// Its memory is given back to the system too: otherwise the first
+	// phase after it runs while the kernel reclaims gigabytes, and
+	// measured half as fast. The privaudit server is a process of its own,
+	// so this does not touch its memory: like a deployed server, it keeps
+	// the buffers it has warmed up.
 	debug.FreeOSMemory()
 	if err := merges(ctx, t, "START", tables...); err != nil {
 		return p, err
@@ -286,7 +280,8 @@ func measure(ctx context.Context, t Target, o Options, name string, tables []str
 	if err != nil {
 		return p, err
 	}
-	start, cpu := time.Now(), markCPU(t.ServerPid).since()
+	procs := pids{server: t.ServerPid, privaudit: o.PrivauditPid}
+	start, cpu := time.Now(), markCPU(procs).since()
 	if err := run(); err != nil {
 		return p, err
 	}
@@ -295,14 +290,14 @@ func measure(ctx context.Context, t Target, o Options, name string, tables []str
 	if err := settle(ctx, t, o.Log); err != nil {
 		return p, err
 	}
-	p.SettledSeconds, p.CPU = time.Since(start).Seconds(), cpu(t.ServerPid)
+	p.SettledSeconds, p.CPU = time.Since(start).Seconds(), cpu(procs)
 	c1, err := counters(ctx, t)
 	if err != nil {
 		return p, err
 	}
-	self, server := p.CPU.PerEvent(o.Events)
-	fmt.Fprintf(o.Log, "%s: %.2fs, %.2fs with its merges settled; CPU/event %.2f µs ClickHouse + %.2f µs this process (%.3f page faults/event)\n",
-		name, p.Seconds, p.SettledSeconds, server, self, float64(p.CPU.SelfFaults)/float64(max(o.Events, 1)))
+	self, server, priv := p.CPU.PerEvent(o.Events)
+	fmt.Fprintf(o.Log, "%s: %.2fs, %.2fs with its merges settled; CPU/event %.2f µs ClickHouse + %.2f µs privaudit server (%.3f page faults/event) + %.2f µs bench clients\n",
+		name, p.Seconds, p.SettledSeconds, server, priv, float64(p.CPU.PrivauditFaults)/float64(max(o.Events, 1)), self)
 	logCounters(o.Log, name, c0, c1, o.Events)
 	return p, nil
 }
@@ -355,7 +350,8 @@ func median(rs []Round) (Round, Ratios, Ratios) {
 			SettledSeconds: pick(func(r Round) float64 { return of(r).SettledSeconds }),
 			PerSec:         pick(func(r Round) float64 { return of(r).PerSec }),
 			CPU: CPU{Self: dur(func(c CPU) time.Duration { return c.Self }),
-				Server: dur(func(c CPU) time.Duration { return c.Server })},
+				Server:    dur(func(c CPU) time.Duration { return c.Server }),
+				Privaudit: dur(func(c CPU) time.Duration { return c.Privaudit })},
 		}
 	}
 	ratios := func(to func(Round) Phase) Ratios {
@@ -366,4 +362,32 @@ func median(rs []Round) (Round, Ratios, Ratios) {
 	par := func(r Round) Phase { return r.Parallel }
 	m := Round{One: phase(one), Parallel: phase(par), Priv: phase(func(r Round) Phase { return r.Priv })}
 	return m, ratios(one), ratios(par)
+}
+
+// WaitRows returns once database.table holds n rows in its active parts. It
+// reads only ClickHouse's part metadata, so waiting costs the server next
+// to nothing; it fails when the count has not grown for two minutes.
+func WaitRows(ctx context.Context, conn driver.Conn, database, table string, n uint64) error {
+	const q = "SELECT sum(rows) FROM system.parts WHERE active AND database = ? AND table = ?"
+	var last uint64
+	progress := time.Now()
+	for {
+		var rows uint64
+		if err := conn.QueryRow(ctx, q, database, table).Scan(&rows); err != nil {
+			return fmt.Errorf("count rows of %s.%s: %w", database, table, err)
+		}
+		if rows >= n {
+			return nil
+		}
+		if rows > last {
+			last, progress = rows, time.Now()
+		} else if time.Since(progress) > 2*time.Minute {
+			return fmt.Errorf("%s.%s holds %d of %d rows and has not grown for two minutes", database, table, rows, n)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
 }
