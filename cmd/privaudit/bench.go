@@ -118,6 +118,9 @@ func (m *Main) startBenchServer(ctx context.Context, st *storage, o benchServerO
 		"PRIVAUDIT_CLICKHOUSE_PASSWORD="+ch.AdminPassword, "PRIVAUDIT_CLICKHOUSE_READER_USER="+ch.ReaderUser,
 		"PRIVAUDIT_CLICKHOUSE_READER_PASSWORD="+ch.ReaderPassword)
 	cmd.Stdout, cmd.Stderr = m.Stderr, m.Stderr
+	// Should the benchmark die, the server stops too (its spool is in the
+	// scratch data directory).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the bench server %s: %w", o.binary, err)
 	}
