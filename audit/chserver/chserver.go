@@ -167,7 +167,7 @@ func findBinary(name string) (string, error) {
 }
 
 func launch(ctx context.Context, bin string, opts Options) (*Server, error) {
-	ports, err := freePorts(2)
+	ports, err := FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +319,9 @@ func stopStale(dir string, log *slog.Logger) {
 	time.Sleep(100 * time.Millisecond)
 }
 
-func freePorts(n int) ([]int, error) {
+// FreePorts returns n distinct loopback TCP ports that were free a moment
+// ago (the managed server's, and other loopback listeners privaudit starts).
+func FreePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	var ls []net.Listener
 	defer func() {

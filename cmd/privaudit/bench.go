@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/privaudit/privaudit/audit/auth"
+	"github.com/privaudit/privaudit/audit/chserver"
 	"github.com/privaudit/privaudit/audit/ingest/ingestbench"
 )
 
@@ -101,10 +103,11 @@ func (m *Main) startBenchServer(ctx context.Context, st *storage, o benchServerO
 		}
 		o.binary = exe
 	}
-	addr, err := freeLoopbackAddr()
+	ports, err := chserver.FreePorts(1)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("bench server: %w", err)
 	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 	args := []string{"serve", "--listen", addr, "--data-dir", m.Config.DataDir, "--log-level", m.Config.LogLevel}
 	if o.config != "" {
 		args = append(args, "--config", o.config)
@@ -184,17 +187,6 @@ func (s *benchServer) exitErr() error {
 		return fmt.Errorf("bench server: %w", s.err)
 	}
 	return nil
-}
-
-// freeLoopbackAddr returns a loopback address with a port that was free a
-// moment ago.
-func freeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port for the bench server: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // printBench writes the benchmark's medians and ratios.
