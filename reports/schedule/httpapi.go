@@ -144,8 +144,8 @@ var contentTypes = map[string]string{
 func (s *Scheduler) handleFile(w http.ResponseWriter, r *http.Request) {
 	id, name := r.PathValue("id"), r.PathValue("name")
 	if name != filepath.Base(name) || strings.ContainsAny(name, `/\`) || name == ".." || name == "." {
-		apierr.Write(w, r, s.log, apierr.Errorf(apierr.Invalid,
-			"file %q: give a file name as `privaudit runs show %s` lists it, without folders", name, id))
+		apierr.Write(w, r, s.log, apierr.Errorf(apierr.NotFound,
+			"no file %q: give a file name as `privaudit runs show %s` lists it, without folders", name, id))
 		return
 	}
 	file, schedule, err := s.runFile(r, id, name)
