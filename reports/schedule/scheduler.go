@@ -272,6 +272,9 @@ func (s *Scheduler) fire(j *job) {
 // produced its fire time. One fire waits at most; another is skipped.
 // It reports whether r now holds the slot.
 func (s *Scheduler) waitTurn(j *job, r Run) bool {
+	if j.tryLock(TriggerSchedule) {
+		return true // the run in progress has just ended
+	}
 	h, _ := j.holder.Load().(string)
 	if h == TriggerSchedule {
 		s.skip(r, "skipped: the previous run of this schedule was still running")
