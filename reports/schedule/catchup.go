@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -10,12 +11,10 @@ import (
 const maxFireScan = 1_000_000
 
 // catchUp runs the fires of j missed since its last successful scheduled
-// run, oldest first, at most CatchUpLimit of them (the most recent). It
-// holds j's lock throughout, so a cron fire meanwhile is skipped; it then
-// looks again, so such a fire is caught up too.
+// run, oldest first, at most CatchUpLimit of them (the most recent). The
+// caller holds j's slot throughout, so a cron fire meanwhile waits; catchUp
+// looks again after its round, so such a fire is caught up by it.
 func (s *Scheduler) catchUp(j *job) {
-	j.lock.Lock()
-	defer j.lock.Unlock()
 	ctx := s.ctx
 	tried := map[time.Time]bool{}
 	for round := 0; round < 3; round++ {
@@ -28,7 +27,10 @@ func (s *Scheduler) catchUp(j *job) {
 			return
 		}
 		s.log.Info("schedule catch-up: running missed fires", "schedule", j.cfg.Name, "runs", len(fires),
-			"oldest", fires[0], "newest", fires[len(fires)-1], "dropped_older", dropped)
+			"oldest", fires[0], "newest", fires[len(fires)-1], "dropped_older", dropped.n)
+		if round == 0 && dropped.n > 0 {
+			s.skipDropped(j, dropped)
+		}
 		ran := 0
 		for _, f := range fires {
 			if s.isStopping() {
@@ -52,14 +54,29 @@ func (s *Scheduler) catchUp(j *job) {
 	}
 }
 
+// droppedFires are the missed fires catch_up_limit leaves out: how many,
+// the oldest and the newest.
+type droppedFires struct {
+	n             int
+	first, latest time.Time
+}
+
+// skipDropped records the fires catch_up_limit left out as one skipped run
+// (fired at the newest of them).
+func (s *Scheduler) skipDropped(j *job, d droppedFires) {
+	r := s.newRun(j, TriggerCatchUp, d.latest, "")
+	s.skip(r, fmt.Sprintf("skipped: %d missed fires from %s to %s are older than the newest catch_up_limit %d; not caught up",
+		d.n, d.first.Format(time.RFC3339), d.latest.Format(time.RFC3339), j.cfg.CatchUpLimit))
+}
+
 // missed lists the fire times of j after its last successful scheduled run
 // and at or before now, oldest first, keeping the newest CatchUpLimit;
-// dropped counts the older ones left out. A schedule that never ran
+// dropped describes the older ones left out. A schedule that never ran
 // successfully has nothing to catch up.
-func (s *Scheduler) missed(ctx context.Context, j *job, now time.Time) (fires []time.Time, dropped int, err error) {
+func (s *Scheduler) missed(ctx context.Context, j *job, now time.Time) (fires []time.Time, dropped droppedFires, err error) {
 	last, ok, err := s.st.lastSuccess(ctx, j.cfg.Name)
 	if err != nil || !ok {
-		return nil, 0, err
+		return nil, dropped, err
 	}
 	limit := j.cfg.CatchUpLimit
 	f := last
@@ -70,8 +87,12 @@ func (s *Scheduler) missed(ctx context.Context, j *job, now time.Time) (fires []
 		}
 		fires = append(fires, f.UTC())
 		if len(fires) > limit {
+			if dropped.n == 0 {
+				dropped.first = fires[0]
+			}
+			dropped.latest = fires[0]
 			fires = fires[1:]
-			dropped++
+			dropped.n++
 		}
 	}
 	return fires, dropped, nil

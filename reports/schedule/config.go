@@ -10,6 +10,7 @@ package schedule
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -33,11 +34,15 @@ const (
 //
 // Tokens: {schedule}, {report}, {from} and {to} (the period bounds: a date
 // 2026-03-28 when the bound is midnight in the schedule's time zone, else
-// 2026-03-28T0130), {fired} (the fire time, 2026-03-29T0200, in the
-// schedule's time zone), {run} (the first 8 characters of the run id) and
-// {ext} (the format: xlsx, csv, json). Other text may use letters, digits,
-// '.', '-' and '_'.
-const DefaultFilename = "{report}_{from}_{to}.{ext}"
+// 2026-03-28T0130), {fired} (the fire time to the second, 2026-03-29T020000,
+// in the schedule's time zone), {run} (the first 8 characters of the run
+// id) and {ext} (the format: xlsx, csv, json). Other text may use letters,
+// digits, '.', '-' and '_'. Every run writes names of its own: a pattern
+// without {run} gets "_{run}" before its extension (see withRun).
+const DefaultFilename = "{report}_{from}_{to}_{run}.{ext}"
+
+// firedLayout formats {fired}.
+const firedLayout = "2006-01-02T150405"
 
 // DefaultRetryBackoff is the wait before the first retry of a schedule with
 // retries and no retry_backoff; each further retry waits twice as long, at
@@ -142,6 +147,7 @@ func compile(c Config) (*compiled, error) {
 	if cc.cfg.Filename == "" {
 		cc.cfg.Filename = DefaultFilename
 	}
+	cc.cfg.Filename = withRun(cc.cfg.Filename)
 	if cc.cfg.Retries > 0 && cc.cfg.RetryBackoff == 0 {
 		cc.cfg.RetryBackoff = DefaultRetryBackoff
 	}
@@ -241,6 +247,22 @@ func checkFilename(p string, formats int) error {
 	return nil
 }
 
+// withRun makes a file-name pattern name each run's files apart: a pattern
+// without {run} gets "_{run}" before its extension (".{ext}" or a literal
+// one such as ".csv"), or at its end.
+func withRun(p string) string {
+	if strings.Contains(p, "{run}") {
+		return p
+	}
+	if base, ok := strings.CutSuffix(p, ".{ext}"); ok {
+		return base + "_{run}.{ext}"
+	}
+	if i := strings.LastIndex(p, "."); i > 0 && !strings.ContainsAny(p[i:], "{}") {
+		return p[:i] + "_{run}" + p[i:]
+	}
+	return p + "_{run}"
+}
+
 func (c Config) checkNumbers() error {
 	switch {
 	case c.Keep < 0:
@@ -256,9 +278,11 @@ func (c Config) checkNumbers() error {
 }
 
 // Validate checks every schedule: its name (unique), cron spec, time zone,
-// period, file-name pattern and numbers, and — with the runner r — that its
-// report exists and its formats and parameters are accepted. The error
-// names each faulty schedule and says what to fix.
+// period, file-name pattern and numbers, that its report is in the built-in
+// catalog and its formats are built in, and — with the runner r — that its
+// report exists in r's catalog and its parameters are accepted. Without r
+// it needs no ClickHouse, so a configuration is checked before anything
+// starts. The error names each faulty schedule and says what to fix.
 func Validate(cfgs []Config, r *reports.Runner) error {
 	_, err := compileAll(cfgs, r)
 	return err
@@ -280,7 +304,12 @@ func compileAll(cfgs []Config, r *reports.Runner) ([]*compiled, error) {
 			continue
 		}
 		seen[c.Name] = true
-		if r != nil {
+		if r == nil {
+			if err := cc.checkBuiltin(); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		} else {
 			if err := cc.plan(r); err != nil {
 				errs = append(errs, err)
 				continue
@@ -310,6 +339,24 @@ func (cc *compiled) plan(r *reports.Runner) error {
 	_, err := r.Plan(reports.RunRequest{Report: c.Report, From: from, To: to, Params: c.Params, Format: c.Formats[0], Actor: actor(c.Name)})
 	if err != nil {
 		return fmt.Errorf("schedule %s: %w (report parameters go under the schedule's params:)", c.Name, err)
+	}
+	return nil
+}
+
+// checkBuiltin checks the report and formats against the built-in catalog
+// and renderers, which are static.
+func (cc *compiled) checkBuiltin() error {
+	c := cc.cfg
+	cat := reports.Default()
+	if _, ok := cat.Lookup(c.Report); !ok {
+		return fmt.Errorf("schedule %s: unknown report %q; the catalog has: %s", c.Name, c.Report, strings.Join(cat.Names(), ", "))
+	}
+	formats := reports.Formats()
+	for _, f := range c.Formats {
+		if _, ok := formats[f]; !ok {
+			names := slices.Sorted(maps.Keys(formats))
+			return fmt.Errorf("schedule %s: unknown format %q; choose among %s", c.Name, f, strings.Join(names, ", "))
+		}
 	}
 	return nil
 }

@@ -55,13 +55,24 @@ func (o *output) finish() error {
 	return nil
 }
 
-// commit renames the finished temporary file to its name.
+// commit gives the finished temporary file its name without ever
+// replacing an existing file: it links the name to the temporary file
+// (which fails if the name exists) and then removes the temporary name.
 func (o *output) commit() error {
-	if err := os.Rename(o.f.Name(), o.path); err != nil {
-		return fmt.Errorf("rename output to %s: %w", o.path, err)
+	if err := os.Link(o.f.Name(), o.path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("output %s exists already; not overwritten (another run wrote that name; give the schedule's filename a {run} token)", o.path)
+		}
+		return fmt.Errorf("link output to %s: %w", o.path, err)
+	}
+	if err := os.Remove(o.f.Name()); err != nil {
+		return fmt.Errorf("remove temporary output %s: %w", o.f.Name(), err)
 	}
 	return nil
 }
+
+// uncommit removes the committed file of an attempt that failed after it.
+func (o *output) uncommit() { _ = os.Remove(o.path) }
 
 // discard removes the temporary file.
 func (o *output) discard() {
@@ -95,7 +106,7 @@ func (j *job) fileName(r Run, ext string) string {
 		"{report}", j.cfg.Report,
 		"{from}", boundText(r.From, j.loc),
 		"{to}", boundText(r.To, j.loc),
-		"{fired}", r.FiredAt.In(j.loc).Format("2006-01-02T1504"),
+		"{fired}", r.FiredAt.In(j.loc).Format(firedLayout),
 		"{run}", r.ID[:8],
 		"{ext}", ext,
 	).Replace(j.cfg.Filename)

@@ -78,13 +78,10 @@ func TestAtomicWrite(t *testing.T) {
 		t.Fatalf("the renderer never started writing:\n%s", f.logs)
 	}
 	dir := filepath.Join(f.root, "atomic")
-	target := filepath.Join(dir, "disclosures_2026-10-01.csv")
-	if _, err := os.Stat(target); !os.IsNotExist(err) {
-		t.Errorf("the target exists while the report is half written: %v", err)
-	}
 	names := dirFiles(t, dir)
-	if len(names) != 1 || !strings.HasPrefix(names[0], ".disclosures_2026-10-01.csv.") || !strings.HasSuffix(names[0], ".part") {
-		t.Fatalf("folder during the run: %v", names)
+	if len(names) != 1 || !strings.HasPrefix(names[0], ".disclosures_2026-10-01_") || !strings.HasSuffix(names[0], ".part") ||
+		!partRE.MatchString(names[0]) {
+		t.Fatalf("folder during the run: %v; want only the temporary file", names)
 	}
 	partial, _ := os.ReadFile(filepath.Join(dir, names[0]))
 	if len(partial) == 0 {
@@ -92,7 +89,10 @@ func TestAtomicWrite(t *testing.T) {
 	}
 	release()
 	r := <-done
-	full, err := os.ReadFile(target)
+	if len(r.Files) != 1 {
+		t.Fatalf("after the run: %+v", r)
+	}
+	full, err := os.ReadFile(filepath.Join(dir, r.Files[0].Name))
 	if r.Status != StatusSuccess || err != nil || len(full) <= len(partial) || strings.Count(string(full), "\n") != 32 {
 		t.Fatalf("after the run: %+v %v %d bytes", r, err, len(full))
 	}
@@ -115,7 +115,7 @@ func TestAtomicWrite(t *testing.T) {
 }
 
 // TestRetention: a schedule keeps the files of its newest Keep successful
-// runs; a file name reused by every run is never deleted.
+// runs, whatever its file-name pattern.
 func TestRetention(t *testing.T) {
 	kept := cfg("kept")
 	kept.Keep, kept.Formats, kept.Filename = 2, []string{"csv", "json"}, "{report}_{from}.{ext}"
@@ -136,7 +136,9 @@ func TestRetention(t *testing.T) {
 		}
 	}
 	got := strings.Join(dirFiles(t, filepath.Join(f.root, "kept")), " ")
-	if want := "disclosures_2026-11-02.csv disclosures_2026-11-02.json disclosures_2026-11-03.csv disclosures_2026-11-03.json"; got != want {
+	r2, r3 := runs[2].ID[:8], runs[3].ID[:8]
+	if want := "disclosures_2026-11-02_" + r2 + ".csv disclosures_2026-11-02_" + r2 + ".json disclosures_2026-11-03_" + r3 +
+		".csv disclosures_2026-11-03_" + r3 + ".json"; got != want {
 		t.Errorf("kept files %q, want %q", got, want)
 	}
 	for _, r := range runs[:2] {
@@ -149,9 +151,13 @@ func TestRetention(t *testing.T) {
 	if n := len(runsOf(t, f.s, "kept")); n != 4 {
 		t.Errorf("history has %d runs, want all 4 (retention deletes files, not history)", n)
 	}
-	b, err := os.ReadFile(filepath.Join(f.root, "same", "disclosures.csv"))
+	same1 := dirFiles(t, filepath.Join(f.root, "same"))
+	if len(same1) != 1 || !strings.HasPrefix(same1[0], "disclosures_") {
+		t.Fatalf("keep 1 with a pattern without period tokens: %v", same1)
+	}
+	b, err := os.ReadFile(filepath.Join(f.root, "same", same1[0]))
 	if err != nil || !strings.Contains(string(b), "2026-11-03T00:00:00Z") {
-		t.Errorf("the reused name of the newest run: %v %q", err, b)
+		t.Errorf("the newest run's file: %v %q", err, b)
 	}
 	if !strings.Contains(f.logs.String(), "old outputs deleted") {
 		t.Errorf("retention not logged:\n%s", f.logs)

@@ -73,10 +73,16 @@ type fixture struct {
 // (recording through the intake); formats, if set, replace its renderers.
 func newFixture(t *testing.T, env *ingesttest.Env, cfgs []Config, run RunFunc, formats map[string]render.Renderer) *fixture {
 	t.Helper()
+	return newFixtureIn(t, env, t.TempDir(), cfgs, run, formats)
+}
+
+// newFixtureIn is newFixture writing under the output root root.
+func newFixtureIn(t *testing.T, env *ingesttest.Env, root string, cfgs []Config, run RunFunc, formats map[string]render.Renderer) *fixture {
+	t.Helper()
 	if env == nil {
 		env = ingesttest.Start(t, ingesttest.Options{})
 	}
-	f := &fixture{env: env, clock: newClock(time.Date(2026, 11, 3, 5, 0, 0, 0, time.UTC)), logs: &logBuffer{}, root: t.TempDir()}
+	f := &fixture{env: env, clock: newClock(time.Date(2026, 11, 3, 5, 0, 0, 0, time.UTC)), logs: &logBuffer{}, root: root}
 	runner := newRunner(t, env, formats)
 	s, err := New(Options{Runner: runner, Conn: env.Conn, Schema: env.Schema, Schedules: cfgs, OutputRoot: f.root,
 		Now: f.clock.Now, Logger: f.logs.logger(), Instance: "test", run: run})

@@ -11,7 +11,9 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/privaudit/privaudit/audit/apierr"
 )
@@ -136,11 +138,16 @@ var contentTypes = map[string]string{
 	"json": "application/json",
 }
 
-// handleFile serves a file a run recorded. The name must be one the run
-// recorded; the path served is the recorded one, never built from the
-// request.
+// handleFile serves a file a run recorded, by its name. The name must be a
+// plain file name the run recorded; the path served is the recorded one,
+// never built from the request.
 func (s *Scheduler) handleFile(w http.ResponseWriter, r *http.Request) {
 	id, name := r.PathValue("id"), r.PathValue("name")
+	if name != filepath.Base(name) || strings.ContainsAny(name, `/\`) || name == ".." || name == "." {
+		apierr.Write(w, r, s.log, apierr.Errorf(apierr.NotFound,
+			"no file %q: give a file name as `privaudit runs show %s` lists it, without folders", name, id))
+		return
+	}
 	file, schedule, err := s.runFile(r, id, name)
 	if err != nil {
 		apierr.Write(w, r, s.log, err)

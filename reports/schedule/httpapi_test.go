@@ -78,13 +78,21 @@ func TestHTTPAPI(t *testing.T) {
 		t.Fatalf("run: %d %s", resp.StatusCode, b)
 	}
 	file := first.Files[0]
+	// Run files are named, never pathed: no server path reaches a client.
+	for _, path := range []string{"/v1/runs", "/v1/runs/" + first.ID} {
+		resp, b := call(t, env, auth.RoleOfficer, "GET", path, nil)
+		if resp.StatusCode != 200 || strings.Contains(string(b), `"path"`) || strings.Contains(string(b), `":"/`) ||
+			!strings.Contains(string(b), `"name":"`+file.Name+`"`) {
+			t.Errorf("GET %s shows a server path or no file name: %d %s", path, resp.StatusCode, b)
+		}
+	}
 	resp, body := call(t, env, auth.RoleOfficer, "GET", "/v1/runs/"+first.ID+"/files/"+file.Name, nil)
 	sum := sha256.Sum256(body)
 	if resp.StatusCode != 200 || resp.Header.Get(HeaderFileSHA256) != file.SHA256 || hex.EncodeToString(sum[:]) != file.SHA256 ||
 		!strings.Contains(resp.Header.Get("Content-Disposition"), file.Name) || !strings.Contains(resp.Header.Get("Content-Type"), "spreadsheetml") {
 		t.Errorf("download: %d %v", resp.StatusCode, resp.Header)
 	}
-	for _, name := range []string{"other.xlsx", "..%2F..%2Fetc%2Fpasswd"} {
+	for _, name := range []string{"other.xlsx", "..%2F..%2Fetc%2Fpasswd", "..%2F" + file.Name, "monthly%2F" + file.Name} {
 		if resp, _ := call(t, env, auth.RoleOfficer, "GET", "/v1/runs/"+first.ID+"/files/"+name, nil); resp.StatusCode != 404 {
 			t.Errorf("file %s: %d", name, resp.StatusCode)
 		}

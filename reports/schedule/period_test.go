@@ -189,12 +189,28 @@ func TestFileNames(t *testing.T) {
 	j := &job{compiled: &compiled{cfg: Config{Name: "nightly", Report: "disclosures",
 		Filename: "{schedule}-{report}_{from}_{to}_{fired}_{run}.{ext}"}, loc: berlin}}
 	r := Run{ID: "0123456789abcdef", FiredAt: utc("2026-03-29T01:00:00Z"), From: utc("2026-03-27T23:00:00Z"), To: utc("2026-03-28T23:00:00Z")}
-	if got, want := j.fileName(r, "xlsx"), "nightly-disclosures_2026-03-28_2026-03-29_2026-03-29T0300_01234567.xlsx"; got != want {
+	if got, want := j.fileName(r, "xlsx"), "nightly-disclosures_2026-03-28_2026-03-29_2026-03-29T030000_01234567.xlsx"; got != want {
 		t.Errorf("file name %q, want %q", got, want)
 	}
 	// An explicit UTC window in a Berlin schedule, and a non-midnight bound.
 	r.From, r.To = utc("2026-07-01T00:00:00Z"), utc("2026-07-01T10:30:00Z")
-	if got, want := j.fileName(r, "csv"), "nightly-disclosures_2026-07-01_2026-07-01T1230_2026-03-29T0300_01234567.csv"; got != want {
+	if got, want := j.fileName(r, "csv"), "nightly-disclosures_2026-07-01_2026-07-01T1230_2026-03-29T030000_01234567.csv"; got != want {
 		t.Errorf("file name %q, want %q", got, want)
+	}
+}
+
+// TestWithRun: every pattern names each run's files apart.
+func TestWithRun(t *testing.T) {
+	for p, want := range map[string]string{
+		"{report}_{from}_{to}.{ext}":  "{report}_{from}_{to}_{run}.{ext}",
+		"{report}_{run}_{from}.{ext}": "{report}_{run}_{from}.{ext}",
+		"{schedule}.csv":              "{schedule}_{run}.csv",
+		"{report}":                    "{report}_{run}",
+		"{report}_{fired}.v2.{ext}":   "{report}_{fired}.v2_{run}.{ext}",
+		"weekly.{report}_{from}":      "weekly.{report}_{from}_{run}",
+	} {
+		if got := withRun(p); got != want {
+			t.Errorf("withRun(%q) = %q, want %q", p, got, want)
+		}
 	}
 }

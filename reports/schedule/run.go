@@ -51,7 +51,7 @@ func (s *Scheduler) startNow(ctx context.Context, name string) (Run, <-chan Run,
 	if !s.begin() {
 		return Run{}, nil, apierr.Errorf(apierr.Unavailable, "the scheduler is stopping; try again once privaudit is back")
 	}
-	if !j.lock.TryLock() {
+	if !j.tryLock(TriggerManual) {
 		s.wg.Done()
 		e := apierr.Errorf(apierr.Unavailable, "schedule %s is running now; try again when it has finished (`privaudit runs --schedule %s`)", name, name)
 		e.RetryAfter, e.Err = time.Minute, ErrRunning
@@ -65,7 +65,7 @@ func (s *Scheduler) startNow(ctx context.Context, name string) (Run, <-chan Run,
 	done := make(chan Run, 1)
 	go func(r Run) {
 		defer s.wg.Done()
-		defer j.lock.Unlock()
+		defer j.unlock()
 		done <- s.execute(s.ctx, j, r)
 	}(r)
 	r.Status, r.Attempt, r.StartedAt = StatusRunning, 1, s.now()
@@ -161,18 +161,23 @@ type panicError struct {
 func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
 
 // produce renders every format of r into temporary files and, once all
-// are complete, renames them to their names. On any failure or panic the
-// temporary files are removed and no file of r becomes visible.
+// are complete, gives them their names (never replacing a file). On any
+// failure or panic the temporary files are removed and no file of r
+// stays visible.
 func (s *Scheduler) produce(ctx context.Context, j *job, r *Run) (err error) {
 	var outs []*output
-	committed := false
+	committed := 0 // outputs given their names
 	defer func() {
 		if p := recover(); p != nil {
 			err = &panicError{value: p, stack: debug.Stack()}
 		}
-		if !committed {
-			for _, o := range outs {
-				o.discard()
+		if committed < len(outs) {
+			for i, o := range outs {
+				if i < committed {
+					o.uncommit()
+				} else {
+					o.discard()
+				}
 			}
 		}
 	}()
@@ -205,8 +210,8 @@ func (s *Scheduler) produce(ctx context.Context, j *job, r *Run) (err error) {
 		if err := o.commit(); err != nil {
 			return err
 		}
+		committed++
 	}
-	committed = true
 	for i, o := range outs {
 		r.Files = append(r.Files, o.file(events[i]))
 	}
@@ -229,12 +234,66 @@ func (s *Scheduler) request(j *job, r Run, format string, out *output) reports.R
 }
 
 // record writes r to the run history, with its own bounded context so a
-// run cancelled by shutdown is still recorded.
+// run cancelled by shutdown is still recorded. A row ClickHouse does not
+// take (it is down or stalls) is kept in memory and written after the next
+// row that succeeds, or at Stop; rows carry versions, so the order does not
+// matter.
 func (s *Scheduler) record(r Run) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	if err := s.write(r); err != nil {
+		s.unrecordedMu.Lock()
+		if len(s.unrecorded) >= maxUnrecorded {
+			old := s.unrecorded[0]
+			s.unrecorded = s.unrecorded[1:]
+			s.log.Error("scheduled run record dropped: too many rows wait for ClickHouse", "schedule", old.Schedule,
+				"run_id", old.ID, "status", old.Status)
+		}
+		s.unrecorded = append(s.unrecorded, r)
+		n := len(s.unrecorded)
+		s.unrecordedMu.Unlock()
+		s.log.Error("scheduled run not recorded yet; kept to write with the next record", "schedule", r.Schedule,
+			"run_id", r.ID, "status", r.Status, "waiting", n, "err", err)
+		return
+	}
+	s.flushUnrecorded()
+}
+
+// sameRow reports whether a and b are the same row of the history.
+func sameRow(a, b Run) bool { return a.ID == b.ID && a.Attempt == b.Attempt && a.Status == b.Status }
+
+// maxUnrecorded bounds the run rows kept while ClickHouse refuses them.
+const maxUnrecorded = 10_000
+
+// write writes one row of the run history.
+func (s *Scheduler) write(r Run) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.o.recordTimeout)
 	defer cancel()
-	if err := s.st.record(ctx, r); err != nil {
-		s.log.Error("scheduled run not recorded", "schedule", r.Schedule, "run_id", r.ID, "status", r.Status, "err", err)
+	return s.st.record(ctx, r)
+}
+
+// flushUnrecorded writes the kept rows, oldest first, until one fails.
+func (s *Scheduler) flushUnrecorded() {
+	if !s.flushMu.TryLock() {
+		return // another goroutine is flushing
+	}
+	defer s.flushMu.Unlock()
+	for {
+		s.unrecordedMu.Lock()
+		if len(s.unrecorded) == 0 {
+			s.unrecordedMu.Unlock()
+			return
+		}
+		r := s.unrecorded[0]
+		s.unrecordedMu.Unlock()
+		if err := s.write(r); err != nil {
+			s.log.Error("scheduled run still not recorded", "schedule", r.Schedule, "run_id", r.ID, "err", err)
+			return
+		}
+		s.unrecordedMu.Lock()
+		if len(s.unrecorded) > 0 && sameRow(s.unrecorded[0], r) {
+			s.unrecorded = s.unrecorded[1:]
+		}
+		s.unrecordedMu.Unlock()
+		s.log.Info("scheduled run recorded late", "schedule", r.Schedule, "run_id", r.ID, "status", r.Status)
 	}
 }
 

@@ -45,6 +45,8 @@ type Options struct {
 
 	// run replaces Runner.Run (tests: a job body that blocks, fails or panics).
 	run RunFunc
+	// recordTimeout bounds one write of the run history; default 30s.
+	recordTimeout time.Duration
 }
 
 // Scheduler runs the configured schedules.
@@ -65,13 +67,23 @@ type Scheduler struct {
 	mu               sync.Mutex
 	started, stopped bool
 	wg               sync.WaitGroup // manual and catch-up runs
+	created          time.Time      // when New ran (wall clock)
+
+	// unrecorded holds the run rows ClickHouse did not take, written
+	// before the next row (see record).
+	unrecordedMu sync.Mutex
+	unrecorded   []Run
+	flushMu      sync.Mutex
 }
 
 // job is one schedule at run time.
 type job struct {
 	*compiled
-	dir     string
-	lock    sync.Mutex // held by the schedule's run: runs never overlap
+	dir string
+	// slot is held by the schedule's run (see tryLock): runs never overlap.
+	slot    chan struct{}
+	holder  atomic.Value // the trigger of the run holding slot
+	waiting atomic.Bool  // a fire waits for slot
 	running atomic.Bool
 	// catchingUp is set from Start until j's catch-up has finished.
 	catchingUp atomic.Bool
@@ -96,7 +108,7 @@ func New(o Options) (*Scheduler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Scheduler{o: o, log: o.Logger, st: st, run: o.run, byName: map[string]*job{}, stopping: make(chan struct{}),
+	s := &Scheduler{o: o, log: o.Logger, st: st, run: o.run, byName: map[string]*job{}, stopping: make(chan struct{}), created: time.Now(),
 		cron: cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cronLogger{o.Logger}))}
 	if s.run == nil {
 		s.run = o.Runner.Run
@@ -107,7 +119,7 @@ func New(o Options) (*Scheduler, error) {
 		if err != nil {
 			return nil, err
 		}
-		j := &job{compiled: c, dir: dir}
+		j := &job{compiled: c, dir: dir, slot: make(chan struct{}, 1)}
 		s.jobs = append(s.jobs, j)
 		s.byName[c.cfg.Name] = j
 	}
@@ -126,6 +138,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 30 * time.Second
+	}
+	if o.recordTimeout <= 0 {
+		o.recordTimeout = 30 * time.Second
 	}
 	return o
 }
@@ -149,9 +164,12 @@ func outputDir(c Config, root string) (string, error) {
 	return abs, nil
 }
 
-// Start creates the output folders, starts the cron loop and, for the
-// schedules with catch_up, runs the missed fires in the background. ctx
-// bounds the start only: runs are stopped by Stop, not by ctx.
+// Start creates the output folders, removes the temporary files of runs
+// an exit of privaudit interrupted, starts the cron loop and, in the
+// background, recovers each schedule: the attempts left 'running' are
+// marked failed and their fires run again, and with catch_up the missed
+// fires are run (see recoverJob). ctx bounds the start only: runs are
+// stopped by Stop, not by ctx.
 func (s *Scheduler) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -165,6 +183,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		if err := os.MkdirAll(j.dir, 0o750); err != nil {
 			return fmt.Errorf("schedule %s: output folder: %w", j.cfg.Name, err)
 		}
+		s.removeOrphans(j)
 	}
 	for _, j := range s.jobs {
 		j.entry = s.cron.Schedule(j.sched, cron.FuncJob(func() { s.fire(j) }))
@@ -172,15 +191,13 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	s.cron.Start()
 	s.started = true
 	for _, j := range s.jobs {
-		if j.cfg.CatchUp {
-			s.wg.Add(1)
-			j.catchingUp.Store(true)
-			go func() {
-				defer s.wg.Done()
-				defer j.catchingUp.Store(false)
-				s.catchUp(j)
-			}()
-		}
+		s.wg.Add(1)
+		j.catchingUp.Store(true)
+		go func() {
+			defer s.wg.Done()
+			defer j.catchingUp.Store(false)
+			s.recoverJob(j)
+		}()
 	}
 	s.log.Info("scheduler started", "schedules", len(s.jobs))
 	return nil
@@ -208,6 +225,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	defer s.cancel()
 	select {
 	case <-done:
+		s.flushUnrecorded()
 		s.log.Info("scheduler stopped")
 		return nil
 	case <-ctx.Done():
@@ -232,29 +250,62 @@ func (s *Scheduler) begin() bool {
 	return true
 }
 
-// fire is the cron job of j: it runs unless j's previous run still runs.
+// fire is the cron job of j: it runs now, or after the manual or catch-up
+// run in progress (see waitTurn); it is skipped if j's previous scheduled
+// run still runs.
 func (s *Scheduler) fire(j *job) {
 	fired := s.cron.Entry(j.entry).Prev
 	if fired.IsZero() || fired.After(time.Now()) {
-		fired = time.Now().Truncate(time.Second)
+		fired = s.now().Truncate(time.Second)
 	}
 	r := s.newRun(j, TriggerSchedule, fired, "")
-	if !j.lock.TryLock() {
-		s.skip(j, r)
+	if !j.tryLock(TriggerSchedule) && !s.waitTurn(j, r) {
 		return
 	}
-	defer j.lock.Unlock()
+	defer j.unlock()
 	s.execute(s.ctx, j, r)
 }
 
-// skip records a fire that came while the schedule's previous run was
-// still running.
-func (s *Scheduler) skip(j *job, r Run) {
+// waitTurn handles a fire r that found j's slot taken. While a scheduled
+// run is in progress the fire is skipped; while a manual or catch-up run
+// is, the fire waits for it and then runs, unless a run meanwhile
+// produced its fire time. One fire waits at most; another is skipped.
+// It reports whether r now holds the slot.
+func (s *Scheduler) waitTurn(j *job, r Run) bool {
+	if j.tryLock(TriggerSchedule) {
+		return true // the run in progress has just ended
+	}
+	h, _ := j.holder.Load().(string)
+	if h == TriggerSchedule {
+		s.skip(r, "skipped: the previous run of this schedule was still running")
+		return false
+	}
+	if !j.waiting.CompareAndSwap(false, true) {
+		s.skip(r, "skipped: a "+h+" run of this schedule was in progress and an earlier fire was already waiting for it")
+		return false
+	}
+	defer j.waiting.Store(false)
+	s.log.Info("scheduled run waits for the run in progress", "schedule", r.Schedule, "fired_at", r.FiredAt, "running", h)
+	if !j.lock(TriggerSchedule, s.stopping) {
+		s.skip(r, "skipped: privaudit stopped while this fire waited for a "+h+" run")
+		return false
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, s.o.recordTimeout)
+	defer cancel()
+	if done, err := s.st.firedOK(ctx, r.Schedule, r.FiredAt); err == nil && done {
+		s.log.Info("scheduled run already produced by a catch-up", "schedule", r.Schedule, "fired_at", r.FiredAt)
+		j.unlock()
+		return false
+	}
+	return true
+}
+
+// skip records a fire that did not run, and why.
+func (s *Scheduler) skip(r Run, reason string) {
 	r.Attempt, r.Status = 1, StatusSkipped
 	r.StartedAt, r.FinishedAt = s.now(), s.now()
-	r.Error = "skipped: the previous run of this schedule was still running"
-	s.log.Warn("scheduled run skipped: the previous run of this schedule is still running",
-		"schedule", r.Schedule, "fired_at", r.FiredAt)
+	r.Error = reason
+	s.log.Warn("scheduled run skipped", "schedule", r.Schedule, "fired_at", r.FiredAt, "reason", reason)
 	s.record(r)
 }
 

@@ -18,7 +18,7 @@ const (
 	StatusFailed   = "failed"   // the attempt failed; Error says why
 	StatusPanic    = "panic"    // the job panicked; Error has the panic message
 	StatusCanceled = "canceled" // privaudit was shutting down
-	StatusSkipped  = "skipped"  // the previous run of the schedule was still running
+	StatusSkipped  = "skipped"  // the fire did not run; Error says why
 )
 
 // Triggers: what started a run.
@@ -52,11 +52,12 @@ type Run struct {
 	Error        string    `json:"error,omitempty"`
 }
 
-// File is one output file of a run.
+// File is one output file of a run. Clients see its Name, relative to the
+// schedule's output folder; the server-side Path is never sent.
 type File struct {
 	Name    string `json:"name"`
 	Format  string `json:"format"`
-	Path    string `json:"path"`
+	Path    string `json:"-"`
 	Size    int64  `json:"size"`
 	SHA256  string `json:"sha256"`             // of the file's bytes
 	EventID string `json:"event_id,omitempty"` // the access event recording its rendering
@@ -84,7 +85,7 @@ type store struct {
 	sql  map[string]string
 }
 
-var storeQueries = []string{"insert_run", "list_runs", "last_success", "fired_ok", "success_files"}
+var storeQueries = []string{"insert_run", "list_runs", "last_success", "fired_ok", "success_files", "interrupted"}
 
 func newStore(conn driver.Conn, s queries.Schema) (*store, error) {
 	st := &store{conn: conn, sql: map[string]string{}}
@@ -137,23 +138,39 @@ func (st *store) runs(ctx context.Context, f RunFilter) ([]Run, error) {
 		f.Limit = 50
 	}
 	f.Limit = min(f.Limit, 1000)
-	rows, err := st.conn.Query(ctx, st.sql["list_runs"], f.Schedule, f.Schedule, f.RunID, f.RunID, f.Limit)
+	out, err := st.scanRuns(ctx, "list_runs", f.Schedule, f.Schedule, f.RunID, f.RunID, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return out, nil
+}
+
+// interrupted lists the attempts of schedule that instance left 'running'.
+func (st *store) interrupted(ctx context.Context, schedule, instance string) ([]Run, error) {
+	out, err := st.scanRuns(ctx, "interrupted", schedule, instance)
+	if err != nil {
+		return nil, fmt.Errorf("runs of %s left running: %w", schedule, err)
+	}
+	return out, nil
+}
+
+// scanRuns runs the query name, whose columns are list_runs', and scans
+// its attempts.
+func (st *store) scanRuns(ctx context.Context, name string, args ...any) ([]Run, error) {
+	rows, err := st.conn.Query(ctx, st.sql[name], args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	out := []Run{}
 	for rows.Next() {
 		r, err := scanRun(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list runs: %w", err)
+			return nil, err
 		}
 		out = append(out, r)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 func scanRun(rows driver.Rows) (Run, error) {
