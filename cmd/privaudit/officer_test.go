@@ -164,3 +164,55 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 		}
 	}
 }
+
+// TestAdHocSlotsPerToken: an officer holding two ad-hoc queries (their
+// results unread, so they stay running) gets 429 with Retry-After for a
+// third, while another officer's query and a report still run; once the two
+// end, the first officer may query again. A lower-case bearer scheme works.
+func TestAdHocSlotsPerToken(t *testing.T) {
+	o := startOfficerServer(t)
+	o.ingestHostile(t)
+	// ~30 MB of json: more than the socket buffers hold, so the handler
+	// blocks writing while nobody reads, and the query keeps its slot.
+	big := `{"sql": "SELECT range(toUInt16(500)) AS pad FROM (SELECT arrayJoin(range(15000)) AS i)"}`
+	var held []*http.Response
+	for range 2 {
+		resp := o.do(t, "POST", "/v1/query", "alice", big)
+		if resp.StatusCode != 200 {
+			b, _ := io.ReadAll(resp.Body)
+			t.Fatalf("slow query: %d %s", resp.StatusCode, b)
+		}
+		held = append(held, resp)
+	}
+	resp, body := o.read(t, "POST", "/v1/query", "alice", `{"sql": "SELECT 1"}`)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" ||
+		!strings.Contains(body, "limit per token") {
+		t.Fatalf("third query of one token: %d Retry-After %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if resp, body := o.read(t, "POST", "/v1/query", "bob", `{"sql": "SELECT 1", "format": "csv"}`); resp.StatusCode != 200 || body != "1\n1\n" {
+		t.Fatalf("another officer's query: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := o.read(t, "GET", "/v1/reports/disclosures?format=csv&from=2026-10-01&to=2026-11-01", "alice", ""); resp.StatusCode != 200 ||
+		strings.Count(body, "\n") != len(hostileRecipients)+1 {
+		t.Fatalf("a report while ad-hoc slots are held: %d %s", resp.StatusCode, body)
+	}
+	for _, r := range held {
+		r.Body.Close()
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		req, _ := http.NewRequest("POST", o.srv.URL+"/v1/query", strings.NewReader(`{"sql": "SELECT 1", "format": "csv"}`))
+		req.Header.Set("Authorization", "bearer  "+o.token["alice"]+" ")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 && string(b) == "1\n1\n" {
+			return
+		}
+		if resp.StatusCode != http.StatusTooManyRequests || time.Now().After(deadline) {
+			t.Fatalf("after the held queries end (lower-case bearer): %d %s", resp.StatusCode, b)
+		}
+	}
+}
