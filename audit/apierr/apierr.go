@@ -20,6 +20,7 @@ const (
 	Forbidden    = "forbidden"    // 403: credentials lack the role
 	NotFound     = "not_found"    // 404
 	TooLarge     = "too_large"    // 413
+	TooMany      = "too_many"     // 429: the caller's own limit; try again later (Retry-After)
 	Unavailable  = "unavailable"  // 503: try again later (Retry-After)
 	Internal     = "internal"     // 500
 )
@@ -30,7 +31,7 @@ type Error struct {
 	Code       string
 	Message    string
 	Details    any
-	RetryAfter time.Duration // for Unavailable
+	RetryAfter time.Duration // for Unavailable and TooMany
 	Err        error         // the cause, logged but not shown
 }
 
@@ -60,8 +61,9 @@ func Code(err error) string {
 var statuses = map[string]int{
 	Invalid: http.StatusBadRequest, Unauthorized: http.StatusUnauthorized,
 	Forbidden: http.StatusForbidden, NotFound: http.StatusNotFound,
-	TooLarge: http.StatusRequestEntityTooLarge, Unavailable: http.StatusServiceUnavailable,
-	Internal: http.StatusInternalServerError,
+	TooLarge: http.StatusRequestEntityTooLarge, TooMany: http.StatusTooManyRequests,
+	Unavailable: http.StatusServiceUnavailable,
+	Internal:    http.StatusInternalServerError,
 }
 
 // Status maps an error code to its HTTP status.

@@ -230,13 +230,12 @@ func (s *Store) reload(ctx context.Context) error {
 // roles: 401 without or with a bad token, 403 with the wrong role.
 func (s *Store) Require(log *slog.Logger, h http.Handler, roles ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		authz := r.Header.Get("Authorization")
-		bearer, ok := strings.CutPrefix(authz, "Bearer ")
-		if !ok || bearer == "" {
+		bearer, ok := bearerToken(r.Header.Get("Authorization"))
+		if !ok {
 			apierr.Write(w, r, log, apierr.Errorf(apierr.Unauthorized, "missing bearer token (Authorization: Bearer …); create one with `privaudit token create`"))
 			return
 		}
-		id, err := s.Authenticate(r.Context(), strings.TrimSpace(bearer))
+		id, err := s.Authenticate(r.Context(), bearer)
 		if err != nil {
 			apierr.Write(w, r, log, err)
 			return
@@ -247,6 +246,17 @@ func (s *Store) Require(log *slog.Logger, h http.Handler, roles ...string) http.
 		}
 		h.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
 	})
+}
+
+// bearerToken returns the credentials of an Authorization header of the
+// Bearer scheme, whose name is case-insensitive (RFC 9110 §11.1); spaces
+// around and between scheme and token are tolerated.
+func bearerToken(authz string) (string, bool) {
+	f := strings.Fields(authz)
+	if len(f) != 2 || !strings.EqualFold(f[0], "Bearer") {
+		return "", false
+	}
+	return f[1], true
 }
 
 func randHex(n int) string {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/privaudit/privaudit/queries"
 	"github.com/privaudit/privaudit/reports/schedule"
+	"github.com/privaudit/privaudit/reports/sqlconsole"
 )
 
 // Config is privaudit's one configuration: defaults, then the YAML file
@@ -34,6 +35,8 @@ type Config struct {
 
 	ClickHouse ClickHouseConfig `yaml:"clickhouse"`
 	Ingest     IngestConfig     `yaml:"ingest"`
+	HTTP       HTTPConfig       `yaml:"http"`
+	Query      QueryConfig      `yaml:"query"`
 	// Schedules are the report runs `serve` produces unattended.
 	Schedules []schedule.Config `yaml:"schedules"`
 }
@@ -65,6 +68,23 @@ type IngestConfig struct {
 	RetryAfter    time.Duration `yaml:"retry_after" env:"RETRY_AFTER"`
 }
 
+// HTTPConfig bounds the HTTP server's connections (see newHTTPServer).
+type HTTPConfig struct {
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout" env:"HTTP_READ_HEADER_TIMEOUT"`
+	// ReadTimeout bounds reading a request body, from its headers to its end.
+	ReadTimeout time.Duration `yaml:"read_timeout" env:"HTTP_READ_TIMEOUT"`
+	// WriteTimeout bounds each write of a response, not the whole download.
+	WriteTimeout time.Duration `yaml:"write_timeout" env:"HTTP_WRITE_TIMEOUT"`
+	IdleTimeout  time.Duration `yaml:"idle_timeout" env:"HTTP_IDLE_TIMEOUT"`
+}
+
+// QueryConfig sizes ad-hoc SQL: Slots reader connections, at most
+// SlotsPerToken of them for one token.
+type QueryConfig struct {
+	Slots         int `yaml:"slots" env:"QUERY_SLOTS"`
+	SlotsPerToken int `yaml:"slots_per_token" env:"QUERY_SLOTS_PER_TOKEN"`
+}
+
 // DefaultConfig is the configuration before any file, variable or flag.
 func DefaultConfig() Config {
 	return Config{
@@ -79,6 +99,9 @@ func DefaultConfig() Config {
 			SpoolMaxBytes: 2 << 30, MaxBodyBytes: 64 << 20, BatchRecords: 100_000,
 			Linger: time.Second, RetryAfter: 5 * time.Second,
 		},
+		HTTP: HTTPConfig{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Minute,
+			WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute},
+		Query: QueryConfig{Slots: sqlconsole.DefaultMaxQueries, SlotsPerToken: sqlconsole.DefaultMaxQueriesPerToken},
 	}
 }
 
@@ -176,9 +199,18 @@ func splitList(s string) []string {
 func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data directory (spool, managed ClickHouse) [PRIVAUDIT_DATA_DIR]")
 	fs.StringVar(&c.Server, "server", c.Server, "URL of a running privaudit, for client commands [PRIVAUDIT_SERVER]")
-	fs.StringVar(&c.Token, "token", c.Token, "API bearer token, for client commands [PRIVAUDIT_TOKEN]")
+	fs.Var(secretValue{&c.Token}, "token", "API bearer token, for client commands [PRIVAUDIT_TOKEN]")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error [PRIVAUDIT_LOG_LEVEL]")
 }
+
+// secretValue is a string flag whose value — from the file, the environment
+// or the command line — is never printed: help and flag errors show no
+// default for it.
+type secretValue struct{ p *string }
+
+func (s secretValue) String() string { return "" }
+
+func (s secretValue) Set(v string) error { *s.p = v; return nil }
 
 // Validate checks the configuration and makes paths absolute.
 func (c *Config) Validate() error {
@@ -204,6 +236,13 @@ func (c *Config) Validate() error {
 	}
 	if c.Ingest.BatchRecords < 1 {
 		errs = append(errs, fmt.Errorf("ingest.batch_records %d: at least 1", c.Ingest.BatchRecords))
+	}
+	if h := c.HTTP; h.ReadHeaderTimeout <= 0 || h.ReadTimeout <= 0 || h.WriteTimeout <= 0 || h.IdleTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("http timeouts %+v: each must be positive", h))
+	}
+	if q := c.Query; q.SlotsPerToken < 1 || q.Slots <= q.SlotsPerToken {
+		errs = append(errs, fmt.Errorf("query.slots %d, query.slots_per_token %d: want 1 ≤ slots_per_token < slots, so one token cannot take every slot",
+			q.Slots, q.SlotsPerToken))
 	}
 	if err := schedule.Validate(c.Schedules, nil); err != nil {
 		errs = append(errs, err)

@@ -43,7 +43,7 @@ func (m *Main) mountOfficerAPI(ctx context.Context, s *server, mux *http.ServeMu
 		return nil
 	}
 	ro := store.Options{Addrs: s.st.Addrs, User: s.st.ReaderUser, Password: s.st.ReaderPassword,
-		Database: m.Config.ClickHouse.Database, MaxOpenConns: 4,
+		Database: m.Config.ClickHouse.Database, MaxOpenConns: m.Config.Query.Slots,
 		// clickhouse-go logs query text with bound values at debug level: never for officers' queries.
 		Logger: slog.New(slog.DiscardHandler)}
 	if m.Config.ClickHouse.TLS {
@@ -59,7 +59,8 @@ func (m *Main) mountOfficerAPI(ctx context.Context, s *server, mux *http.ServeMu
 		return fmt.Errorf("reader user is not safe for ad-hoc SQL: %w", err)
 	}
 	console, err := sqlconsole.New(sqlconsole.Options{Runner: qrunner, Schema: m.Config.Schema(),
-		Record: s.ingestor.Record, Version: version, Logger: m.Log})
+		Record: s.ingestor.Record, Version: version, Logger: m.Log,
+		MaxQueries: m.Config.Query.Slots, MaxQueriesPerToken: m.Config.Query.SlotsPerToken})
 	if err != nil {
 		return err
 	}

@@ -121,7 +121,8 @@ func (s *server) listen(m *Main, h http.Handler) error {
 		scheme = "https"
 	}
 	s.URL = scheme + "://" + ln.Addr().String()
-	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.http = newHTTPServer(m.Config.HTTP, h)
+	warnPlainHTTP(m.Log, ln.Addr(), scheme)
 	go func() {
 		var err error
 		if m.Config.TLSCert != "" {

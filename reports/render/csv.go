@@ -16,7 +16,7 @@ const progressEvery = 100_000
 
 // CSV returns the csv renderer: a header row and one row per detail row,
 // RFC 4180 quoting with "\n" line ends, lists joined with ";", timestamps in
-// TimeLayout (see Text). Its output is the canonical form DetailHasher
+// TimeLayout, formula-leading text neutralised (see Cell). Its output is the canonical form DetailHasher
 // digests, so the SHA-256 of the file equals Result.SHA256.
 func CSV() Renderer { return csvRenderer{} }
 
@@ -52,7 +52,7 @@ func (csvRenderer) Render(ctx context.Context, w io.Writer, in Input) (Result, e
 			return Result{}, fmt.Errorf("csv row %d has %d values for %d columns", n+1, len(vals), len(in.Columns))
 		}
 		for i, c := range in.Columns {
-			rec[i] = Text(c.Kind, vals[i])
+			rec[i] = Cell(c.Kind, vals[i])
 		}
 		if err := out.Write(rec); err != nil {
 			return Result{}, fmt.Errorf("write csv row %d: %w", n+1, err)

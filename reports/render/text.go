@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -45,9 +46,35 @@ func Text(k Kind, v any) string {
 	return fmt.Sprint(v)
 }
 
+// FormulaSafe returns text, the csv text of value v, with a leading ' when a
+// spreadsheet would read it as a formula: it starts with =, +, -, @, tab or
+// CR (CWE-1236, SPEC §4). A number (an integer, or a finite float) is a value,
+// not a formula, and is left as it is, so a -5 stays a number.
+func FormulaSafe(v any, text string) string {
+	if text == "" || !strings.ContainsRune("=+-@\t\r", rune(text[0])) {
+		return text
+	}
+	switch x := v.(type) {
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return text
+	case float32:
+		if !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) {
+			return text
+		}
+	case float64:
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			return text
+		}
+	}
+	return "'" + text
+}
+
+// Cell is one value as csv writes it: Text, made FormulaSafe.
+func Cell(k Kind, v any) string { return FormulaSafe(v, Text(k, v)) }
+
 // DetailHasher computes the SHA-256 of a report's detail data over its
 // canonical form — the csv rendering (header and rows, RFC 4180, "\n" line
-// ends) — so the xlsx, csv and json of one run carry the same digest, and an
+// ends, cells as Cell writes them) — so the xlsx, csv and json of one run carry the same digest, and an
 // auditor can recompute it from the csv.
 type DetailHasher struct {
 	h   hash.Hash
@@ -69,7 +96,7 @@ func NewDetailHasher(cols []Column) *DetailHasher {
 // Add hashes one row.
 func (d *DetailHasher) Add(cols []Column, vals []any) {
 	for i := range d.rec {
-		d.rec[i] = Text(cols[i].Kind, vals[i])
+		d.rec[i] = Cell(cols[i].Kind, vals[i])
 	}
 	_ = d.w.Write(d.rec)
 }

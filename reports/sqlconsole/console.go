@@ -45,13 +45,20 @@ type Options struct {
 	Version string
 	// MaxBodyBytes bounds a request body (default 1 MiB).
 	MaxBodyBytes int64
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// MaxQueries bounds the queries running at once (default
+	// DefaultMaxQueries); size the Runner's connection pool to match.
+	MaxQueries int
+	// MaxQueriesPerToken bounds the queries one token runs at once (default
+	// DefaultMaxQueriesPerToken); beyond it the answer is 429 with Retry-After.
+	MaxQueriesPerToken int
+	Logger             *slog.Logger
+	Now                func() time.Time
 }
 
 // Console is the HTTP face of the ad-hoc SQL runner.
 type Console struct {
-	o Options
+	o     Options
+	slots *slots
 }
 
 // New returns a console; Runner and Record are required.
@@ -74,13 +81,19 @@ func New(o Options) (*Console, error) {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
 	}
+	if o.MaxQueries <= 0 {
+		o.MaxQueries = DefaultMaxQueries
+	}
+	if o.MaxQueriesPerToken <= 0 {
+		o.MaxQueriesPerToken = DefaultMaxQueriesPerToken
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Console{o: o}, nil
+	return &Console{o: o, slots: newSlots(o.MaxQueries, o.MaxQueriesPerToken)}, nil
 }
 
 // Routes registers POST /v1/query and GET /v1/queries on mux, each wrapped

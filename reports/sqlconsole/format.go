@@ -151,7 +151,8 @@ func jsonSafe(v any) any {
 	return v
 }
 
-// csvWriter: a header row, then one record per row; lists joined with ";".
+// csvWriter: a header row, then one record per row; lists joined with ";",
+// formula-leading text neutralised (render.FormulaSafe).
 type csvWriter struct {
 	w   *csv.Writer
 	rec []string
@@ -167,7 +168,7 @@ func (c *csvWriter) begin(cols []queries.ColumnInfo) error {
 
 func (c *csvWriter) row(vals []any) error {
 	for i, v := range vals {
-		c.rec[i] = cellText(v)
+		c.rec[i] = render.FormulaSafe(v, cellText(v))
 	}
 	return c.write()
 }

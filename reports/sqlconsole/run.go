@@ -61,6 +61,13 @@ func (c *Console) serveQuery(w http.ResponseWriter, r *http.Request) {
 		apierr.Write(w, r, c.o.Logger, err)
 		return
 	}
+	release, err := c.slots.acquire(id.TokenID)
+	if err != nil {
+		c.o.Logger.Info("query refused: no free slot", "user", id.Name, "code", apierr.Code(err))
+		apierr.Write(w, r, c.o.Logger, err)
+		return
+	}
+	defer release()
 	ctx := r.Context()
 	ru := &run{start: c.o.Now(), user: id.Name, req: req, sql: req.SQL}
 	res, err := c.begin(ctx, ru)
