@@ -209,10 +209,21 @@ func TestAdHocSlotsPerToken(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode == 200 && string(b) == "1\n1\n" {
-			return
+			break
 		}
 		if resp.StatusCode != http.StatusTooManyRequests || time.Now().After(deadline) {
 			t.Fatalf("after the held queries end (lower-case bearer): %d %s", resp.StatusCode, b)
+		}
+	}
+	// The refusal is in the audit trail like any other refused run.
+	audited := `{"sql": "SELECT count() FROM privaudit.access_events FINAL WHERE subject_id = 'privaudit:query' AND actor_id = 'alice' AND outcome = 'denied' AND attr_values[indexOf(attr_keys, 'status')] = 'refused' AND attr_values[indexOf(attr_keys, 'error')] = 'busy'", "format": "csv"}`
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		resp, body := o.read(t, "POST", "/v1/query", "bob", audited)
+		if resp.StatusCode == 200 && strings.HasSuffix(body, "\n1\n") {
+			return
+		}
+		if resp.StatusCode != 200 || time.Now().After(deadline) {
+			t.Fatalf("the 429 refusal is not in the audit trail: %d %q", resp.StatusCode, body)
 		}
 	}
 }

@@ -31,10 +31,16 @@ func (ru *run) status() string {
 	switch {
 	case ru.err == nil:
 		return "ok"
-	case queries.KindOf(ru.err) == queries.ErrRefused:
+	case queries.KindOf(ru.err) == queries.ErrRefused, ru.busy():
 		return "refused"
 	}
 	return "error"
+}
+
+// busy reports whether the run was refused for want of a free query slot.
+func (ru *run) busy() bool {
+	var ae *apierr.Error
+	return errors.As(ru.err, &ae) && (ae.Code == apierr.TooMany || ae.Code == apierr.Unavailable)
 }
 
 // errorKind names why the run failed: a queries.ErrorKind, or canceled
@@ -43,6 +49,9 @@ func (ru *run) errorKind(ctx context.Context) string {
 	var qe *queries.QueryError
 	if errors.As(ru.err, &qe) {
 		return qe.Kind.String()
+	}
+	if ru.busy() {
+		return "busy"
 	}
 	if ctx.Err() != nil {
 		return queries.ErrCanceled.String()
@@ -61,15 +70,16 @@ func (c *Console) serveQuery(w http.ResponseWriter, r *http.Request) {
 		apierr.Write(w, r, c.o.Logger, err)
 		return
 	}
+	ctx := r.Context()
+	ru := &run{start: c.o.Now(), user: id.Name, req: req, sql: req.SQL}
 	release, err := c.slots.acquire(id.TokenID)
 	if err != nil {
-		c.o.Logger.Info("query refused: no free slot", "user", id.Name, "code", apierr.Code(err))
+		ru.err = err
+		c.finish(ctx, ru)
 		apierr.Write(w, r, c.o.Logger, err)
 		return
 	}
 	defer release()
-	ctx := r.Context()
-	ru := &run{start: c.o.Now(), user: id.Name, req: req, sql: req.SQL}
 	res, err := c.begin(ctx, ru)
 	if err != nil {
 		ru.err = err
