@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -73,4 +74,34 @@ func iotestReader(i int, s string) interface{ Read([]byte) (int, error) } {
 		return bytes.NewReader([]byte(s)) // has Len
 	}
 	return iotest.HalfReader(strings.NewReader(s))
+}
+
+// TestBufferHostileInputSize decodes 1 MiB of blank lines and of empty
+// objects into a Buffer already holding room for the input: what decoding
+// allocates besides stays under twice the input (records are sized by what
+// valid ones need), so a body of the size limit cannot make the server
+// allocate many times more.
+func TestBufferHostileInputSize(t *testing.T) {
+	for _, unit := range []string{"\n", "{}\n"} {
+		in := strings.Repeat(unit, (1<<20)/len(unit))
+		for _, kind := range []string{"events", "consents"} {
+			var b Buffer
+			b.Grow(len(in))
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			var err error
+			if kind == "events" {
+				_, err = b.DecodeEvents(strings.NewReader(in), decOpts)
+			} else {
+				_, err = b.DecodeConsents(strings.NewReader(in), decOpts)
+			}
+			runtime.ReadMemStats(&after)
+			if unit != "\n" && err == nil {
+				t.Fatalf("%s of %q accepted", kind, unit)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > uint64(2*len(in)) {
+				t.Errorf("%s: decoding 1 MiB of %q allocated %d bytes, over twice the input", kind, unit, n)
+			}
+		}
+	}
 }
