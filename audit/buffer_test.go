@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"reflect"
 	"runtime"
 	"strings"
@@ -103,5 +104,28 @@ func TestBufferHostileInputSize(t *testing.T) {
 				t.Errorf("%s: decoding 1 MiB of %q allocated %d bytes, over twice the input", kind, unit, n)
 			}
 		}
+	}
+}
+
+// limitedReader is a reader of unknown length (no Len) under a limit.
+type limitedReader struct {
+	io.Reader
+	max int
+}
+
+func (r limitedReader) MaxLen() int { return r.max }
+
+// TestBufferReadStopsAtLimit reads a body of unknown length that fills its
+// limit: the Buffer's copy grows to about the limit, not to the next power
+// of two (a 3 MiB limit held 4 MiB before).
+func TestBufferReadStopsAtLimit(t *testing.T) {
+	const limit = 3 << 20
+	in := strings.Repeat("\n", limit)
+	var b Buffer
+	if _, err := b.DecodeEvents(limitedReader{strings.NewReader(in), limit}, decOpts); err != nil {
+		t.Fatal(err)
+	}
+	if c := cap(b.src); c > limit+64<<10 {
+		t.Fatalf("reading %d bytes under a limit of %d grew the buffer to %d", len(in), limit, c)
 	}
 }

@@ -39,6 +39,7 @@ func (f *inFlight) give(n int64) { f.used.Add(-n) }
 type requestBody struct {
 	io.Reader
 	size     int   // decoded length, if known (Len)
+	max      int   // the limit of the decoded length (MaxLen)
 	reserved int64 // bytes taken from the in-flight budget
 	wire     *[]byte
 }
@@ -46,6 +47,10 @@ type requestBody struct {
 // Len is the body's decoded length when known, so that the decoder reads
 // it into a buffer of exactly that size; 0 when unknown.
 func (b *requestBody) Len() int { return b.size }
+
+// MaxLen is the most the body may hold (more fails), so that the decoder
+// grows its buffer no further while reading a body of unknown length.
+func (b *requestBody) MaxLen() int { return b.max }
 
 // body opens r's body within the limits: on the wire at most MaxBodyBytes;
 // decompressed at most MaxDecompressedBytes; and the memory it will hold
@@ -70,7 +75,7 @@ func (in *Ingestor) body(r *http.Request) (*requestBody, error) {
 	b := &requestBody{reserved: wireSize}
 	limited := http.MaxBytesReader(nil, r.Body, in.o.MaxBodyBytes)
 	if enc != "gzip" {
-		b.Reader, b.size = limited, int(max(r.ContentLength, 0))
+		b.Reader, b.size, b.max = limited, int(max(r.ContentLength, 0)), int(in.o.MaxBodyBytes)
 		return b, nil
 	}
 	if err := in.inflate(b, limited, r.ContentLength); err != nil {
@@ -110,7 +115,7 @@ func (in *Ingestor) inflate(b *requestBody, wire io.Reader, size int64) error {
 	if err := zr.Reset(bytes.NewReader(*b.wire)); err != nil {
 		return apierr.Errorf(apierr.Invalid, "Content-Encoding gzip: %v", err)
 	}
-	b.Reader, b.size = io.LimitReader(zr, n), int(n)
+	b.Reader, b.size, b.max = io.LimitReader(zr, n), int(n), int(n)
 	return nil
 }
 
