@@ -3,7 +3,6 @@ package audit
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"unsafe"
 )
@@ -66,15 +65,25 @@ func (b *Buffer) Grow(n int) {
 }
 
 // read reads all of r into b.src and returns it as a string sharing its
-// memory; the records decoded from it point into it.
+// memory; the records decoded from it point into it. A reader of unknown
+// length grows b.src by doubling, but never past MaxLen()+1 if r has that
+// method (as a body under a size limit does): what reads past it fails.
 func (b *Buffer) read(r io.Reader) (string, error) {
 	b.src = b.src[:0]
 	if l, ok := r.(interface{ Len() int }); ok {
 		b.Grow(l.Len())
 	}
+	limit := -1
+	if m, ok := r.(interface{ MaxLen() int }); ok {
+		limit = m.MaxLen() + 1
+	}
 	for {
 		if len(b.src) == cap(b.src) {
-			b.src = slices.Grow(b.src, max(cap(b.src), 64<<10)) // double
+			want := len(b.src) + max(cap(b.src), 64<<10) // double
+			if limit >= 0 {
+				want = max(min(want, limit), len(b.src)+1)
+			}
+			b.src = append(make([]byte, 0, want), b.src...)
 		}
 		n, err := r.Read(b.src[len(b.src):cap(b.src)])
 		b.src = b.src[:len(b.src)+n]

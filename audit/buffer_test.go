@@ -3,7 +3,9 @@ package audit
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -73,4 +75,57 @@ func iotestReader(i int, s string) interface{ Read([]byte) (int, error) } {
 		return bytes.NewReader([]byte(s)) // has Len
 	}
 	return iotest.HalfReader(strings.NewReader(s))
+}
+
+// TestBufferHostileInputSize decodes 1 MiB of blank lines and of empty
+// objects into a Buffer already holding room for the input: what decoding
+// allocates besides stays under twice the input (records are sized by what
+// valid ones need), so a body of the size limit cannot make the server
+// allocate many times more.
+func TestBufferHostileInputSize(t *testing.T) {
+	for _, unit := range []string{"\n", "{}\n"} {
+		in := strings.Repeat(unit, (1<<20)/len(unit))
+		for _, kind := range []string{"events", "consents"} {
+			var b Buffer
+			b.Grow(len(in))
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			var err error
+			if kind == "events" {
+				_, err = b.DecodeEvents(strings.NewReader(in), decOpts)
+			} else {
+				_, err = b.DecodeConsents(strings.NewReader(in), decOpts)
+			}
+			runtime.ReadMemStats(&after)
+			if unit != "\n" && err == nil {
+				t.Fatalf("%s of %q accepted", kind, unit)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > uint64(2*len(in)) {
+				t.Errorf("%s: decoding 1 MiB of %q allocated %d bytes, over twice the input", kind, unit, n)
+			}
+		}
+	}
+}
+
+// limitedReader is a reader of unknown length (no Len) under a limit.
+type limitedReader struct {
+	io.Reader
+	max int
+}
+
+func (r limitedReader) MaxLen() int { return r.max }
+
+// TestBufferReadStopsAtLimit reads a body of unknown length that fills its
+// limit: the Buffer's copy grows to about the limit, not to the next power
+// of two (a 3 MiB limit held 4 MiB before).
+func TestBufferReadStopsAtLimit(t *testing.T) {
+	const limit = 3 << 20
+	in := strings.Repeat("\n", limit)
+	var b Buffer
+	if _, err := b.DecodeEvents(limitedReader{strings.NewReader(in), limit}, decOpts); err != nil {
+		t.Fatal(err)
+	}
+	if c := cap(b.src); c > limit+64<<10 {
+		t.Fatalf("reading %d bytes under a limit of %d grew the buffer to %d", len(in), limit, c)
+	}
 }

@@ -9,6 +9,9 @@ import (
 	"unicode/utf8"
 )
 
+// minRecordBytes bounds the record count estimated for an input.
+const minRecordBytes = 256
+
 // MaxProblems is the number of problems a ValidationError lists; further
 // problems are only counted (ValidationError.Omitted).
 const MaxProblems = 1000
@@ -121,11 +124,17 @@ func decodeSource[T any](src string, out []T, slab []string, opts DecodeOptions,
 		start = len("\uFEFF") // tolerate a UTF-8 byte order mark
 	}
 	array := startsArray(d.sc.src[start:])
-	sep := "\n" // an upper bound of the record count, to size out
+	// An estimate of the record count, to size out: the lines that start
+	// an object, or the objects of an array, but no more than the
+	// smallest valid record (over 256 bytes for an event, about 150 for a
+	// consent) allows, so that no input of blank lines or empty objects
+	// makes out much larger than the input itself. Lines that start with
+	// spaces are not counted: out then grows as records come.
+	sep := "\n{"
 	if array {
 		sep = "{"
 	}
-	est := min(strings.Count(d.sc.src, sep)+1, len(d.sc.src)/128+1)
+	est := min(strings.Count(d.sc.src, sep)+1, len(d.sc.src)/minRecordBytes+1)
 	if opts.MaxRecords > 0 {
 		est = min(est, opts.MaxRecords)
 	}

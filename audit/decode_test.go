@@ -153,7 +153,18 @@ func eventFailCases() []decFailCase {
 		{"bad literal", evLine("channel", `nul`), "", "invalid JSON"},
 		{"bad number", evLine("record_count", `01`), "", "invalid JSON"},
 		{"bad escape", evLine("purpose", `"a\x"`), "", "invalid escape"},
-		{"control char", evLine("purpose", "\"a\tb\""), "", "control character"},
+		{"control char", evLine("purpose", "\"a\tb\""), "purpose", "control character U+0009 at byte 1"},
+		{"raw NUL", evLine("actor_id", "\"a\x00b\""), "actor_id", "control character U+0000"},
+		{"escaped NUL", evLine("subject_id", `"cust\u0000"`), "subject_id", "control character U+0000 at byte 4"},
+		{"escaped US", evLine("recipient_id", `"\u001f"`), "recipient_id", "control character U+001F"},
+		{"escaped newline", evLine("request_id", `"a\nb"`), "request_id", "control character U+000A"},
+		{"raw DEL", evLine("channel", "\"a\x7f\""), "channel", "control character U+007F"},
+		{"C1 NEL", evLine("jurisdiction", `"EU\u0085"`), "jurisdiction", "control character U+0085"},
+		{"escaped NUL in array", evLine("data_categories", `["ok","x\u0000"]`), "data_categories[1]", "control character U+0000"},
+		{"escaped NUL in fields", evLine("fields", `["a\u0000"]`), "fields[0]", "control character U+0000"},
+		{"escaped NUL in attribute", evLine("attributes", `{"k":"v\u0000"}`), "attributes.k", "control character U+0000"},
+		{"escaped NUL in attribute key", evLine("attributes", `{"k\u0000":"v"}`), "attributes", "key control character U+0000"},
+		{"escaped NUL in enum", evLine("action", `"read\u0000"`), "action", "control character U+0000"},
 	}
 	for _, m := range decBaseEvent {
 		cases = append(cases, decFailCase{"missing " + m.key, evLine(m.key, ""), m.key, "required field missing"})
@@ -164,6 +175,10 @@ func eventFailCases() []decFailCase {
 func consentFailCases() []decFailCase {
 	cases := []decFailCase{
 		{"uuid", coLine("consent_event_id", `"nope"`), "consent_event_id", "not a UUID"},
+		{"escaped NUL", coLine("consent_id", `"c\u0000"`), "consent_id", "control character U+0000"},
+		{"raw US", coLine("method", "\"web\x1f\""), "method", "control character U+001F"},
+		{"escaped NUL in purposes", coLine("purposes", `["x\u0000"]`), "purposes[0]", "control character U+0000"},
+		{"escaped NUL in notice", coLine("notice_version", `"\u0000"`), "notice_version", "control character U+0000"},
 		{"status", coLine("status", `"revoked"`), "status", `invalid value "revoked"; want one of granted, withdrawn`},
 		{"granted no purposes", coLine("purposes", ""), "purposes", "required when status is granted"},
 		{"granted null categories", coLine("data_categories", "null"), "data_categories", "required when status is granted"},

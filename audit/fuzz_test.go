@@ -86,6 +86,27 @@ func stdlibRecords(t *testing.T, data []byte) []map[string]any {
 	return ms
 }
 
+// noControl fails if any string in v, an encoding/json value, or any of
+// its object keys breaks the control-character rule: accepted input holds
+// none, raw or escaped.
+func noControl(t *testing.T, v any) {
+	switch v := v.(type) {
+	case string:
+		if why := checkControl(v); why != "" {
+			t.Fatalf("accepted %q: %s", v, why)
+		}
+	case []any:
+		for _, e := range v {
+			noControl(t, e)
+		}
+	case map[string]any:
+		for k, e := range v {
+			noControl(t, k)
+			noControl(t, e)
+		}
+	}
+}
+
 // sameString fails unless the value of key in m is want (or absent and
 // want is "").
 func sameString(t *testing.T, m map[string]any, key, want string) {
@@ -121,6 +142,7 @@ func FuzzDecodeEvents(f *testing.F) {
 			return
 		}
 		for i, m := range stdlibRecords(t, data) {
+			noControl(t, m)
 			e := &evs[i]
 			sameString(t, m, "actor_id", e.ActorID)
 			sameString(t, m, "subject_id", e.SubjectID)
@@ -154,6 +176,7 @@ func FuzzDecodeConsents(f *testing.F) {
 			return
 		}
 		for i, m := range stdlibRecords(t, data) {
+			noControl(t, m)
 			c := &cs[i]
 			sameString(t, m, "consent_id", c.ConsentID)
 			sameString(t, m, "subject_id", c.SubjectID)

@@ -22,6 +22,10 @@ type jsonScanner struct {
 	errPos  int
 	eofMsg  string // error for a value cut short by end
 	badUTF8 bool   // the last string read was not valid UTF-8
+	// mayCtrl: the last string read had an escape, a raw control byte or
+	// a non-ASCII one, so it may break the control-character rule
+	// (checkControl); a string without is known not to.
+	mayCtrl bool
 	buf     []byte // scratch for unescaping
 }
 
@@ -138,10 +142,12 @@ func (sc *jsonScanner) key() string {
 	return k
 }
 
-// str reads the string at pos (which is '"'), setting badUTF8. Strings
-// without escapes are returned as slices of src, without copying.
+// str reads the string at pos (which is '"'), setting badUTF8 and
+// mayCtrl. Strings without escapes are returned as slices of src, without
+// copying. Raw control characters are read as any other: the decoder
+// refuses them, escaped or not, by one rule (checkControl).
 func (sc *jsonScanner) str() string {
-	s, start, end, high := sc.src, sc.pos+1, sc.end, false
+	s, start, end, high, ctrl := sc.src, sc.pos+1, sc.end, false, false
 	i := start
 	for {
 		// 8 bytes at a time; the first flagged byte of a chunk is a real
@@ -163,12 +169,12 @@ func (sc *jsonScanner) str() string {
 			sc.pos = i + 1
 			v := s[start:i]
 			sc.badUTF8 = high && !utf8.ValidString(v)
+			sc.mayCtrl = high || ctrl
 			return v
 		case c == '\\':
 			return sc.escaped(start, i)
-		case c < 0x20:
-			sc.fail(i, "control character in string")
-			return ""
+		case c < 0x20 || c == 0x7f:
+			ctrl = true
 		case c >= 0x80:
 			high = true
 		}
@@ -186,12 +192,12 @@ func load64LE(s string, i int) uint64 {
 }
 
 // jsonSpecial8 returns a mask with the high bit set in each byte of x that
-// may be '"', '\\', a control character or non-ASCII; zero if none is. The
+// may be '"', '\\', a control character (DEL too) or non-ASCII; zero if none is. The
 // lowest flagged byte is always a special one: borrows may flag only bytes
 // after a special one.
 func jsonSpecial8(x uint64) uint64 {
 	const ones, high = 0x0101010101010101, 0x8080808080808080
-	t := (x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | x
+	t := (x - 0x20*ones) | ((x ^ '"'*ones) - ones) | ((x ^ '\\'*ones) - ones) | ((x ^ 0x7f*ones) - ones) | x
 	return t & high
 }
 
@@ -205,10 +211,8 @@ func (sc *jsonScanner) escaped(start, i int) string {
 		case c == '"':
 			sc.pos, sc.buf = i+1, b
 			sc.badUTF8 = lone || !utf8.Valid(b)
+			sc.mayCtrl = true
 			return string(b)
-		case c < 0x20:
-			sc.fail(i, "control character in string")
-			return ""
 		case c != '\\':
 			b = append(b, c)
 			i++

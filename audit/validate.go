@@ -244,8 +244,8 @@ func (d *recordDecoder) stringValue(field string) (v string, ok bool) {
 	if sc.err != "" {
 		return "", false
 	}
-	if sc.badUTF8 {
-		d.problem(field, "not valid UTF-8")
+	if why := d.checkText(v); why != "" {
+		d.problem(field, why)
 		return "", false
 	}
 	return v, true
@@ -412,8 +412,8 @@ func (d *recordDecoder) strings(field string) (v []string, empty bool) {
 		s := sc.str()
 		switch {
 		case sc.err != "":
-		case sc.badUTF8:
-			d.problem(elemField(field, i), "not valid UTF-8")
+		case d.checkText(s) != "":
+			d.problem(elemField(field, i), d.checkText(s))
 		default:
 			if why := checkStringLen(s, true, MaxStringLen); why != "" {
 				d.problem(elemField(field, i), why)
@@ -442,14 +442,14 @@ func (d *recordDecoder) attributes(field string) (keys, values []string) {
 	n := 0
 	for first := true; sc.more(first); first = false {
 		k := sc.key()
-		kbad := sc.badUTF8
+		kwhy := d.checkText(k)
 		if sc.err != "" {
 			break
 		}
 		n++
 		why := checkStringLen(k, true, MaxStringLen)
-		if kbad {
-			why = "not valid UTF-8"
+		if kwhy != "" {
+			why = kwhy
 		}
 		if why != "" {
 			d.problem(field, "key "+why)
@@ -461,8 +461,8 @@ func (d *recordDecoder) attributes(field string) (keys, values []string) {
 			continue
 		}
 		v := sc.str()
-		if why = checkStringLen(v, false, MaxAttrValueLen); sc.badUTF8 {
-			why = "not valid UTF-8"
+		if why = checkStringLen(v, false, MaxAttrValueLen); d.checkText(v) != "" {
+			why = d.checkText(v)
 		}
 		if why != "" && sc.err == "" {
 			d.problem(field+"."+problemField(k), why)

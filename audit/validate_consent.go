@@ -65,7 +65,8 @@ func decodeConsent(d *recordDecoder, c *Consent) {
 		if !c.EffectiveAt.IsZero() && !expires.After(c.EffectiveAt) {
 			d.problem("expires_at", "must be after effective_at")
 		}
-		c.ExpiresAt = &expires
+		at := expires // on the heap only for a record that has one
+		c.ExpiresAt = &at
 	}
 }
 

@@ -1,15 +1,12 @@
 package ingest
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,14 +66,14 @@ func (in *Ingestor) ingest(ctx context.Context, k audit.Kind, r *http.Request) (
 	if err != nil {
 		return nil, err
 	}
-	defer body.Close()
+	defer in.release(body)
 	opts := audit.DecodeOptions{Now: in.now, MaxRecords: in.o.MaxRecords}
 	dec := getDecodeBuf()
 	defer putDecodeBuf(dec) // after the records are encoded and spooled
-	if r.ContentLength > 0 && r.ContentLength <= maxPooledDecode {
-		dec.Grow(int(r.ContentLength))
+	if n := body.Len(); n > 0 && n <= maxPooledDecode {
+		dec.Grow(n)
 	}
-	buf := getPayloadBuf(r.ContentLength)
+	buf := getPayloadBuf(int64(body.Len()))
 	defer putPayloadBuf(buf)
 	var received, kept int
 	switch k {
@@ -165,41 +162,6 @@ func putPayloadBuf(pb *payloadBuf) {
 	}
 }
 
-func (in *Ingestor) body(r *http.Request) (io.ReadCloser, error) {
-	if r.ContentLength > in.o.MaxBodyBytes {
-		return nil, apierr.Errorf(apierr.TooLarge, "request body of %d bytes exceeds the limit of %d; split the file into smaller requests", r.ContentLength, in.o.MaxBodyBytes)
-	}
-	// The limits apply to the bytes on the wire and, for gzip, to the
-	// decompressed bytes (at four times the limit).
-	limited := http.MaxBytesReader(nil, r.Body, in.o.MaxBodyBytes)
-	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
-	case "", "identity":
-		if r.ContentLength > 0 {
-			// Tell the decoder the size, so it reads the body into a buffer
-			// of the right size at once instead of growing one.
-			return &sizedBody{ReadCloser: limited, size: int(r.ContentLength)}, nil
-		}
-		return limited, nil
-	case "gzip":
-		zr, err := gzip.NewReader(limited)
-		if err != nil {
-			return nil, apierr.Errorf(apierr.Invalid, "Content-Encoding gzip: body is not gzip: %v", err)
-		}
-		return http.MaxBytesReader(nil, zr, in.o.MaxBodyBytes*4), nil
-	default:
-		return nil, apierr.Errorf(apierr.Invalid, "unsupported Content-Encoding %q (use gzip or none)", r.Header.Get("Content-Encoding"))
-	}
-}
-
-// sizedBody is a body of a known Content-Length.
-type sizedBody struct {
-	io.ReadCloser
-	size int
-}
-
-// Len is the body's declared length (at most the limit, checked before).
-func (s *sizedBody) Len() int { return s.size }
-
 func (in *Ingestor) decodeError(k audit.Kind, err error) error {
 	var ve *audit.ValidationError
 	if errors.As(err, &ve) {
@@ -208,7 +170,7 @@ func (in *Ingestor) decodeError(k audit.Kind, err error) error {
 			Details: map[string]any{"problems": ve.Problems, "omitted": ve.Omitted}, Err: err}
 	}
 	if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
-		return apierr.Errorf(apierr.TooLarge, "request body exceeds the limit of %d bytes; split the file into smaller requests", in.o.MaxBodyBytes)
+		return in.bodyTooLarge()
 	}
 	return &apierr.Error{Code: apierr.Invalid, Message: "cannot read request body: " + err.Error(), Err: err}
 }

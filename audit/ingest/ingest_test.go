@@ -258,10 +258,12 @@ func TestIngestBodyLimit(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	big := events(0, 20) // ~6 KB
-	if code, body := post(strings.NewReader(big), false, false); code != 413 || !strings.Contains(body, "split") {
+	// Each 413 names the limit that applied.
+	if code, body := post(strings.NewReader(big), false, false); code != 413 || !strings.Contains(body, "split") ||
+		!strings.Contains(body, "exceeds 4 KiB (ingest.max_body_bytes)") {
 		t.Fatalf("declared oversize body: %d %s", code, body)
 	}
-	if code, body := post(io.MultiReader(strings.NewReader(big)), false, true); code != 413 {
+	if code, body := post(io.MultiReader(strings.NewReader(big)), false, true); code != 413 || !strings.Contains(body, "exceeds 4 KiB (ingest.max_body_bytes)") {
 		t.Fatalf("streamed oversize body: %d %s", code, body)
 	}
 	// 200 events compress far below the limit but expand past four times it.
@@ -269,7 +271,7 @@ func TestIngestBodyLimit(t *testing.T) {
 	zw := gzip.NewWriter(&buf)
 	io.WriteString(zw, events(0, 200))
 	zw.Close()
-	if code, body := post(&buf, true, false); code != 413 {
+	if code, body := post(&buf, true, false); code != 413 || !strings.Contains(body, "decompressed body exceeds 16 KiB (ingest.max_decompressed_bytes)") {
 		t.Fatalf("gzip bomb: %d %s", code, body)
 	}
 	if code, body := post(strings.NewReader(events(0, 2)), false, false); code != 200 {

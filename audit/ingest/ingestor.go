@@ -31,36 +31,54 @@ type Options struct {
 	SpoolMaxBytes int64
 	// NoSync skips fsync (tests and benchmarks of the non-durable path only).
 	NoSync       bool
-	MaxBodyBytes int64 // per request, default 64 MiB
-	MaxRecords   int   // per request, default 0 (only the body limit)
-	RetryAfter   time.Duration
-	BatchRecords int
-	Linger       time.Duration
-	Conn         driver.Conn
-	Schema       queries.Schema
-	Registerer   prometheus.Registerer
-	Logger       *slog.Logger
+	MaxBodyBytes int64 // per request on the wire, default 64 MiB
+	// MaxDecompressedBytes limits a gzip request's decompressed body;
+	// default four times MaxBodyBytes.
+	MaxDecompressedBytes int64
+	// MaxInFlightBytes limits the request bodies held in memory at once,
+	// across requests; past it requests get 503. Default 512 MiB, and at
+	// least MaxBodyBytes+MaxDecompressedBytes, so that any one request fits.
+	MaxInFlightBytes int64
+	MaxRecords       int // per request, default 0 (only the body limit)
+	RetryAfter       time.Duration
+	BatchRecords     int
+	Linger           time.Duration
+	Conn             driver.Conn
+	Schema           queries.Schema
+	Registerer       prometheus.Registerer
+	Logger           *slog.Logger
 	// Now is the clock for the future-timestamp rule; nil is time.Now.
 	Now func() time.Time
 }
 
 // Ingestor owns the spools and writers of both record kinds.
 type Ingestor struct {
-	o       Options
-	log     *slog.Logger
-	now     func() time.Time
-	spools  map[audit.Kind]*spool.Spool
-	writers map[audit.Kind]*Writer
-	metrics *Metrics
-	seq     sequencer
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	o        Options
+	log      *slog.Logger
+	now      func() time.Time
+	spools   map[audit.Kind]*spool.Spool
+	writers  map[audit.Kind]*Writer
+	metrics  *Metrics
+	seq      sequencer
+	inFlight inFlight
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // Open opens (and replays) the spools; Start runs the writers.
 func Open(ctx context.Context, o Options) (*Ingestor, error) {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 64 << 20
+	}
+	if o.MaxDecompressedBytes <= 0 {
+		o.MaxDecompressedBytes = 4 * o.MaxBodyBytes
+	}
+	if o.MaxInFlightBytes <= 0 {
+		o.MaxInFlightBytes = max(512<<20, o.MaxBodyBytes+o.MaxDecompressedBytes)
+	}
+	if o.MaxInFlightBytes < o.MaxBodyBytes+o.MaxDecompressedBytes {
+		return nil, fmt.Errorf("ingest: max in-flight bytes %d is less than max body plus max decompressed bytes (%d): no gzip request of the limits' size could be taken",
+			o.MaxInFlightBytes, o.MaxBodyBytes+o.MaxDecompressedBytes)
 	}
 	if o.SpoolMaxBytes <= 0 {
 		o.SpoolMaxBytes = 2 << 30
@@ -73,6 +91,7 @@ func Open(ctx context.Context, o Options) (*Ingestor, error) {
 	if in.now == nil {
 		in.now = time.Now
 	}
+	in.inFlight.limit = o.MaxInFlightBytes
 	for _, k := range []audit.Kind{audit.KindEvents, audit.KindConsents} {
 		sp, err := spool.Open(ctx, spool.Options{Dir: filepath.Join(o.SpoolDir, string(k)), MaxBytes: o.SpoolMaxBytes,
 			NoSync: o.NoSync, Logger: in.log.With("spool", string(k))})

@@ -61,11 +61,16 @@ type ClickHouseConfig struct {
 
 // IngestConfig tunes the intake.
 type IngestConfig struct {
-	SpoolMaxBytes int64         `yaml:"spool_max_bytes" env:"SPOOL_MAX_BYTES"`
-	MaxBodyBytes  int64         `yaml:"max_body_bytes" env:"MAX_BODY_BYTES"`
-	BatchRecords  int           `yaml:"batch_records" env:"BATCH_RECORDS"`
-	Linger        time.Duration `yaml:"linger" env:"LINGER"`
-	RetryAfter    time.Duration `yaml:"retry_after" env:"RETRY_AFTER"`
+	SpoolMaxBytes int64 `yaml:"spool_max_bytes" env:"SPOOL_MAX_BYTES"`
+	MaxBodyBytes  int64 `yaml:"max_body_bytes" env:"MAX_BODY_BYTES"`
+	// MaxDecompressedBytes limits a gzip request once decompressed.
+	MaxDecompressedBytes int64 `yaml:"max_decompressed_bytes" env:"MAX_DECOMPRESSED_BYTES"`
+	// MaxInFlightBytes limits the request bodies held in memory at once;
+	// past it requests get 503 with Retry-After.
+	MaxInFlightBytes int64         `yaml:"max_in_flight_bytes" env:"MAX_IN_FLIGHT_BYTES"`
+	BatchRecords     int           `yaml:"batch_records" env:"BATCH_RECORDS"`
+	Linger           time.Duration `yaml:"linger" env:"LINGER"`
+	RetryAfter       time.Duration `yaml:"retry_after" env:"RETRY_AFTER"`
 }
 
 // HTTPConfig bounds the HTTP server's connections (see newHTTPServer).
@@ -97,6 +102,7 @@ func DefaultConfig() Config {
 		},
 		Ingest: IngestConfig{
 			SpoolMaxBytes: 2 << 30, MaxBodyBytes: 64 << 20, BatchRecords: 100_000,
+			MaxDecompressedBytes: 256 << 20, MaxInFlightBytes: 512 << 20,
 			Linger: time.Second, RetryAfter: 5 * time.Second,
 		},
 		HTTP: HTTPConfig{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Minute,
@@ -233,6 +239,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Ingest.SpoolMaxBytes < 1<<20 {
 		errs = append(errs, fmt.Errorf("ingest.spool_max_bytes %d: at least 1 MiB", c.Ingest.SpoolMaxBytes))
+	}
+	if in := c.Ingest; in.MaxInFlightBytes < in.MaxBodyBytes+in.MaxDecompressedBytes {
+		errs = append(errs, fmt.Errorf("ingest.max_in_flight_bytes %d: at least ingest.max_body_bytes + ingest.max_decompressed_bytes (%d), so that one request of the limits' size fits",
+			in.MaxInFlightBytes, in.MaxBodyBytes+in.MaxDecompressedBytes))
 	}
 	if c.Ingest.BatchRecords < 1 {
 		errs = append(errs, fmt.Errorf("ingest.batch_records %d: at least 1", c.Ingest.BatchRecords))

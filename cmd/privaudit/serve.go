@@ -84,7 +84,7 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 	ic := m.Config.Ingest
 	s.ingestor, err = ingest.Open(ctx, ingest.Options{
 		SpoolDir: filepath.Join(m.Config.DataDir, "spool"), SpoolMaxBytes: ic.SpoolMaxBytes,
-		MaxBodyBytes: ic.MaxBodyBytes, RetryAfter: ic.RetryAfter, BatchRecords: ic.BatchRecords, Linger: ic.Linger,
+		MaxBodyBytes: ic.MaxBodyBytes, MaxDecompressedBytes: ic.MaxDecompressedBytes, MaxInFlightBytes: ic.MaxInFlightBytes, RetryAfter: ic.RetryAfter, BatchRecords: ic.BatchRecords, Linger: ic.Linger,
 		Conn: st.Conn, Schema: m.Config.Schema(), Registerer: reg, Logger: m.Log,
 	})
 	if err != nil {

@@ -45,7 +45,9 @@ type Options struct {
 	SpoolMaxBytes int64
 	// MaxBodyBytes limits one ingest request (default: the ingest default).
 	MaxBodyBytes int64
-	Now          func() time.Time
+	// MaxDecompressedBytes and MaxInFlightBytes: as ingest.Options.
+	MaxDecompressedBytes, MaxInFlightBytes int64
+	Now                                    func() time.Time
 	// Mux, if set, receives extra routes before the server starts.
 	Mux func(e *Env, mux *http.ServeMux)
 	// ReaderLimits are the limits of the managed ClickHouse's read-only
@@ -82,6 +84,7 @@ func Start(t testing.TB, o Options) *Env {
 		}
 	}
 	e.Ingestor, err = ingest.Open(ctx, ingest.Options{SpoolDir: filepath.Join(dir, "spool"), SpoolMaxBytes: o.SpoolMaxBytes, MaxBodyBytes: o.MaxBodyBytes,
+		MaxDecompressedBytes: o.MaxDecompressedBytes, MaxInFlightBytes: o.MaxInFlightBytes,
 		Linger: 20 * time.Millisecond, Conn: e.Conn, Schema: e.Schema, Logger: log, Now: o.Now})
 	if err != nil {
 		t.Fatal(err)
