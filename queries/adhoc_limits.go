@@ -30,11 +30,11 @@ const (
 // it: its deepest nesting, its token count and its longest list.
 type queryShape struct {
 	started  bool
-	depth    int   // open parentheses, brackets and CASEs
-	unary    int   // length of the current run of unary operators
-	maxDepth int   // deepest depth+unary seen
-	tokens   int   // tokens seen
-	items    []int // items so far of each open list; items[0] is the top level
+	open     []byte // the open '(', '[' and CASEs ('C'), innermost last
+	unary    int    // length of the current run of unary operators
+	maxDepth int    // deepest len(open)+unary seen
+	tokens   int    // tokens seen
+	items    []int  // items so far of each open list; items[0] is the top level
 	maxItems int
 }
 
@@ -44,7 +44,7 @@ func (q *queryShape) observe(sc *sqlScanner) {
 		q.started = true
 		q.items = []int{1}
 		for range sc.lead {
-			q.open()
+			q.push('(')
 		}
 	}
 	q.tokens++
@@ -59,23 +59,36 @@ func (q *queryShape) observe(sc *sqlScanner) {
 		q.unary = 0
 	}
 	switch {
-	case c == '(' || c == '[' || (sc.tok == tokWord && strings.EqualFold(sc.text, "CASE")):
-		q.open()
-	case c == ')' || c == ']' || (sc.tok == tokWord && strings.EqualFold(sc.text, "END")):
-		if q.depth > 0 { // an unbalanced closer is ClickHouse's syntax error to report
-			q.depth--
-			q.items = q.items[:len(q.items)-1]
-		}
+	case c == '(' || c == '[':
+		q.push(c)
+	case sc.tok == tokWord && strings.EqualFold(sc.text, "CASE"):
+		q.push('C')
+	case c == ')':
+		q.pop('(')
+	case c == ']':
+		q.pop('[')
+	case sc.tok == tokWord && strings.EqualFold(sc.text, "END"):
+		q.pop('C')
 	case c == ',':
 		q.items[len(q.items)-1]++
 		q.maxItems = max(q.maxItems, q.items[len(q.items)-1])
 	}
-	q.maxDepth = max(q.maxDepth, q.depth+q.unary)
+	q.maxDepth = max(q.maxDepth, len(q.open)+q.unary)
 }
 
-func (q *queryShape) open() {
-	q.depth++
+func (q *queryShape) push(opener byte) {
+	q.open = append(q.open, opener)
 	q.items = append(q.items, 1)
+}
+
+// pop closes the innermost level if opener opened it. A closer that does
+// not match (a column named end, or a syntax error for ClickHouse to
+// report) leaves the depth as it is, so it cannot hide nesting.
+func (q *queryShape) pop(opener byte) {
+	if n := len(q.open); n > 0 && q.open[n-1] == opener {
+		q.open = q.open[:n-1]
+		q.items = q.items[:len(q.items)-1]
+	}
 }
 
 // check refuses a statement past one of the bounds, naming it.
