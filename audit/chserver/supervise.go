@@ -2,6 +2,7 @@ package chserver
 
 import (
 	"context"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -90,7 +91,7 @@ func (s *Server) supervise(sup *supervisor, o SuperviseOptions) {
 			backoff = o.MinBackoff
 		}
 		s.log.Error("managed clickhouse exited unexpectedly; restarting it", "pid", cmd.Process.Pid,
-			"exit", s.exitErr(), "ran", time.Since(started).Round(time.Second), "retry_in", backoff, "see", s.errLogHint())
+			"exit", s.exitErr(), "ran", time.Since(started).Round(time.Second), "retry_in", backoff, "logs", filepath.Join(s.Dir, "logs"))
 		var ok bool
 		if backoff, ok = s.restart(ctx, sup, o, backoff); !ok {
 			return

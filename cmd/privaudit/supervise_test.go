@@ -22,6 +22,15 @@ type officerClient struct {
 
 func (c officerClient) do(method, path, body string) (int, string) {
 	c.t.Helper()
+	code, resp, err := c.try(method, path, body)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return code, resp
+}
+
+// try is do for other goroutines than the test's: it returns the error.
+func (c officerClient) try(method, path, body string) (int, string, error) {
 	req, _ := http.NewRequest(method, c.url+path, strings.NewReader(body))
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -31,11 +40,11 @@ func (c officerClient) do(method, path, body string) (int, string) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
+		return 0, "", err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
 }
 
 // query runs one ad-hoc statement through POST /v1/query.
@@ -144,14 +153,18 @@ func TestDeepQueryRefusedAndClickHouseSupervised(t *testing.T) {
 func fillReaderPool(t *testing.T, c officerClient) {
 	t.Helper()
 	errs := make(chan string, 4)
+	req, _ := json.Marshal(map[string]string{"sql": "SELECT sleep(0.5) AS s", "format": "csv"})
 	for range 4 {
 		go func() {
-			code, body := c.query("SELECT sleep(0.5) AS s")
-			if code != 200 {
+			code, body, err := c.try("POST", "/v1/query", string(req))
+			switch {
+			case err != nil:
+				errs <- err.Error()
+			case code != 200:
 				errs <- strconv.Itoa(code) + " " + body
-				return
+			default:
+				errs <- ""
 			}
-			errs <- ""
 		}()
 	}
 	for range 4 {
