@@ -130,10 +130,12 @@ func TestDeepQueryRefusedAndClickHouseSupervised(t *testing.T) {
 		code, body := officerClient{t: t, url: srv.url}.do("GET", "/readyz", "")
 		return code == 503 && strings.Contains(body, `"ready":false`) && strings.Contains(body, `"clickhouse: `), strconv.Itoa(code) + " " + body
 	})
+	killed := time.Now()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "/readyz 200 after the restart", ready)
+	t.Logf("ready again %s after the SIGKILL", time.Since(killed).Round(10*time.Millisecond))
 	if managedPid(t, dataDir) == pid {
 		t.Fatal("ready again, but on the killed ClickHouse's pid")
 	}
