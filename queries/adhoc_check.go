@@ -18,10 +18,15 @@ const allowedList = "SELECT, WITH … SELECT, SHOW, DESCRIBE and EXPLAIN"
 // literals, quoted identifiers and comments do not end a statement. A
 // refusal is a *QueryError of kind ErrRefused or ErrInvalid.
 func CheckStatement(sql string) (string, error) {
+	if err := checkSize(sql); err != nil {
+		return "", err
+	}
 	var sc sqlScanner
 	sc.src = sql
+	var shape queryShape
 	end := -1 // position of the terminating ';'
 	for sc.next() {
+		shape.observe(&sc)
 		if end >= 0 {
 			return "", refused("query refused: only one statement per query, but there is more after the ';' at position %d; send one statement at a time", end+1)
 		}
@@ -31,6 +36,9 @@ func CheckStatement(sql string) (string, error) {
 	}
 	if sc.err != "" {
 		return "", &QueryError{Kind: ErrInvalid, Message: "syntax error: " + sc.err}
+	}
+	if err := shape.check(); err != nil {
+		return "", err
 	}
 	switch sc.first {
 	case "":
@@ -82,6 +90,7 @@ type sqlScanner struct {
 	tok   int    // kind of the current token
 	text  string // text of the current word or @name
 	first string // the first word of the statement (after leading "("), or notKeyword
+	lead  int    // the "(" skipped before the first word
 	err   string
 }
 
@@ -125,6 +134,7 @@ func (s *sqlScanner) next() bool {
 			return s.emit(tokWord, w)
 		case c == '(' && s.first == "":
 			s.i++ // "(SELECT …)": look through leading parentheses
+			s.lead++
 		default:
 			s.i++
 			return s.emit(tokOther, "")

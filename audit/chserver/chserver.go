@@ -22,6 +22,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -71,10 +73,16 @@ type Server struct {
 	// Dir is the server's directory.
 	Dir string
 
-	cmd     *exec.Cmd
-	done    chan struct{}
-	waitErr error
-	log     *slog.Logger
+	log *slog.Logger
+	bin string
+
+	// mu guards the current process, which Supervise replaces after a crash.
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	done     chan struct{}
+	waitErr  error
+	sup      *supervisor
+	restarts atomic.Uint64
 }
 
 // Start launches a managed clickhouse-server in opts.Dir and waits until it
@@ -182,6 +190,7 @@ func launch(ctx context.Context, bin string, opts Options) (*Server, error) {
 		Dir:            opts.Dir,
 		done:           make(chan struct{}),
 		log:            opts.Logger,
+		bin:            bin,
 	}
 	if err := writeConfig(opts, s, ports); err != nil {
 		return nil, err
@@ -206,7 +215,7 @@ func launch(ctx context.Context, bin string, opts Options) (*Server, error) {
 		_ = cmd.Process.Kill()
 		return nil, err
 	}
-	go func() { s.waitErr = cmd.Wait(); close(s.done) }()
+	go s.wait(cmd, s.done)
 	if err := s.waitReady(ctx, opts); err != nil {
 		_ = s.Stop(context.Background())
 		return nil, err
@@ -220,10 +229,11 @@ func launch(ctx context.Context, bin string, opts Options) (*Server, error) {
 // creates the database.
 func (s *Server) waitReady(ctx context.Context, opts Options) error {
 	deadline := time.Now().Add(opts.StartTimeout)
+	_, done := s.process()
 	for {
 		select {
-		case <-s.done:
-			return fmt.Errorf("clickhouse-server exited during start (%v); see %s", s.waitErr, s.errLogHint())
+		case <-done:
+			return fmt.Errorf("clickhouse-server exited during start (%v); see %s", s.exitErr(), s.errLogHint())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
@@ -248,28 +258,33 @@ func (s *Server) errLogHint() string {
 	return p + ": " + lines[len(lines)-1]
 }
 
-// Stop asks the server to shut down and waits for it; after ctx is done (or
-// 20s without a deadline) it kills the process.
+// Stop ends supervision, asks the server to shut down and waits for it;
+// after ctx is done (or 20s without a deadline) it kills the process.
 func (s *Server) Stop(ctx context.Context) error {
-	if s == nil || s.cmd == nil { // nil cmd: attached, not ours to stop
+	if s == nil {
+		return nil
+	}
+	s.endSupervision()
+	cmd, done := s.process()
+	if cmd == nil { // attached, not ours to stop
 		return nil
 	}
 	select {
-	case <-s.done:
+	case <-done:
 		return nil
 	default:
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
 	timer := time.NewTimer(20 * time.Second)
 	defer timer.Stop()
 	select {
-	case <-s.done:
+	case <-done:
 	case <-ctx.Done():
-		_ = s.cmd.Process.Kill()
-		<-s.done
+		_ = cmd.Process.Kill()
+		<-done
 	case <-timer.C:
-		_ = s.cmd.Process.Kill()
-		<-s.done
+		_ = cmd.Process.Kill()
+		<-done
 	}
 	_ = os.Remove(filepath.Join(s.Dir, "server.pid"))
 	_ = os.Remove(filepath.Join(s.Dir, stateFile))
@@ -277,20 +292,54 @@ func (s *Server) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Kill stops the server abruptly (SIGKILL), as a crash would. For tests.
+// Kill stops the server process abruptly (SIGKILL), as a crash would; a
+// supervised server is then restarted. For tests.
 func (s *Server) Kill() {
-	if s == nil || s.cmd == nil {
+	if s == nil {
 		return
 	}
-	_ = s.cmd.Process.Kill()
-	<-s.done
+	cmd, done := s.process()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	<-done
 }
 
-// Done is closed when the server process has exited.
-func (s *Server) Done() <-chan struct{} { return s.done }
+// Done is closed when the current server process has exited (Supervise
+// starts a new one, with a new Done).
+func (s *Server) Done() <-chan struct{} {
+	_, done := s.process()
+	return done
+}
 
 // Pid is the process id of the running server, for resource accounting.
-func (s *Server) Pid() int { return s.cmd.Process.Pid }
+func (s *Server) Pid() int {
+	cmd, _ := s.process()
+	return cmd.Process.Pid
+}
+
+// process returns the current server process and its exit channel.
+func (s *Server) process() (*exec.Cmd, chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd, s.done
+}
+
+// wait reaps cmd, records its exit and closes done.
+func (s *Server) wait(cmd *exec.Cmd, done chan struct{}) {
+	err := cmd.Wait()
+	s.mu.Lock()
+	s.waitErr = err
+	s.mu.Unlock()
+	close(done)
+}
+
+func (s *Server) exitErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waitErr
+}
 
 // stopStale stops a server that an earlier, killed privaudit left running on
 // the same directory (it would hold the directory's lock).
@@ -351,19 +400,22 @@ func quoteIdent(s string) string {
 }
 
 // Restart stops the server and starts it again on the same directory, ports
-// and credentials, so open clients reconnect to it. For outage tests.
+// and credentials, so open clients reconnect to it. It ends supervision.
+// For outage tests.
 func (s *Server) Restart(ctx context.Context) error {
-	if s.cmd == nil {
+	if cmd, _ := s.process(); cmd == nil {
 		return errors.New("clickhouse: cannot restart a server this process did not start")
 	}
-	bin := s.cmd.Path
 	if err := s.Stop(ctx); err != nil {
 		return err
 	}
-	return s.relaunch(ctx, bin)
+	return s.relaunch(ctx)
 }
 
-func (s *Server) relaunch(ctx context.Context, bin string) error {
+// relaunch starts the server process again with the configuration already
+// written; when it does not become ready, the process is killed.
+func (s *Server) relaunch(ctx context.Context) error {
+	bin := s.bin
 	out, err := os.OpenFile(filepath.Join(s.Dir, "logs", "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return fmt.Errorf("clickhouse log: %w", err)
@@ -376,12 +428,19 @@ func (s *Server) relaunch(ctx context.Context, bin string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", bin, err)
 	}
-	s.cmd, s.done = cmd, make(chan struct{})
-	done := s.done
-	go func() { s.waitErr = cmd.Wait(); close(done) }()
+	done := make(chan struct{})
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+	go s.wait(cmd, done)
 	_ = os.WriteFile(filepath.Join(s.Dir, "server.pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o640)
-	if err := s.writeState(); err != nil {
-		return err
+	err = s.writeState()
+	if err == nil {
+		err = s.waitReady(ctx, Options{StartTimeout: 30 * time.Second})
 	}
-	return s.waitReady(ctx, Options{StartTimeout: 30 * time.Second})
+	if err != nil {
+		_ = cmd.Process.Kill()
+		<-done
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package chserver
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,5 +89,54 @@ func TestMissingBinary(t *testing.T) {
 	_, err := Start(context.Background(), Options{Dir: t.TempDir(), Binary: "no-such-clickhouse-server"})
 	if err == nil || !strings.Contains(err.Error(), "apt-get install clickhouse-server") {
 		t.Fatalf("want an install hint, got %v", err)
+	}
+}
+
+// TestReaderProfileRefusesDeepAST bypasses privaudit's pre-check and sends
+// the reader user a query nested deeper than its profile's max_ast_depth:
+// ClickHouse itself must refuse it, and stay up.
+func TestReaderProfileRefusesDeepAST(t *testing.T) {
+	ctx := context.Background()
+	s, err := Start(ctx, Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop(ctx)
+	rd, err := clickhouse.Open(&clickhouse.Options{Addr: []string{s.Addr},
+		Auth: clickhouse.Auth{Username: s.ReaderUser, Password: s.ReaderPassword, Database: s.Database}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	deep := "SELECT " + strings.Repeat("abs(", 300) + "1" + strings.Repeat(")", 300)
+	var n uint8
+	err = rd.QueryRow(ctx, deep).Scan(&n)
+	var ex *clickhouse.Exception
+	if !errors.As(err, &ex) || ex.Code != 167 || !strings.Contains(ex.Message, "Maximum: 256") {
+		t.Fatalf("a 300-deep AST as the reader: %v (result %d), want ClickHouse error 167 naming max_ast_depth 256", err, n)
+	}
+	want := map[string]string{"max_ast_depth": "256", "max_ast_elements": "50000",
+		"max_expanded_ast_elements": "100000", "max_query_size": "262144"}
+	rows, err := rd.Query(ctx, "SELECT name, value FROM system.settings WHERE name IN ('max_ast_depth', 'max_ast_elements', 'max_expanded_ast_elements', 'max_query_size')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for rows.Next() {
+		var name, value string
+		if err := rows.Scan(&name, &value); err != nil {
+			t.Fatal(err)
+		}
+		got[name] = value
+	}
+	rows.Close()
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("reader profile %s = %q, want %s", k, got[k], v)
+		}
+	}
+	var one uint8
+	if err := rd.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("clickhouse not answering after the refusal: %v", err)
 	}
 }

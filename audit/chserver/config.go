@@ -63,6 +63,10 @@ var usersTmpl = template.Must(template.New("users").Parse(`<?xml version="1.0"?>
       <max_rows_to_read>{{.Limits.MaxRowsToRead}}</max_rows_to_read>
       <read_overflow_mode>throw</read_overflow_mode>
       <max_threads>2</max_threads>
+      <max_query_size>262144</max_query_size>
+      <max_ast_depth>256</max_ast_depth>
+      <max_ast_elements>50000</max_ast_elements>
+      <max_expanded_ast_elements>100000</max_expanded_ast_elements>
     </reader>
   </profiles>
   <users>

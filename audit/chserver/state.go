@@ -24,7 +24,8 @@ type state struct {
 // only), so other privaudit commands on the same data directory, such as
 // `token create` while `serve` runs, use it instead of starting another.
 func (s *Server) writeState() error {
-	st := state{Pid: s.cmd.Process.Pid, Addr: s.Addr, HTTPAddr: s.HTTPAddr, Database: s.Database,
+	cmd, _ := s.process()
+	st := state{Pid: cmd.Process.Pid, Addr: s.Addr, HTTPAddr: s.HTTPAddr, Database: s.Database,
 		AdminUser: s.AdminUser, AdminPassword: s.AdminPassword, ReaderUser: s.ReaderUser, ReaderPassword: s.ReaderPassword}
 	b, err := json.Marshal(st)
 	if err != nil {

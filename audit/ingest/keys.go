@@ -191,3 +191,10 @@ func (w *Writer) storedKeys(ctx context.Context, tbl *ext.Table) (map[string]str
 	}
 	return stored, nil
 }
+
+// filterLoaded reports whether loadFilter has succeeded.
+func (w *Writer) filterLoaded() bool {
+	w.filterMu.Lock()
+	defer w.filterMu.Unlock()
+	return w.filter != nil
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/privaudit/privaudit/audit/auth"
+	"github.com/privaudit/privaudit/audit/chserver"
 	"github.com/privaudit/privaudit/audit/ingest"
 	"github.com/privaudit/privaudit/reports"
 	"github.com/privaudit/privaudit/reports/schedule"
@@ -81,6 +82,11 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if st.Managed != nil {
+		st.Managed.Supervise(chserver.SuperviseOptions{})
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "privaudit_clickhouse_restarts_total",
+			Help: "Restarts of the managed ClickHouse after it exited unexpectedly."}, func() float64 { return float64(st.Managed.Restarts()) }))
+	}
 	ic := m.Config.Ingest
 	s.ingestor, err = ingest.Open(ctx, ingest.Options{
 		SpoolDir: filepath.Join(m.Config.DataDir, "spool"), SpoolMaxBytes: ic.SpoolMaxBytes,
@@ -97,6 +103,7 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, "ok")
 	})
+	mux.Handle("GET /readyz", s.ingestor.ReadyHandler())
 	mux.Handle("GET /metrics", s.tokens.Require(m.Log, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), auth.RoleAdmin, auth.RoleOfficer))
 	s.ingestor.Routes(mux, func(h http.Handler) http.Handler { return s.tokens.Require(m.Log, h, auth.RoleIngest) })
 	if err := m.mountOfficerAPI(ctx, s, mux); err != nil {
