@@ -5,7 +5,11 @@
 GO        ?= go
 BIN       ?= ./privaudit
 DEMO_DIR  ?= /tmp/privaudit-demo
-FUZZTIME  ?= 15s
+# Fuzz budgets are execution counts, not durations: a duration races Go
+# 1.26's fuzz coordinator deadline (golang/go#75804) and fails with "context
+# deadline exceeded" on a loaded machine. Each is about 10-30 s on 2 busy cores.
+FUZZ_EVENTS   ?= 400000x
+FUZZ_CONSENTS ?= 400000x
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT       := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 PKGS_RUN  := clickhouse-server clickhouse-client
@@ -59,8 +63,8 @@ test-short: deps
 	$(GO) test -count=1 -short ./...
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvents$$' -fuzztime $(FUZZTIME) ./audit/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeConsents$$' -fuzztime $(FUZZTIME) ./audit/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvents$$' -fuzztime $(FUZZ_EVENTS) ./audit/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeConsents$$' -fuzztime $(FUZZ_CONSENTS) ./audit/
 
 bench: deps build
 	rm -rf /tmp/privaudit-bench

@@ -124,10 +124,9 @@ func (w *compactor) done() { w.c.buf, w.c.ends = w.c.buf[:w.dst], w.c.ends[:w.n]
 type arrCol struct {
 	elems strCol
 	rows  []int
-	vals  []string    // scratch: one block's elements
-	ptrs  []*string   // scratch: pointers to vals
-	ends  []int       // scratch: the end of each row's elements in vals
-	boxed [][]*string // scratch: each row's slice of ptrs, boxed by boxRow
+	vals  []string  // scratch: one block's elements
+	ptrs  []*string // scratch: pointers to vals
+	ends  []int     // scratch: the end of each row's elements in vals
 }
 
 func (a *arrCol) endRow() { a.rows = append(a.rows, a.elems.len()) }
@@ -197,41 +196,18 @@ func (a *arrCol) appendTo(col driver.BatchColumn, lo, hi int, perm []int32) erro
 	for i := range a.vals {
 		a.ptrs = append(a.ptrs, &a.vals[i])
 	}
-	a.boxed = a.boxed[:0]
 	start := 0
 	for _, end := range a.ends {
-		a.boxed = append(a.boxed, a.ptrs[start:end:end])
-		start = end
-	}
-	for i := range a.boxed {
-		if err := col.AppendRow(boxRow(&a.boxed[i])); err != nil {
+		// Boxing the row's slice header costs one small allocation per
+		// row; the elements are pointers, so they are not boxed again.
+		if err := col.AppendRow(a.ptrs[start:end:end]); err != nil {
 			return err
 		}
+		start = end
 	}
-	clear(a.boxed) // drop the views
 	clear(a.ptrs)
 	clear(a.vals)
 	return nil
-}
-
-// ptrSliceType is the type word of an interface holding a []*string.
-var ptrSliceType = func() unsafe.Pointer {
-	var v any = []*string(nil)
-	return (*[2]unsafe.Pointer)(unsafe.Pointer(&v))[0]
-}()
-
-// boxRow returns *row as an interface value without copying the slice
-// header to the heap, as converting a slice to `any` does: that allocated
-// 24 bytes per row and array column, about a third of the cost of handing
-// arrays to the driver (whose AppendRow takes `any`). An interface holding
-// a slice is its type word and a pointer to a slice header; here the
-// pointer is to *row itself, which must stay unchanged while the interface
-// is in use — the driver copies the elements out before AppendRow returns.
-func boxRow(row *[]*string) any {
-	var v any
-	w := (*[2]unsafe.Pointer)(unsafe.Pointer(&v))
-	w[0], w[1] = ptrSliceType, unsafe.Pointer(row)
-	return v
 }
 
 // block appends rows [lo, hi) of columns to a batch, in order — or, when

@@ -146,10 +146,6 @@ func (d *detailWriter) finishSheet() error {
 	if err := d.sw.Flush(); err != nil {
 		return fmt.Errorf("sheet %s: flush: %w", name, err)
 	}
-	released := releaseStreamBuffer(d.sw)
-	if d.opts.onFlush != nil {
-		d.opts.onFlush(released)
-	}
 	return nil
 }
 

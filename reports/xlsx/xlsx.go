@@ -4,12 +4,13 @@
 // "Detail (2)", … so that no sheet exceeds Excel's row limit, and an About
 // sheet (parameters, SQL, row counts, SHA-256 of the detail data).
 //
-// Memory stays flat whatever the row count: detail rows go through the
-// StreamWriter (which spills to temporary files), a finished sheet's chunk
-// buffer is released (release.go), and the zip package is written straight
-// to the destination instead of being assembled in memory first as
-// excelize's File.Write would, its deflating spread over the CPUs
-// (deflate.go).
+// Memory stays bounded: detail rows go through the StreamWriter (which
+// spills to temporary files), and the zip package is written straight to
+// the destination instead of being assembled in memory first as excelize's
+// File.Write would, its deflating spread over the CPUs (deflate.go). A
+// finished detail sheet's StreamWriter keeps its emptied chunk buffer (up
+// to 32 MB) until the package is written, since excelize offers no way to
+// release it: about 35 MB more per further 1,048,575-row sheet.
 //
 // Cell values are chosen so that a spreadsheet program's csv export of a
 // detail sheet ("save cell contents as shown") reads exactly like the csv
@@ -64,7 +65,6 @@ type options struct {
 	maxSheetBytes int64
 	tempDir       string
 	level         int
-	onFlush       func(released bool) // test hook: a detail sheet was flushed
 }
 
 // Option configures the xlsx renderer.
