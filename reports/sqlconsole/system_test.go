@@ -1,0 +1,147 @@
+package sqlconsole
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/privaudit/privaudit/queries"
+)
+
+// sessionSnoops are ad-hoc statements that would show the SQL of other
+// sessions, in the spellings ClickHouse accepts.
+var sessionSnoops = []struct{ name, sql string }{
+	{"plain", "SELECT query FROM system.processes"},
+	{"backquoted", "SELECT query FROM `system`.`processes`"},
+	{"double-quoted", `SELECT query FROM "system"."processes"`},
+	{"spaced", "SELECT query FROM system . processes"},
+	{"newlines", "SELECT query FROM system\n.\nprocesses"},
+	{"block comments", "SELECT query FROM system/**/./**/processes"},
+	{"line comments", "SELECT query FROM system -- where\n. -- from\nprocesses"},
+	{"hex escape", "SELECT query FROM `sys\\x74em`.`processes`"},
+	{"upper case", "SELECT query FROM SYSTEM.PROCESSES"},
+	{"subquery", "SELECT q FROM (SELECT query AS q FROM system.processes)"},
+	{"show processlist", "SHOW PROCESSLIST"},
+	{"show processlist commented", "show /* all */ processlist"},
+	{"query_log", "SELECT query FROM system.query_log"},
+	{"query_thread_log", "SELECT query FROM system.query_thread_log"},
+	{"mutations", "SELECT command FROM system.mutations"},
+}
+
+// TestOfficerCannotReadOtherSessions: while a report with a customer id
+// bound into its SQL and another officer's query run, no ad-hoc query can
+// read their text: each snooping spelling is refused, and the allowed
+// system tables do not show it.
+func TestOfficerCannotReadOtherSessions(t *testing.T) {
+	f := startFixture(t, fixtureOptions{})
+	customer := "cust-SNOOP-" + newUUID()
+	officerB := "officer-b-" + newUUID()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reportID := "test-report-" + newUUID()
+	done := make(chan struct{}, 2)
+	go func() { // a report as privaudit runs it: the customer id bound into the text
+		qctx := clickhouse.Context(ctx, clickhouse.WithQueryID(reportID))
+		_ = f.env.Conn.Exec(qctx, "SELECT count() FROM system.numbers WHERE toString(number) = ?", customer)
+		done <- struct{}{}
+	}()
+	go func() { // another officer's ad-hoc query, stopped by cancel
+		res, err := f.runner.Query(ctx, queries.Query{SQL: "SELECT count() FROM system.numbers WHERE toString(number) = '" + officerB + "'", User: "officer-b"})
+		if err == nil {
+			for res.Next() {
+			}
+			res.Close()
+		}
+		done <- struct{}{}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for f.env.Count(t, "SELECT count() FROM system.processes WHERE query_id = ? OR (user = ? AND query_id LIKE 'privaudit-query-%')", reportID, f.env.CH.ReaderUser) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the report and the other officer's query never both showed in system.processes")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	leaks := func(rows [][]any) bool {
+		s := fmt.Sprint(rows)
+		return strings.Contains(s, customer) || strings.Contains(s, officerB)
+	}
+	for _, c := range sessionSnoops {
+		rows, _, err := f.run(t, queries.Query{SQL: c.sql, User: "officer-a"})
+		if leaks(rows) {
+			t.Errorf("%s: %q shows another session's SQL", c.name, c.sql)
+		}
+		if queries.KindOf(err) != queries.ErrRefused || !strings.Contains(err.Error(), "system.tables") {
+			t.Errorf("%s: %q = %v, want a refusal naming the allowed system tables", c.name, c.sql, err)
+		}
+	}
+	for _, table := range queries.SystemTables {
+		if strings.HasPrefix(table, "numbers") {
+			continue // endless
+		}
+		rows, _, err := f.run(t, queries.Query{SQL: "SELECT * FROM system." + table, User: "officer-a"})
+		if err != nil {
+			t.Errorf("allowed system.%s: %v", table, err)
+		}
+		if leaks(rows) {
+			t.Errorf("allowed system.%s shows another session's SQL", table)
+		}
+	}
+	cancel()
+	<-done
+	<-done
+}
+
+// TestCustomerIDsStayOutOfServerFiles: queries with a customer id bound into
+// them, failing and succeeding, from privaudit and from an officer, leave
+// no trace of it anywhere under the managed server's directory (logs, data,
+// tmp).
+func TestCustomerIDsStayOutOfServerFiles(t *testing.T) {
+	f := startFixture(t, fixtureOptions{})
+	customer := "cust-LOGMARK-" + newUUID()
+	ctx := context.Background()
+	if n := f.env.Count(t, "SELECT count() FROM privaudit.access_events WHERE subject_id = ?", customer); n != 0 {
+		t.Fatalf("%d events for a fresh customer id", n)
+	}
+	failing := []string{
+		"SELECT count() FROM privaudit.no_such_table WHERE subject_id = ?",
+		"SELECT toUInt64(?)",
+	}
+	for _, sql := range failing {
+		if err := f.env.Conn.Exec(ctx, sql, customer); err == nil {
+			t.Fatalf("%q did not fail", sql)
+		}
+	}
+	_, _, err := f.run(t, queries.Query{SQL: "SELECT toUInt64(@id)", Args: []any{clickhouse.Named("id", customer)}, User: "officer"})
+	if err == nil || !strings.Contains(err.Error(), "UInt64") {
+		t.Fatalf("the officer's failing query: %v", err)
+	}
+	logs, err := os.ReadDir(filepath.Join(f.env.CH.Dir, "logs"))
+	if err != nil || !slices.ContainsFunc(logs, func(e fs.DirEntry) bool { return e.Name() == "err.log" }) {
+		t.Fatalf("the server writes no err.log to grep (%v)", err)
+	}
+	err = filepath.WalkDir(f.env.CH.Dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(customer)) {
+			t.Errorf("the customer id is written to %s", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
