@@ -40,7 +40,7 @@ var sessionSnoops = []struct{ name, sql string }{
 // TestOfficerCannotReadOtherSessions: while a report with a customer id
 // bound into its SQL and another officer's query run, no ad-hoc query can
 // read their text: each snooping spelling is refused, and the allowed
-// system tables do not show it.
+// system tables show neither it nor privaudit's bookkeeping.
 func TestOfficerCannotReadOtherSessions(t *testing.T) {
 	f := startFixture(t, fixtureOptions{})
 	customer := "cust-SNOOP-" + newUUID()
@@ -93,6 +93,15 @@ func TestOfficerCannotReadOtherSessions(t *testing.T) {
 		}
 		if leaks(rows) {
 			t.Errorf("allowed system.%s shows another session's SQL", table)
+		}
+	}
+	for _, sql := range []string{
+		"SELECT database, name FROM system.tables", "SELECT name FROM system.databases",
+		"SELECT database, table FROM system.columns",
+	} {
+		rows, _, err := f.run(t, queries.Query{SQL: sql, User: "officer-a"})
+		if err != nil || len(rows) == 0 || strings.Contains(fmt.Sprint(rows), f.env.Schema.MetaDB) {
+			t.Errorf("%s: %v, %v: want rows that never name %s", sql, rows, err, f.env.Schema.MetaDB)
 		}
 	}
 	cancel()
