@@ -154,3 +154,67 @@ func TestCustomerIDsStayOutOfServerFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBoundStringsStayOutOfQueryText: a String value bound to a running
+// query travels as an external table, so the query's text in
+// system.processes does not hold it, and the saved query taking a
+// customer id still finds that customer's rows.
+func TestBoundStringsStayOutOfQueryText(t *testing.T) {
+	f := startFixture(t, fixtureOptions{})
+	customer := "cust-BOUND-" + newUUID()
+	f.ingestEvents(t, share(map[string]any{"subject_id": customer}), share(nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		res, err := f.runner.Query(ctx, queries.Query{SQL: "SELECT count() FROM system.numbers WHERE toString(number) = @subject",
+			Args: []any{clickhouse.Named("subject", customer)}, User: "officer-b"})
+		if err == nil {
+			for res.Next() {
+			}
+			res.Close()
+		}
+		done <- err
+	}()
+	var text string
+	deadline := time.Now().Add(30 * time.Second)
+	for text == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("the query never showed in system.processes")
+		}
+		time.Sleep(20 * time.Millisecond)
+		rows, err := f.env.Conn.Query(context.Background(), "SELECT query FROM system.processes WHERE user = ?", f.env.CH.ReaderUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			if err := rows.Scan(&text); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows.Close()
+	}
+	if strings.Contains(text, customer) || !strings.Contains(text, queries.ParamsTable) {
+		t.Errorf("the running query's text is %q: want the value in %s, not in the text", text, queries.ParamsTable)
+	}
+	cancel()
+	if err := <-done; err != nil && queries.KindOf(err) != queries.ErrCanceled {
+		t.Errorf("the query failed: %v", err)
+	}
+	q, err := queries.LookupSaved("subject-recipients")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql, err := q.SQL(f.env.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, err := q.Bind(map[string]string{"subject": customer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _, err := f.run(t, queries.Query{SQL: sql, Args: args, User: "officer-a"})
+	if err != nil || len(rows) != 1 {
+		t.Errorf("subject-recipients for the customer: %v, %v: want one row", rows, err)
+	}
+}
