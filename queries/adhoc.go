@@ -70,7 +70,8 @@ type Query struct {
 	SQL string
 	// Args are bound by the driver, never spliced by privaudit:
 	// clickhouse.Named values for @name placeholders (SavedQuery.Bind
-	// returns them) or positional values for ?.
+	// returns them) or positional values for ?. String named values travel
+	// as an external table, outside the query text (see ExternalArgs).
 	Args []any
 	// User is who runs it (the API token's name); ClickHouse sees it as the
 	// quota key and in the client name of system.processes.
@@ -91,6 +92,10 @@ func (r *Runner) Query(ctx context.Context, q Query) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	stmt, args, extArgs, err := ExternalArgs(stmt, q.Args)
+	if err != nil {
+		return nil, &QueryError{Kind: ErrInvalid, Message: err.Error(), Err: err}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, translate(err, false, r.o.Timeout)
 	}
@@ -102,13 +107,17 @@ func (r *Runner) Query(ctx context.Context, q Query) (*Result, error) {
 	timer := time.AfterFunc(r.o.Timeout, func() { res.timedOut.Store(true); cancel() })
 	res.cancel = func() { cancel(); stopParent(); timer.Stop() }
 	res.timeout = r.o.Timeout
-	qctx = clickhouse.Context(qctx,
+	opts := []clickhouse.QueryOption{
 		clickhouse.WithQueryID(res.id),
 		clickhouse.WithQuotaKey(clientLabel(q.User)),
 		clickhouse.WithClientInfo(clickhouse.ClientInfo{Comment: []string{"privaudit query by " + clientLabel(q.User)}}),
 		clickhouse.WithSettings(clickhouse.Settings{}),
-	)
-	rows, err := r.conn.Query(qctx, stmt, q.Args...)
+	}
+	if extArgs != nil {
+		opts = append(opts, extArgs)
+	}
+	qctx = clickhouse.Context(qctx, opts...)
+	rows, err := r.conn.Query(qctx, stmt, args...)
 	if err == io.EOF { // the server ended the stream without a block: no rows, no columns
 		res.done = true
 		res.cancel()

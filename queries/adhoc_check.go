@@ -14,7 +14,8 @@ const allowedList = "SELECT, WITH … SELECT, SHOW, DESCRIBE and EXPLAIN"
 
 // CheckStatement verifies that sql is exactly one read statement (a
 // trailing ";" is allowed) starting with one of AllowedStatements, and
-// returns the statement without its trailing ";". Semicolons inside string
+// returns the statement without its trailing ";". Of the system database it
+// may read only the tables of SystemTables. Semicolons inside string
 // literals, quoted identifiers and comments do not end a statement. A
 // refusal is a *QueryError of kind ErrRefused or ErrInvalid.
 func CheckStatement(sql string) (string, error) {
@@ -55,6 +56,9 @@ func CheckStatement(sql string) (string, error) {
 	}
 	if !allowed {
 		return "", refused("query refused: %s statements are not allowed; only %s are (ad-hoc SQL is read-only)", kw, allowedList)
+	}
+	if err := checkSystemTables(sql); err != nil {
+		return "", err
 	}
 	if end >= 0 {
 		return sql[:end], nil

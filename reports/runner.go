@@ -259,7 +259,7 @@ func (r *Runner) render(ctx context.Context, p *Plan, now time.Time) (render.Res
 	ctx, cancel := context.WithCancel(clickhouse.Context(ctx, clickhouse.WithSettings(r.querySettings())))
 	defer cancel()
 	sqls := r.sql[p.Definition.Name]
-	rows, err := r.o.Conn.Query(ctx, sqls.detail, p.args...)
+	rows, err := queryBound(ctx, r.o.Conn, sqls.detail, p.args)
 	if err != nil {
 		return render.Result{}, nil, fmt.Errorf("query: %w", err)
 	}

@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/privaudit/privaudit/queries"
 	"github.com/privaudit/privaudit/reports/render"
 )
 
@@ -16,7 +18,7 @@ import (
 func summarize(ctx context.Context, conn driver.Conn, specs []SummarySpec, sqls []string, args []any) (render.Summary, error) {
 	var sum render.Summary
 	for i, s := range specs {
-		rows, err := conn.Query(ctx, sqls[i], args...)
+		rows, err := queryBound(ctx, conn, sqls[i], args)
 		if err != nil {
 			return sum, fmt.Errorf("summary %s: %w", s.Section, err)
 		}
@@ -35,6 +37,20 @@ func summarize(ctx context.Context, conn driver.Conn, specs []SummarySpec, sqls 
 		}
 	}
 	return sum, nil
+}
+
+// queryBound runs sql with args, whose String values (a customer's
+// subject_id) travel beside the query text, never in it (see
+// queries.ExternalArgs).
+func queryBound(ctx context.Context, conn driver.Conn, sql string, args []any) (driver.Rows, error) {
+	sql, args, extArgs, err := queries.ExternalArgs(sql, args)
+	if err != nil {
+		return nil, err
+	}
+	if extArgs != nil {
+		ctx = clickhouse.Context(ctx, extArgs)
+	}
+	return conn.Query(ctx, sql, args...)
 }
 
 // readTotals reads one row of Float64 columns, labelled by column name.

@@ -80,16 +80,26 @@ func Migrate(ctx context.Context, conn driver.Conn, s queries.Schema, log *slog.
 	return queries.Migrate(ctx, conn, s, log)
 }
 
-// quietHandler drops clickhouse-go's per-connection "unsupported clickhouse
-// version" warning: privaudit supports 18.16 deliberately (SPEC §6) and says
-// so once at start instead.
+// quietHandler filters clickhouse-go's log: it drops the per-connection
+// "unsupported clickhouse version" warning (privaudit supports 18.16
+// deliberately, SPEC §6, and says so once at start instead) and the
+// attributes that carry query text or server exception text (sql, query,
+// error), which may quote a customer id bound into the query. The errors
+// themselves reach the caller, which decides what to log.
 type quietHandler struct{ slog.Handler }
 
 func (h quietHandler) Handle(ctx context.Context, r slog.Record) error {
 	if r.Message == "unsupported clickhouse version" {
 		return nil
 	}
-	return h.Handler.Handle(ctx, r)
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key != "sql" && a.Key != "query" && a.Key != "error" {
+			out.AddAttrs(a)
+		}
+		return true
+	})
+	return h.Handler.Handle(ctx, out)
 }
 
 func (h quietHandler) WithAttrs(as []slog.Attr) slog.Handler {
