@@ -157,7 +157,8 @@ func eventFailCases() []decFailCase {
 		{"raw NUL", evLine("actor_id", "\"a\x00b\""), "actor_id", "control character U+0000"},
 		{"escaped NUL", evLine("subject_id", `"cust\u0000"`), "subject_id", "control character U+0000 at byte 4"},
 		{"escaped US", evLine("recipient_id", `"\u001f"`), "recipient_id", "control character U+001F"},
-		{"escaped newline", evLine("request_id", `"a\nb"`), "request_id", "control character U+000A"},
+		{"escaped VT", evLine("request_id", `"a\u000bb"`), "request_id", "control character U+000B"},
+		{"raw CR", evLine("attributes", "{\"sql\":\"a\rb\"}"), "attributes.sql", "raw control character U+000D"},
 		{"raw DEL", evLine("channel", "\"a\x7f\""), "channel", "control character U+007F"},
 		{"C1 NEL", evLine("jurisdiction", `"EU\u0085"`), "jurisdiction", "control character U+0085"},
 		{"escaped NUL in array", evLine("data_categories", `["ok","x\u0000"]`), "data_categories[1]", "control character U+0000"},
@@ -369,6 +370,19 @@ func TestDecodeEventsAccepts(t *testing.T) {
 	}
 	if e2.SubjectID != "café 😀" || e2.RecordCount != 250000 || e2.ConsentID != "" || e2.AttrKeys != nil {
 		t.Errorf("event 2: %+v", e2)
+	}
+}
+
+// TestDecodeKeepsEscapedLineBreaks: tab, LF and CR sent escaped are the
+// control characters a string may hold (multi-line free text such as an
+// audited SQL statement), and come back unescaped.
+func TestDecodeKeepsEscapedLineBreaks(t *testing.T) {
+	evs, err := DecodeEvents(strings.NewReader(evLine("attributes", `{"sql":"SELECT 1\n\tFROM t\r\n"}`)+"\n"), decOpts)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("%d events, %v", len(evs), err)
+	}
+	if got := evs[0].AttrValues; len(got) != 1 || got[0] != "SELECT 1\n\tFROM t\r\n" {
+		t.Fatalf("attribute sql = %q", got)
 	}
 }
 

@@ -92,7 +92,7 @@ func stdlibRecords(t *testing.T, data []byte) []map[string]any {
 func noControl(t *testing.T, v any) {
 	switch v := v.(type) {
 	case string:
-		if why := checkControl(v); why != "" {
+		if why := checkControl(v, false); why != "" {
 			t.Fatalf("accepted %q: %s", v, why)
 		}
 	case []any:

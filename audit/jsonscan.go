@@ -26,6 +26,9 @@ type jsonScanner struct {
 	// a non-ASCII one, so it may break the control-character rule
 	// (checkControl); a string without is known not to.
 	mayCtrl bool
+	// rawCtrl: the last string read held a raw (unescaped) byte below
+	// U+0020, which JSON requires to be escaped.
+	rawCtrl bool
 	buf     []byte // scratch for unescaping
 }
 
@@ -143,11 +146,11 @@ func (sc *jsonScanner) key() string {
 }
 
 // str reads the string at pos (which is '"'), setting badUTF8 and
-// mayCtrl. Strings without escapes are returned as slices of src, without
-// copying. Raw control characters are read as any other: the decoder
-// refuses them, escaped or not, by one rule (checkControl).
+// mayCtrl and rawCtrl. Strings without escapes are returned as slices of
+// src, without copying. Raw control characters are read as any other, so
+// that the decoder can name the field they are in.
 func (sc *jsonScanner) str() string {
-	s, start, end, high, ctrl := sc.src, sc.pos+1, sc.end, false, false
+	s, start, end, high, ctrl, raw := sc.src, sc.pos+1, sc.end, false, false, false
 	i := start
 	for {
 		// 8 bytes at a time; the first flagged byte of a chunk is a real
@@ -169,11 +172,13 @@ func (sc *jsonScanner) str() string {
 			sc.pos = i + 1
 			v := s[start:i]
 			sc.badUTF8 = high && !utf8.ValidString(v)
-			sc.mayCtrl = high || ctrl
+			sc.mayCtrl, sc.rawCtrl = high || ctrl, raw
 			return v
 		case c == '\\':
-			return sc.escaped(start, i)
-		case c < 0x20 || c == 0x7f:
+			return sc.escaped(start, i, raw)
+		case c < 0x20:
+			ctrl, raw = true, true
+		case c == 0x7f:
 			ctrl = true
 		case c >= 0x80:
 			high = true
@@ -202,8 +207,8 @@ func jsonSpecial8(x uint64) uint64 {
 }
 
 // escaped finishes reading a string that has an escape at i, unescaping
-// it into a new string.
-func (sc *jsonScanner) escaped(start, i int) string {
+// it into a new string; raw says whether s[start:i] held a raw control byte.
+func (sc *jsonScanner) escaped(start, i int, raw bool) string {
 	s, b, lone := sc.src, append(sc.buf[:0], sc.src[start:i]...), false
 	for i < sc.end {
 		c := s[i]
@@ -211,9 +216,10 @@ func (sc *jsonScanner) escaped(start, i int) string {
 		case c == '"':
 			sc.pos, sc.buf = i+1, b
 			sc.badUTF8 = lone || !utf8.Valid(b)
-			sc.mayCtrl = true
+			sc.mayCtrl, sc.rawCtrl = true, raw
 			return string(b)
 		case c != '\\':
+			raw = raw || c < 0x20
 			b = append(b, c)
 			i++
 			continue

@@ -15,19 +15,19 @@ import (
 // the control-character rule instead; a string not flagged holds none.
 func TestScannerStringsMatchEncodingJSON(t *testing.T) {
 	specials := []string{``, `\"`, `\\`, `\n`, `\u00e9`, `\ud83d\ude00`, "é", "😀", "\x01", "\x1f", "\xff", "\xc3",
-		"\x00", "\x7f", "\u0085", `\u0000`, `\u007f`, `\u0085`}
+		"\x00", "\t", "\n", "\x7f", "\u0085", `\u0000`, `\u007f`, `\u0085`, `\t`, `\r`}
 	for _, sp := range specials {
 		for pre := 0; pre <= 17; pre++ {
 			for post := 0; post <= 9; post++ {
 				lit := `"` + strings.Repeat("a", pre) + sp + strings.Repeat("b", post) + `"`
 				sc := jsonScanner{src: lit + ",", end: len(lit) + 1, eofMsg: "eof"}
 				got := sc.str()
-				if !sc.mayCtrl && checkControl(got) != "" {
+				if !sc.mayCtrl && checkControl(got, sc.rawCtrl) != "" {
 					t.Fatalf("%q: read %q holding a control character, not flagged", lit, got)
 				}
 				if sp != "" && sp[0] < 0x20 { // raw control character
-					if sc.err != "" || !sc.mayCtrl || checkControl(got) == "" {
-						t.Fatalf("%q: scanner error %q, flagged %v, rule %q: want read, flagged and refused", lit, sc.err, sc.mayCtrl, checkControl(got))
+					if sc.err != "" || !sc.mayCtrl || checkControl(got, sc.rawCtrl) == "" {
+						t.Fatalf("%q: scanner error %q, flagged %v, rule %q: want read, flagged and refused", lit, sc.err, sc.mayCtrl, checkControl(got, sc.rawCtrl))
 					}
 					continue
 				}

@@ -44,7 +44,7 @@ func TestIngestRefusesControlCharacters(t *testing.T) {
 			ev(1, `"actor_id":"svc-balance"`, `"actor_id":"svc\u0000balance"`),
 			ev(2, `"data_categories":["account_balance"]`, `"data_categories":["account_balance","x\u001f"]`),
 			ev(3, `"consent_id":"c-1"`, `"consent_id":"c-1","attributes":{"note":"a\u0000"}`),
-			ev(4, `"purpose":"balance_inquiry"`, `"purpose":"balance\ninquiry"`),
+			ev(4, `"purpose":"balance_inquiry"`, `"purpose":"balance\u000binquiry"`),
 		}, "\n"), []want{{1, "actor_id"}, {2, "data_categories[1]"}, {3, "attributes.note"}, {4, "purpose"}}},
 		{"escaped only NUL", audit.KindEvents, ev(5, `"subject_id":"cust-1"`, `"subject_id":"cust-1\u0000"`),
 			[]want{{1, "subject_id"}}},

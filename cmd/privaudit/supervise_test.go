@@ -107,7 +107,8 @@ func TestDeepQueryRefusedAndClickHouseSupervised(t *testing.T) {
 		t.Fatalf("ad-hoc SELECT 1: %d %q", code, body)
 	}
 	pid := managedPid(t, dataDir)
-	fillReaderPool(t, c)
+	c2 := officerClient{t: t, url: srv.url, token: createToken(t, bin, dataDir, "officer")}
+	fillReaderPool(t, c, c2)
 
 	deep := "SELECT " + strings.Repeat("(", 1000) + "1" + strings.Repeat(")", 1000)
 	code, body := c.query(deep)
@@ -150,13 +151,15 @@ func TestDeepQueryRefusedAndClickHouseSupervised(t *testing.T) {
 	}
 }
 
-// fillReaderPool runs four ad-hoc queries at once, so the reader pool holds
-// four open connections.
-func fillReaderPool(t *testing.T, c officerClient) {
+// fillReaderPool runs four ad-hoc queries at once, spread over the clients
+// cs (each token may run two at a time), so the reader pool holds four open
+// connections.
+func fillReaderPool(t *testing.T, cs ...officerClient) {
 	t.Helper()
 	errs := make(chan string, 4)
 	req, _ := json.Marshal(map[string]string{"sql": "SELECT sleep(0.5) AS s", "format": "csv"})
-	for range 4 {
+	for i := range 4 {
+		c := cs[i%len(cs)]
 		go func() {
 			code, body, err := c.try("POST", "/v1/query", string(req))
 			switch {
