@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -72,6 +73,18 @@ type WriterOptions struct {
 	MaxBackoff time.Duration
 	Metrics    *Metrics
 	Logger     *slog.Logger
+	// Instance is part of every batch id (kind-instance-first-last): spool
+	// sequences start at 1 in every data directory, so without it two
+	// instances writing one database would overwrite each other's batch
+	// records. Empty picks a random one.
+	Instance string
+}
+
+// newInstanceID is a random id for one process's batches.
+func newInstanceID() string {
+	var b [6]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // Writer moves one kind's records from its spool into ClickHouse in large
@@ -112,6 +125,9 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Instance == "" {
+		o.Instance = newInstanceID()
 	}
 	o.Logger = o.Logger.With("writer", string(o.Kind))
 	w := &Writer{o: o}
@@ -306,7 +322,7 @@ func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error 
 		return err
 	}
 	tKeys := time.Since(start)
-	batchID := string(w.o.Kind) + "-" + strconv.FormatUint(ents[0].Seq, 10) + "-" + strconv.FormatUint(ents[len(ents)-1].Seq, 10)
+	batchID := string(w.o.Kind) + "-" + w.o.Instance + "-" + strconv.FormatUint(ents[0].Seq, 10) + "-" + strconv.FormatUint(ents[len(ents)-1].Seq, 10)
 	if slices.Contains(keep, false) {
 		buf.keepOnly(keep)
 	}
