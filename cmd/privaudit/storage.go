@@ -48,6 +48,10 @@ func (m *Main) openStorage(ctx context.Context) (*storage, error) {
 		return nil, err
 	}
 	st.Conn = conn
+	if err := store.CheckCluster(ctx, conn, m.Config.ClickHouse.Cluster); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if err := store.Migrate(ctx, conn, m.Config.Schema(), m.Log); err != nil {
 		st.Close()
 		return nil, err

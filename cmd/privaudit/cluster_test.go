@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/privaudit/privaudit/audit/chserver"
+	"github.com/privaudit/privaudit/audit/ingest"
+	"github.com/privaudit/privaudit/audit/store"
+)
+
+// startTestCluster starts a local cluster of two ClickHouse nodes and
+// ZooKeeper for one test. Without ZooKeeper it skips, except in CI, where
+// `make deps-test` installs it and a skip would hide the replicated mode.
+func startTestCluster(t *testing.T, shards int) *chserver.Cluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a ZooKeeper and two ClickHouse servers")
+	}
+	start := time.Now()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	c, err := chserver.StartCluster(context.Background(), chserver.ClusterOptions{Dir: t.TempDir(), Shards: shards, Logger: log})
+	if errors.Is(err, chserver.ErrNoZooKeeper) && os.Getenv("CI") == "" {
+		t.Skipf("%v (CI installs it and runs this test)", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	t.Logf("cluster of 2 nodes, %d shard(s), started in %s", shards, time.Since(start).Round(time.Millisecond))
+	return c
+}
+
+// clusterMain is a privaudit configured for cluster c, with its own data dir.
+func clusterMain(t *testing.T, c *chserver.Cluster) *Main {
+	cfg := DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.ClickHouse.Addr = c.Addrs()
+	cfg.ClickHouse.User, cfg.ClickHouse.Password = c.AdminUser, c.AdminPassword
+	cfg.ClickHouse.Cluster = c.Name
+	return &Main{Config: cfg, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Stdout: os.Stdout, Stderr: os.Stderr}
+}
+
+// TestClusterOfTwoShardsRefused: a clickhouse.cluster spanning two shards
+// would scatter events, consents and keys over the shards and give wrong
+// answers; privaudit refuses it at start, naming the setting.
+func TestClusterOfTwoShardsRefused(t *testing.T) {
+	c := startTestCluster(t, 2)
+	m := clusterMain(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st, err := m.openStorage(ctx)
+	if err == nil {
+		st.Close()
+		t.Fatal("privaudit started on a cluster of two shards")
+	}
+	if want := "clickhouse.cluster privaudit has 2 shards"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("refusal %q does not say %q", err, want)
+	}
+}
+
+// TestReplicatedPairInOrderAndNodeDown: on a replicated pair privaudit uses
+// the first node for every connection (the second is a failover), and with
+// the first node killed it still starts — the schema is current, so no ON
+// CLUSTER DDL waits for the dead node — and ingests through the second.
+func TestReplicatedPairInOrderAndNodeDown(t *testing.T) {
+	c := startTestCluster(t, 1)
+	m := clusterMain(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st, err := m.openStorage(ctx) // creates the schema ON CLUSTER
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Concurrent queries hold separate connections: all must be on node 1.
+	var wg sync.WaitGroup
+	replicas := make([]string, 6)
+	for i := range replicas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var sleep uint8
+			if err := st.Conn.QueryRow(ctx, "SELECT substitution, sleep(0.3) FROM system.macros WHERE macro = 'replica'").Scan(&replicas[i], &sleep); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, r := range replicas {
+		if r != "r1" {
+			t.Fatalf("connection %d went to replica %s, want r1 for all (in order, not round-robin): %v", i, r, replicas)
+		}
+	}
+	st.Close()
+
+	c.Nodes[0].Kill()
+	sctx, scancel := context.WithTimeout(ctx, 60*time.Second)
+	defer scancel()
+	st, err = m.openStorage(sctx)
+	if err != nil {
+		t.Fatalf("privaudit does not start with node 1 down: %v", err)
+	}
+	defer st.Close()
+	in, err := ingest.Open(ctx, ingest.Options{SpoolDir: filepath.Join(m.Config.DataDir, "spool"),
+		Linger: 20 * time.Millisecond, Conn: st.Conn, Schema: m.Config.Schema(), Logger: m.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Start()
+	defer in.Close(context.Background())
+	postEvents(t, in, 0, 20)
+	node2, err := store.Open(ctx, store.Options{Addrs: c.Addrs()[1:], User: c.AdminUser, Password: c.AdminPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node2.Close()
+	var n uint64
+	if err := node2.QueryRow(ctx, "SELECT count() FROM privaudit.access_events").Scan(&n); err != nil || n != 20 {
+		t.Fatalf("node 2 holds %d events (%v), want 20", n, err)
+	}
+}
+
+// postEvents ingests crashEvent(from..from+n-1) through in's handler and
+// waits until they are stored.
+func postEvents(t *testing.T, in *ingest.Ingestor, from, n int) {
+	t.Helper()
+	var b strings.Builder
+	for i := from; i < from+n; i++ {
+		b.WriteString(crashEvent(i) + "\n")
+	}
+	mux := http.NewServeMux()
+	in.Routes(mux, func(h http.Handler) http.Handler { return h })
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader(b.String())))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("ingest: %d %s", rec.Code, rec.Body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := in.WaitStored(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
