@@ -56,7 +56,7 @@ func Migrate(ctx context.Context, conn driver.Conn, s Schema, log *slog.Logger) 
 	// A current schema needs no DDL at all: ON CLUSTER statements wait for
 	// every node, so running them at each start would stop privaudit from
 	// starting while any replica is down.
-	if applied, err := appliedVersions(ctx, conn, s); err == nil && pending(ms, applied) == 0 {
+	if current(ctx, conn, s, ms) {
 		return nil
 	}
 	on := ""
@@ -89,6 +89,18 @@ func Migrate(ctx context.Context, conn driver.Conn, s Schema, log *slog.Logger) 
 		log.Info("migration applied", "version", m.Version, "name", m.Name)
 	}
 	return nil
+}
+
+// current reports whether every migration is recorded as applied; false
+// when the bookkeeping table does not exist yet.
+func current(ctx context.Context, conn driver.Conn, s Schema, ms []Migration) bool {
+	var n uint64
+	err := conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = 'schema_migrations'", s.MetaDB).Scan(&n)
+	if err != nil || n == 0 {
+		return false
+	}
+	applied, err := appliedVersions(ctx, conn, s)
+	return err == nil && pending(ms, applied) == 0
 }
 
 // appliedVersions reads the versions recorded in MetaDB.schema_migrations.

@@ -77,7 +77,7 @@ func Open(ctx context.Context, o Options) (*Ingestor, error) {
 		in.now = time.Now
 	}
 	if o.Instance == "" {
-		o.Instance = newInstanceID()
+		o.Instance = NewInstanceID()
 	}
 	for _, k := range []audit.Kind{audit.KindEvents, audit.KindConsents} {
 		sp, err := spool.Open(ctx, spool.Options{Dir: filepath.Join(o.SpoolDir, string(k)), MaxBytes: o.SpoolMaxBytes,

@@ -80,8 +80,8 @@ type WriterOptions struct {
 	Instance string
 }
 
-// newInstanceID is a random id for one process's batches.
-func newInstanceID() string {
+// NewInstanceID is a random id naming one process in batch ids and the writer lease.
+func NewInstanceID() string {
 	var b [6]byte
 	_, _ = crand.Read(b[:])
 	return hex.EncodeToString(b[:])
@@ -127,7 +127,7 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 		o.Logger = slog.Default()
 	}
 	if o.Instance == "" {
-		o.Instance = newInstanceID()
+		o.Instance = NewInstanceID()
 	}
 	o.Logger = o.Logger.With("writer", string(o.Kind))
 	w := &Writer{o: o}

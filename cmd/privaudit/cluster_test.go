@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -150,4 +151,40 @@ func postEvents(t *testing.T, in *ingest.Ingestor, from, n int) {
 	if err := in.WaitStored(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSecondServeRefusedByLease: two `serve` on one database would store
+// resends twice (the stored-key filter lives in one process) and fire every
+// schedule twice; the second is refused by the writer lease, naming the
+// first, and starts once the first has stopped.
+func TestSecondServeRefusedByLease(t *testing.T) {
+	c := startTestCluster(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	m1, m2 := clusterMain(t, c), clusterMain(t, c)
+	m1.Config.Listen, m2.Config.Listen = "127.0.0.1:0", "127.0.0.1:0"
+	s1, err := m1.startServer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := m2.startServer(ctx)
+	if err == nil {
+		s2.Shutdown()
+		s1.Shutdown()
+		t.Fatal("a second serve started on a database another serve writes")
+	}
+	host, _ := os.Hostname()
+	for _, want := range []string{"holds the writer lease until", "on host " + host, fmt.Sprintf("pid %d", os.Getpid())} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q does not say %q", err, want)
+		}
+	}
+	if err := s1.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err = m2.startServer(ctx)
+	if err != nil {
+		t.Fatalf("serve refused after the lease holder stopped: %v", err)
+	}
+	s2.Shutdown()
 }
