@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/privaudit/privaudit/audit"
@@ -369,6 +370,13 @@ func (w *Writer) insert(ctx context.Context, buf rows, batchID string) (int, err
 	if n == 0 {
 		return 0, nil
 	}
+	// Without ClickHouse's insert deduplication: a replicated table drops a
+	// block it already holds and then skips the materialized views that fill
+	// the key table, so a retry of an insert whose records were committed
+	// but whose keys were not would leave those keys missing for good. The
+	// writer's own key lookup is the deduplication; a retry that stores a
+	// record twice stores it identically, and the rows collapse on merge.
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplicate": 0}))
 	b, err := w.o.Conn.PrepareBatch(ctx, w.insertSQL)
 	if err != nil {
 		return 0, fmt.Errorf("prepare insert: %w", err)

@@ -188,3 +188,108 @@ func TestSecondServeRefusedByLease(t *testing.T) {
 	}
 	s2.Shutdown()
 }
+
+// TestReplicatedRetryKeepsKeyTableComplete: an insert whose events reached
+// the replicated table but whose keys did not is retried by the writer; the
+// retry must leave every stored event with its key, and a later resend must
+// not be stored again. To make the key insert fail after the events were
+// committed, node 1's key table is swapped for one whose event_id column
+// cannot take the keys, and swapped back once the events are in.
+func TestReplicatedRetryKeepsKeyTableComplete(t *testing.T) {
+	c := startTestCluster(t, 1)
+	m := clusterMain(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st, err := m.openStorage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	conn := st.Conn // node 1: in order
+	exec := func(sql string) {
+		t.Helper()
+		if err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	count := func(sql string) uint64 {
+		t.Helper()
+		var n uint64
+		if err := conn.QueryRow(ctx, sql).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return n
+	}
+	exec("RENAME TABLE privaudit_meta.event_key_hashes TO privaudit_meta.event_key_hashes_saved")
+	exec("CREATE TABLE privaudit_meta.event_key_hashes (key UInt64, event_id UInt8) ENGINE = MergeTree ORDER BY key")
+	in, err := ingest.Open(ctx, ingest.Options{SpoolDir: filepath.Join(m.Config.DataDir, "spool"),
+		Linger: 20 * time.Millisecond, Conn: conn, Schema: m.Config.Schema(), Logger: m.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Start()
+	defer in.Close(context.Background())
+	var b strings.Builder
+	for i := range 20 {
+		b.WriteString(crashEvent(i) + "\n")
+	}
+	post := func() {
+		t.Helper()
+		mux := http.NewServeMux()
+		in.Routes(mux, func(h http.Handler) http.Handler { return h })
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader(b.String())))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("ingest: %d %s", rec.Code, rec.Body)
+		}
+	}
+	post()
+	// The events are committed, their keys refused: the writer sees an error.
+	for count("SELECT count() FROM privaudit.access_events") == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the events never reached access_events")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	exec("DROP TABLE privaudit_meta.event_key_hashes")
+	exec("RENAME TABLE privaudit_meta.event_key_hashes_saved TO privaudit_meta.event_key_hashes")
+	if err := in.WaitStored(ctx); err != nil {
+		t.Fatal(err)
+	}
+	missing := count("SELECT count() FROM privaudit.access_events WHERE event_id NOT IN (SELECT event_id FROM privaudit_meta.event_key_hashes)")
+	keys := count("SELECT uniqExact(event_id) FROM privaudit_meta.event_key_hashes")
+	if missing != 0 || keys != 20 {
+		t.Fatalf("after the retried insert the key table holds %d of 20 keys (%d stored event rows have no key)", keys, missing)
+	}
+	// The resend is a batch of its own: no row may carry a new batch id
+	// (merges may collapse the retry's identical rows meanwhile, so raw
+	// counts before and after would not compare).
+	batches := func() map[string]uint64 {
+		t.Helper()
+		rows, err := conn.Query(ctx, "SELECT batch_id, count() FROM privaudit.access_events GROUP BY batch_id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]uint64{}
+		for rows.Next() {
+			var id string
+			var n uint64
+			if err := rows.Scan(&id, &n); err != nil {
+				t.Fatal(err)
+			}
+			out[id] = n
+		}
+		return out
+	}
+	before := batches()
+	post()
+	if err := in.WaitStored(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for id, n := range batches() {
+		if _, ok := before[id]; !ok {
+			t.Fatalf("a resend of stored events was stored again: %d rows in batch %s", n, id)
+		}
+	}
+}
