@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/privaudit/privaudit/audit/chserver"
 	"github.com/privaudit/privaudit/audit/ingest"
 	"github.com/privaudit/privaudit/audit/store"
@@ -135,6 +137,18 @@ func TestReplicatedPairInOrderAndNodeDown(t *testing.T) {
 // waits until they are stored.
 func postEvents(t *testing.T, in *ingest.Ingestor, from, n int) {
 	t.Helper()
+	sendEvents(t, in, from, n)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := in.WaitStored(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sendEvents posts crashEvent(from..from+n-1) to in's handler; they are
+// spooled, not yet stored, when it returns.
+func sendEvents(t *testing.T, in *ingest.Ingestor, from, n int) {
+	t.Helper()
 	var b strings.Builder
 	for i := from; i < from+n; i++ {
 		b.WriteString(crashEvent(i) + "\n")
@@ -146,11 +160,49 @@ func postEvents(t *testing.T, in *ingest.Ingestor, from, n int) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("ingest: %d %s", rec.Code, rec.Body)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := in.WaitStored(ctx); err != nil {
-		t.Fatal(err)
+}
+
+// nodeSQL runs the test's own statements on one connection.
+type nodeSQL struct {
+	t    *testing.T
+	ctx  context.Context
+	conn driver.Conn
+}
+
+func (n nodeSQL) exec(sql string) {
+	n.t.Helper()
+	if err := n.conn.Exec(n.ctx, sql); err != nil {
+		n.t.Fatalf("%s: %v", sql, err)
 	}
+}
+
+func (n nodeSQL) count(sql string) uint64 {
+	n.t.Helper()
+	var v uint64
+	if err := n.conn.QueryRow(n.ctx, sql).Scan(&v); err != nil {
+		n.t.Fatalf("%s: %v", sql, err)
+	}
+	return v
+}
+
+// rowsPerBatch counts access_events rows (raw) by batch id.
+func (n nodeSQL) rowsPerBatch() map[string]uint64 {
+	n.t.Helper()
+	rows, err := n.conn.Query(n.ctx, "SELECT batch_id, count() FROM privaudit.access_events GROUP BY batch_id")
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]uint64{}
+	for rows.Next() {
+		var id string
+		var c uint64
+		if err := rows.Scan(&id, &c); err != nil {
+			n.t.Fatal(err)
+		}
+		out[id] = c
+	}
+	return out
 }
 
 // TestSecondServeRefusedByLease: two `serve` on one database would store
@@ -194,7 +246,8 @@ func TestSecondServeRefusedByLease(t *testing.T) {
 // retry must leave every stored event with its key, and a later resend must
 // not be stored again. To make the key insert fail after the events were
 // committed, node 1's key table is swapped for one whose event_id column
-// cannot take the keys, and swapped back once the events are in.
+// cannot take the keys, and swapped back once the events are in. Counts are
+// of raw rows, never FINAL.
 func TestReplicatedRetryKeepsKeyTableComplete(t *testing.T) {
 	c := startTestCluster(t, 1)
 	m := clusterMain(t, c)
@@ -205,89 +258,40 @@ func TestReplicatedRetryKeepsKeyTableComplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	conn := st.Conn // node 1: in order
-	exec := func(sql string) {
-		t.Helper()
-		if err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	count := func(sql string) uint64 {
-		t.Helper()
-		var n uint64
-		if err := conn.QueryRow(ctx, sql).Scan(&n); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-		return n
-	}
-	exec("RENAME TABLE privaudit_meta.event_key_hashes TO privaudit_meta.event_key_hashes_saved")
-	exec("CREATE TABLE privaudit_meta.event_key_hashes (key UInt64, event_id UInt8) ENGINE = MergeTree ORDER BY key")
+	node1 := nodeSQL{t, ctx, st.Conn} // in order: the writer's node too
+	node1.exec("RENAME TABLE privaudit_meta.event_key_hashes TO privaudit_meta.event_key_hashes_saved")
+	node1.exec("CREATE TABLE privaudit_meta.event_key_hashes (key UInt64, event_id UInt8) ENGINE = MergeTree ORDER BY key")
 	in, err := ingest.Open(ctx, ingest.Options{SpoolDir: filepath.Join(m.Config.DataDir, "spool"),
-		Linger: 20 * time.Millisecond, Conn: conn, Schema: m.Config.Schema(), Logger: m.Log})
+		Linger: 20 * time.Millisecond, Conn: st.Conn, Schema: m.Config.Schema(), Logger: m.Log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	in.Start()
 	defer in.Close(context.Background())
-	var b strings.Builder
-	for i := range 20 {
-		b.WriteString(crashEvent(i) + "\n")
-	}
-	post := func() {
-		t.Helper()
-		mux := http.NewServeMux()
-		in.Routes(mux, func(h http.Handler) http.Handler { return h })
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader(b.String())))
-		if rec.Code != http.StatusOK {
-			t.Fatalf("ingest: %d %s", rec.Code, rec.Body)
-		}
-	}
-	post()
+	sendEvents(t, in, 0, 20)
 	// The events are committed, their keys refused: the writer sees an error.
-	for count("SELECT count() FROM privaudit.access_events") == 0 {
+	for node1.count("SELECT count() FROM privaudit.access_events") == 0 {
 		if ctx.Err() != nil {
 			t.Fatal("the events never reached access_events")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	exec("DROP TABLE privaudit_meta.event_key_hashes")
-	exec("RENAME TABLE privaudit_meta.event_key_hashes_saved TO privaudit_meta.event_key_hashes")
+	node1.exec("DROP TABLE privaudit_meta.event_key_hashes")
+	node1.exec("RENAME TABLE privaudit_meta.event_key_hashes_saved TO privaudit_meta.event_key_hashes")
 	if err := in.WaitStored(ctx); err != nil {
 		t.Fatal(err)
 	}
-	missing := count("SELECT count() FROM privaudit.access_events WHERE event_id NOT IN (SELECT event_id FROM privaudit_meta.event_key_hashes)")
-	keys := count("SELECT uniqExact(event_id) FROM privaudit_meta.event_key_hashes")
+	missing := node1.count("SELECT count() FROM privaudit.access_events WHERE event_id NOT IN (SELECT event_id FROM privaudit_meta.event_key_hashes)")
+	keys := node1.count("SELECT uniqExact(event_id) FROM privaudit_meta.event_key_hashes")
 	if missing != 0 || keys != 20 {
 		t.Fatalf("after the retried insert the key table holds %d of 20 keys (%d stored event rows have no key)", keys, missing)
 	}
 	// The resend is a batch of its own: no row may carry a new batch id
 	// (merges may collapse the retry's identical rows meanwhile, so raw
-	// counts before and after would not compare).
-	batches := func() map[string]uint64 {
-		t.Helper()
-		rows, err := conn.Query(ctx, "SELECT batch_id, count() FROM privaudit.access_events GROUP BY batch_id")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		out := map[string]uint64{}
-		for rows.Next() {
-			var id string
-			var n uint64
-			if err := rows.Scan(&id, &n); err != nil {
-				t.Fatal(err)
-			}
-			out[id] = n
-		}
-		return out
-	}
-	before := batches()
-	post()
-	if err := in.WaitStored(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for id, n := range batches() {
+	// totals before and after would not compare).
+	before := node1.rowsPerBatch()
+	postEvents(t, in, 0, 20)
+	for id, n := range node1.rowsPerBatch() {
 		if _, ok := before[id]; !ok {
 			t.Fatalf("a resend of stored events was stored again: %d rows in batch %s", n, id)
 		}
