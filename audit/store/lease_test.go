@@ -94,3 +94,38 @@ func TestLeaseOfDeadProcessOnThisHostTakenOver(t *testing.T) {
 		t.Fatal("the live lease of a running process was taken over")
 	}
 }
+
+// TestLeaseLostWhenAnotherHolderAppears: two instances that took the lease
+// in the same instant both pass the read-back; the renewal finds the other
+// holder and reports the lease lost, which stops serve.
+func TestLeaseLostWhenAnotherHolderAppears(t *testing.T) {
+	ctx := context.Background()
+	ch, err := chserver.Start(ctx, chserver.Options{Dir: filepath.Join(t.TempDir(), "ch")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ch.Stop(context.Background()) })
+	conn, err := store.Open(ctx, store.Options{Addrs: []string{ch.Addr}, User: ch.AdminUser, Password: ch.AdminPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s := queries.DefaultSchema
+	if err := store.Migrate(ctx, conn, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	l, err := store.TakeLease(ctx, store.LeaseOptions{Conn: conn, Schema: s, Holder: "a", TTL: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(ctx)
+	if err := conn.Exec(ctx, "INSERT INTO privaudit_meta.instance_lease SELECT 'writer', 'b', 'other-host', 7, now(), now() + 300, ?",
+		uint64(time.Now().Add(time.Hour).UnixNano())); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-l.Lost():
+	case <-time.After(time.Minute):
+		t.Fatal("the lease was not reported lost though another instance holds it")
+	}
+}

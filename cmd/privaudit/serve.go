@@ -62,8 +62,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	case <-ctx.Done():
 	case <-srv.st.Lease.Lost():
 		m.Log.Error("another instance took the writer lease; shutting down")
-		err = errors.Join(srv.Shutdown(), errors.New("writer lease lost to another privaudit instance"))
-		return err
+		return errors.Join(srv.Shutdown(), errors.New("writer lease lost to another privaudit instance"))
 	}
 	m.Log.Info("shutting down: no new requests; flushing the spool")
 	return srv.Shutdown()
