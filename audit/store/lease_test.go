@@ -9,14 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/privaudit/privaudit/audit/chserver"
 	"github.com/privaudit/privaudit/audit/store"
 	"github.com/privaudit/privaudit/queries"
 )
 
-// TestLeaseStaleTakenOverLiveRefused: a lease whose holder stopped renewing
-// is taken over; a live one held by another instance is refused.
-func TestLeaseStaleTakenOverLiveRefused(t *testing.T) {
+// migrated starts a managed ClickHouse with the schema applied.
+func migrated(t *testing.T) (context.Context, driver.Conn, queries.Schema) {
+	t.Helper()
 	ctx := context.Background()
 	ch, err := chserver.Start(ctx, chserver.Options{Dir: filepath.Join(t.TempDir(), "ch")})
 	if err != nil {
@@ -27,11 +29,18 @@ func TestLeaseStaleTakenOverLiveRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	s := queries.DefaultSchema
 	if err := store.Migrate(ctx, conn, s, nil); err != nil {
 		t.Fatal(err)
 	}
+	return ctx, conn, s
+}
+
+// TestLeaseStaleTakenOverLiveRefused: a lease whose holder stopped renewing
+// is taken over; a live one held by another instance is refused.
+func TestLeaseStaleTakenOverLiveRefused(t *testing.T) {
+	ctx, conn, s := migrated(t)
 	// A holder that died without releasing: its lease expired 10 s ago.
 	if err := conn.Exec(ctx, "INSERT INTO privaudit_meta.instance_lease SELECT 'writer', 'dead', 'old-host', 42, now() - 40, now() - 10, 1"); err != nil {
 		t.Fatal(err)
@@ -56,21 +65,7 @@ func TestLeaseStaleTakenOverLiveRefused(t *testing.T) {
 // serve finds its predecessor's live lease; the predecessor's pid on this
 // host is gone, so the lease is taken over at once.
 func TestLeaseOfDeadProcessOnThisHostTakenOver(t *testing.T) {
-	ctx := context.Background()
-	ch, err := chserver.Start(ctx, chserver.Options{Dir: filepath.Join(t.TempDir(), "ch")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ch.Stop(context.Background()) })
-	conn, err := store.Open(ctx, store.Options{Addrs: []string{ch.Addr}, User: ch.AdminUser, Password: ch.AdminPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	s := queries.DefaultSchema
-	if err := store.Migrate(ctx, conn, s, nil); err != nil {
-		t.Fatal(err)
-	}
+	ctx, conn, s := migrated(t)
 	dead := exec.Command("true")
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
@@ -99,21 +94,7 @@ func TestLeaseOfDeadProcessOnThisHostTakenOver(t *testing.T) {
 // in the same instant both pass the read-back; the renewal finds the other
 // holder and reports the lease lost, which stops serve.
 func TestLeaseLostWhenAnotherHolderAppears(t *testing.T) {
-	ctx := context.Background()
-	ch, err := chserver.Start(ctx, chserver.Options{Dir: filepath.Join(t.TempDir(), "ch")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ch.Stop(context.Background()) })
-	conn, err := store.Open(ctx, store.Options{Addrs: []string{ch.Addr}, User: ch.AdminUser, Password: ch.AdminPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	s := queries.DefaultSchema
-	if err := store.Migrate(ctx, conn, s, nil); err != nil {
-		t.Fatal(err)
-	}
+	ctx, conn, s := migrated(t)
 	l, err := store.TakeLease(ctx, store.LeaseOptions{Conn: conn, Schema: s, Holder: "a", TTL: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
