@@ -13,7 +13,7 @@ FUZZ_CONSENTS ?= 400000x
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT       := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 PKGS_RUN  := clickhouse-server clickhouse-client
-PKGS_TEST := libreoffice-calc-nogui
+PKGS_TEST := libreoffice-calc-nogui zookeeper
 
 .PHONY: all build deps deps-test demo test test-short fuzz bench bench-smoke race vet clean
 
@@ -30,7 +30,8 @@ deps:
 	@test -x /usr/sbin/clickhouse-server || test -x /usr/bin/clickhouse-server || \
 	  { echo "clickhouse-server is still missing: apt-get install clickhouse-server"; exit 1; }
 
-# deps-test adds LibreOffice: the spreadsheet tests open the xlsx in a real program.
+# deps-test adds LibreOffice (the spreadsheet tests open the xlsx in a real program) and
+# ZooKeeper (the replicated-pair tests start a local cluster).
 deps-test: deps
 	@missing=""; for p in $(PKGS_TEST); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing"; \

@@ -49,6 +49,16 @@ func Migrate(ctx context.Context, conn driver.Conn, s Schema, log *slog.Logger) 
 	if err := s.Validate(); err != nil {
 		return err
 	}
+	ms, err := Migrations()
+	if err != nil {
+		return err
+	}
+	// A current schema needs no DDL at all: ON CLUSTER statements wait for
+	// every node, so running them at each start would stop privaudit from
+	// starting while any replica is down.
+	if current(ctx, conn, s, ms) {
+		return nil
+	}
 	on := ""
 	if s.Cluster != "" {
 		on = " ON CLUSTER " + s.Cluster
@@ -65,21 +75,7 @@ func Migrate(ctx context.Context, conn driver.Conn, s Schema, log *slog.Logger) 
 			return fmt.Errorf("migrate: bootstrap: %w", err)
 		}
 	}
-	applied := map[uint32]bool{}
-	rows, err := conn.Query(ctx, "SELECT version FROM "+s.MetaDB+".schema_migrations")
-	if err != nil {
-		return fmt.Errorf("migrate: read applied: %w", err)
-	}
-	for rows.Next() {
-		var v uint32
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return fmt.Errorf("migrate: read applied: %w", err)
-		}
-		applied[v] = true
-	}
-	rows.Close()
-	ms, err := Migrations()
+	applied, err := appliedVersions(ctx, conn, s)
 	if err != nil {
 		return err
 	}
@@ -93,6 +89,47 @@ func Migrate(ctx context.Context, conn driver.Conn, s Schema, log *slog.Logger) 
 		log.Info("migration applied", "version", m.Version, "name", m.Name)
 	}
 	return nil
+}
+
+// current reports whether every migration is recorded as applied; false
+// when the bookkeeping table does not exist yet.
+func current(ctx context.Context, conn driver.Conn, s Schema, ms []Migration) bool {
+	var n uint64
+	err := conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = 'schema_migrations'", s.MetaDB).Scan(&n)
+	if err != nil || n == 0 {
+		return false
+	}
+	applied, err := appliedVersions(ctx, conn, s)
+	return err == nil && pending(ms, applied) == 0
+}
+
+// appliedVersions reads the versions recorded in MetaDB.schema_migrations.
+func appliedVersions(ctx context.Context, conn driver.Conn, s Schema) (map[uint32]bool, error) {
+	applied := map[uint32]bool{}
+	rows, err := conn.Query(ctx, "SELECT version FROM "+s.MetaDB+".schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("migrate: read applied: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("migrate: read applied: %w", err)
+		}
+		applied[v] = true
+	}
+	return applied, rows.Err()
+}
+
+// pending counts the migrations not yet applied.
+func pending(ms []Migration, applied map[uint32]bool) int {
+	n := 0
+	for _, m := range ms {
+		if !applied[uint32(m.Version)] {
+			n++
+		}
+	}
+	return n
 }
 
 func apply(ctx context.Context, conn driver.Conn, s Schema, m Migration) error {

@@ -56,6 +56,12 @@ type Options struct {
 	// StartTimeout bounds the wait for the server to answer. Default 30s.
 	StartTimeout time.Duration
 	Logger       *slog.Logger
+	// Ports, when set, are the native and HTTP ports to listen on instead of
+	// free ones picked at start (a cluster's nodes must know each other's).
+	Ports []int
+	// AdminPassword, when set, replaces the random administrator password
+	// (a cluster's nodes share one).
+	AdminPassword string
 }
 
 // Server is a running managed ClickHouse server.
@@ -175,15 +181,22 @@ func findBinary(name string) (string, error) {
 }
 
 func launch(ctx context.Context, bin string, opts Options) (*Server, error) {
-	ports, err := FreePorts(2)
-	if err != nil {
-		return nil, err
+	ports := opts.Ports
+	if len(ports) != 2 {
+		var err error
+		if ports, err = FreePorts(2); err != nil {
+			return nil, err
+		}
+	}
+	admin := opts.AdminPassword
+	if admin == "" {
+		admin = randomSecret()
 	}
 	s := &Server{
 		Addr:           net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
 		HTTPAddr:       net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
 		AdminUser:      "privaudit",
-		AdminPassword:  randomSecret(),
+		AdminPassword:  admin,
 		ReaderUser:     "privaudit_reader",
 		ReaderPassword: randomSecret(),
 		Database:       opts.Database,

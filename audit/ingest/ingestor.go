@@ -49,6 +49,9 @@ type Options struct {
 	Logger           *slog.Logger
 	// Now is the clock for the future-timestamp rule; nil is time.Now.
 	Now func() time.Time
+	// Instance names this process in batch ids; empty picks a random one,
+	// so two instances writing one database never share a batch id.
+	Instance string
 }
 
 // Ingestor owns the spools and writers of both record kinds.
@@ -92,6 +95,9 @@ func Open(ctx context.Context, o Options) (*Ingestor, error) {
 		in.now = time.Now
 	}
 	in.inFlight.limit = o.MaxInFlightBytes
+	if o.Instance == "" {
+		o.Instance = NewInstanceID()
+	}
 	for _, k := range []audit.Kind{audit.KindEvents, audit.KindConsents} {
 		sp, err := spool.Open(ctx, spool.Options{Dir: filepath.Join(o.SpoolDir, string(k)), MaxBytes: o.SpoolMaxBytes,
 			NoSync: o.NoSync, Logger: in.log.With("spool", string(k))})
@@ -101,7 +107,7 @@ func Open(ctx context.Context, o Options) (*Ingestor, error) {
 		}
 		in.spools[k] = sp
 		w, err := NewWriter(WriterOptions{Kind: k, Spool: sp, Conn: o.Conn, Schema: o.Schema, BatchRecords: o.BatchRecords,
-			Linger: o.Linger, Metrics: in.metrics, Logger: in.log})
+			Linger: o.Linger, Metrics: in.metrics, Logger: in.log, Instance: o.Instance})
 		if err != nil {
 			in.closeSpools()
 			return nil, err

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -15,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/privaudit/privaudit/audit"
@@ -72,6 +74,18 @@ type WriterOptions struct {
 	MaxBackoff time.Duration
 	Metrics    *Metrics
 	Logger     *slog.Logger
+	// Instance is part of every batch id (kind-instance-first-last): spool
+	// sequences start at 1 in every data directory, so without it two
+	// instances writing one database would overwrite each other's batch
+	// records. Empty picks a random one.
+	Instance string
+}
+
+// NewInstanceID is a random id naming one process in batch ids and the writer lease.
+func NewInstanceID() string {
+	var b [6]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // Writer moves one kind's records from its spool into ClickHouse in large
@@ -112,6 +126,9 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Instance == "" {
+		o.Instance = NewInstanceID()
 	}
 	o.Logger = o.Logger.With("writer", string(o.Kind))
 	w := &Writer{o: o}
@@ -306,7 +323,7 @@ func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error 
 		return err
 	}
 	tKeys := time.Since(start)
-	batchID := string(w.o.Kind) + "-" + strconv.FormatUint(ents[0].Seq, 10) + "-" + strconv.FormatUint(ents[len(ents)-1].Seq, 10)
+	batchID := string(w.o.Kind) + "-" + w.o.Instance + "-" + strconv.FormatUint(ents[0].Seq, 10) + "-" + strconv.FormatUint(ents[len(ents)-1].Seq, 10)
 	if slices.Contains(keep, false) {
 		buf.keepOnly(keep)
 	}
@@ -353,6 +370,13 @@ func (w *Writer) insert(ctx context.Context, buf rows, batchID string) (int, err
 	if n == 0 {
 		return 0, nil
 	}
+	// Without ClickHouse's insert deduplication: a replicated table drops a
+	// block it already holds and then skips the materialized views that fill
+	// the key table, so a retry of an insert whose records were committed
+	// but whose keys were not would leave those keys missing for good. The
+	// writer's own key lookup is the deduplication; a retry that stores a
+	// record twice stores it identically, and the rows collapse on merge.
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplicate": 0}))
 	b, err := w.o.Conn.PrepareBatch(ctx, w.insertSQL)
 	if err != nil {
 		return 0, fmt.Errorf("prepare insert: %w", err)

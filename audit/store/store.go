@@ -48,17 +48,20 @@ func Open(ctx context.Context, opts Options) (driver.Conn, error) {
 		log = slog.Default()
 	}
 	conn, err := clickhouse.Open(&clickhouse.Options{
-		Addr:             opts.Addrs,
-		Auth:             clickhouse.Auth{Username: opts.User, Password: opts.Password, Database: opts.Database},
-		TLS:              opts.TLS,
-		DialTimeout:      opts.DialTimeout,
-		MaxOpenConns:     opts.MaxOpenConns,
-		MaxIdleConns:     opts.MaxOpenConns,
-		ConnMaxLifetime:  time.Hour,
-		Compression:      opts.compression(),
-		Logger:           slog.New(quietHandler{log.Handler()}).With("component", "clickhouse-go"),
-		ClientInfo:       clickhouse.ClientInfo{Products: []struct{ Name, Version string }{{Name: "privaudit", Version: "1"}}},
-		ConnOpenStrategy: clickhouse.ConnOpenRoundRobin,
+		Addr:            opts.Addrs,
+		Auth:            clickhouse.Auth{Username: opts.User, Password: opts.Password, Database: opts.Database},
+		TLS:             opts.TLS,
+		DialTimeout:     opts.DialTimeout,
+		MaxOpenConns:    opts.MaxOpenConns,
+		MaxIdleConns:    opts.MaxOpenConns,
+		ConnMaxLifetime: time.Hour,
+		Compression:     opts.compression(),
+		Logger:          slog.New(quietHandler{log.Handler()}).With("component", "clickhouse-go"),
+		ClientInfo:      clickhouse.ClientInfo{Products: []struct{ Name, Version string }{{Name: "privaudit", Version: "1"}}},
+		// In order, not round-robin: every connection goes to the first node
+		// that answers, so one instance's writes and reads meet on one replica
+		// and the others are failovers.
+		ConnOpenStrategy: clickhouse.ConnOpenInOrder,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse open: %w", err)
@@ -78,6 +81,27 @@ func Migrate(ctx context.Context, conn driver.Conn, s queries.Schema, log *slog.
 		log = slog.Default()
 	}
 	return queries.Migrate(ctx, conn, s, log)
+}
+
+// CheckCluster refuses a cluster that spans more than one shard: privaudit's
+// idempotency keys and reports assume every table lives whole on each node,
+// which holds for one shard of replicas only.
+func CheckCluster(ctx context.Context, conn driver.Conn, cluster string) error {
+	if cluster == "" {
+		return nil
+	}
+	var shards uint64
+	err := conn.QueryRow(ctx, "SELECT uniqExact(shard_num) FROM system.clusters WHERE cluster = ?", cluster).Scan(&shards)
+	if err != nil {
+		return fmt.Errorf("clickhouse.cluster %s: read system.clusters: %w", cluster, err)
+	}
+	switch {
+	case shards == 0:
+		return fmt.Errorf("clickhouse.cluster %s is not defined in the server's remote_servers; define it or leave clickhouse.cluster empty", cluster)
+	case shards > 1:
+		return fmt.Errorf("clickhouse.cluster %s has %d shards; privaudit supports one shard (replicated) until cluster mode is built", cluster, shards)
+	}
+	return nil
 }
 
 // quietHandler filters clickhouse-go's log: it drops the per-connection

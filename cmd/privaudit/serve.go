@@ -59,7 +59,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	m.Log.Info("privaudit serving", "url", srv.URL, "version", version)
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-srv.st.Lease.Lost():
+		m.Log.Error("another instance took the writer lease; shutting down")
+		return errors.Join(srv.Shutdown(), errors.New("writer lease lost to another privaudit instance"))
+	}
 	m.Log.Info("shutting down: no new requests; flushing the spool")
 	return srv.Shutdown()
 }
@@ -72,6 +77,11 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 		return nil, err
 	}
 	s := &server{st: st}
+	instance := ingest.NewInstanceID()
+	if err := m.takeLease(ctx, st, instance); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if s.tokens, err = auth.NewStore(st.Conn, m.Config.Schema(), m.Log); err != nil {
 		st.Close()
 		return nil, err
@@ -91,7 +101,7 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 	s.ingestor, err = ingest.Open(ctx, ingest.Options{
 		SpoolDir: filepath.Join(m.Config.DataDir, "spool"), SpoolMaxBytes: ic.SpoolMaxBytes,
 		MaxBodyBytes: ic.MaxBodyBytes, MaxDecompressedBytes: ic.MaxDecompressedBytes, MaxInFlightBytes: ic.MaxInFlightBytes, RetryAfter: ic.RetryAfter, BatchRecords: ic.BatchRecords, Linger: ic.Linger,
-		Conn: st.Conn, Schema: m.Config.Schema(), Registerer: reg, Logger: m.Log,
+		Conn: st.Conn, Schema: m.Config.Schema(), Registerer: reg, Logger: m.Log, Instance: instance,
 	})
 	if err != nil {
 		st.Close()

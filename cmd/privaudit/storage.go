@@ -21,6 +21,8 @@ type storage struct {
 	// Reader is how ad-hoc SQL connects (the readonly user).
 	ReaderUser, ReaderPassword string
 	Addrs                      []string
+	// Lease is the writer lease, held by `serve` only (see takeLease).
+	Lease *store.Lease
 }
 
 // openStorage starts or connects to ClickHouse and applies migrations.
@@ -48,6 +50,10 @@ func (m *Main) openStorage(ctx context.Context) (*storage, error) {
 		return nil, err
 	}
 	st.Conn = conn
+	if err := store.CheckCluster(ctx, conn, m.Config.ClickHouse.Cluster); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if err := store.Migrate(ctx, conn, m.Config.Schema(), m.Log); err != nil {
 		st.Close()
 		return nil, err
@@ -55,8 +61,24 @@ func (m *Main) openStorage(ctx context.Context) (*storage, error) {
 	return st, nil
 }
 
-// Close disconnects and stops a managed server.
+// takeLease makes this process the one instance writing the database; a
+// second `serve` on the same database is refused, naming the first.
+func (m *Main) takeLease(ctx context.Context, st *storage, instance string) error {
+	l, err := store.TakeLease(ctx, store.LeaseOptions{Conn: st.Conn, Schema: m.Config.Schema(), Holder: instance, Logger: m.Log})
+	if err != nil {
+		return err
+	}
+	st.Lease = l
+	return nil
+}
+
+// Close releases the lease, disconnects and stops a managed server.
 func (st *storage) Close() {
+	if st.Lease != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		st.Lease.Release(ctx)
+		cancel()
+	}
 	if st.Conn != nil {
 		st.Conn.Close()
 	}
