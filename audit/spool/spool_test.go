@@ -390,6 +390,20 @@ func TestSegmentRotationAndDeletion(t *testing.T) {
 	if len(left) >= len(files) || first > 11 {
 		t.Fatalf("after Ack(10): %v (first %d), before %v", left, first, files)
 	}
+	// The segment that entry 20 filled is rotated out just after Append(20)
+	// returns (the committer rotates once the round is durable): wait until
+	// segment 21 is on disk and in the spool's list, so that the filled
+	// segment is no longer the active one, which Ack keeps.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		files := segmentFiles(t, dir)
+		first, _ := parseSegmentName(filepath.Base(files[len(files)-1]))
+		if first == 21 && s.Stats().Segments == len(files) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no segment 21 after 30 s: %v", files)
+		}
+	}
 	if err := s.Ack(20); err != nil {
 		t.Fatal(err)
 	}

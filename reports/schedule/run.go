@@ -65,8 +65,13 @@ func (s *Scheduler) startNow(ctx context.Context, name string) (Run, <-chan Run,
 	done := make(chan Run, 1)
 	go func(r Run) {
 		defer s.wg.Done()
-		defer j.unlock()
-		done <- s.execute(s.ctx, j, r)
+		// Unlock before delivering: whoever waits on done may start the
+		// next run at once.
+		final := func() Run {
+			defer j.unlock()
+			return s.execute(s.ctx, j, r)
+		}()
+		done <- final
 	}(r)
 	r.Status, r.Attempt, r.StartedAt = StatusRunning, 1, s.now()
 	return r, done, nil
