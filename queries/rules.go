@@ -31,7 +31,7 @@ var ruleFuncs = sync.OnceValues(func() (template.FuncMap, error) {
 		if !ok {
 			continue
 		}
-		text, err := ruleFragment(name)
+		text, err := ruleFragment(ruleFiles, name)
 		if err != nil {
 			return nil, err
 		}
@@ -40,12 +40,12 @@ var ruleFuncs = sync.OnceValues(func() (template.FuncMap, error) {
 	return funcs, nil
 })
 
-// ruleFragment renders rules/NAME.sql and checks that it is one static
+// ruleFragment renders rules/NAME.sql of fsys and checks that it is one static
 // expression: no statement end, comment or parameter that could change the
 // text around the place it is included.
-func ruleFragment(name string) (string, error) {
+func ruleFragment(fsys fs.FS, name string) (string, error) {
 	p := path.Join("rules", name+".sql")
-	src, err := fs.ReadFile(ruleFiles, p)
+	src, err := fs.ReadFile(fsys, p)
 	if err != nil {
 		return "", fmt.Errorf("read rule fragment %s: %w", p, err)
 	}
