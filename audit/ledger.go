@@ -36,7 +36,9 @@ type Evaluation struct {
 // decide an event it must hold every event of the consent the event names,
 // or, for an event naming no consent, every event of every consent of which
 // some event names the event's (subject_id, recipient_id). It may hold more
-// (for example a subject's whole ledger): other consents are ignored.
+// (for example a subject's whole ledger): other consents are ignored. Each
+// consent event must appear once (read the ledger deduplicated, e.g. with
+// FINAL): a copy at another position could change who wins a tie.
 type ConsentHistory struct {
 	entries []LedgerEntry
 }
