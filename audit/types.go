@@ -72,14 +72,3 @@ var (
 	Outcomes       = []string{"allowed", "denied"}
 	ConsentStatus  = []string{"granted", "withdrawn"}
 )
-
-// IsDisclosure reports whether e is a disclosure: a share, export or transfer
-// that was allowed, to a recipient other than internal or the subject.
-func (e *Event) IsDisclosure() bool {
-	switch e.Action {
-	case "share", "export", "transfer":
-	default:
-		return false
-	}
-	return e.Outcome == "allowed" && e.RecipientType != "internal" && e.RecipientType != "subject"
-}

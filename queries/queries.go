@@ -5,7 +5,9 @@
 //
 // SQL files are Go text/templates over a Schema, which supplies only
 // validated identifiers (database names, cluster clause, table engines) —
-// never user values. User values are always bound as query parameters.
+// never user values — and may include the shared rule fragments of rules/
+// ({{disclosure}}, {{violation}}). User values are always bound as query
+// parameters.
 package queries
 
 import (
@@ -16,7 +18,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"text/template"
 )
 
 //go:embed migrations/*.sql
@@ -88,8 +89,11 @@ func Render(fsys fs.FS, path string, s Schema) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", path, err)
 	}
-	t, err := template.New(path).Option("missingkey=error").Parse(string(src))
+	t, err := newTemplate(path)
 	if err != nil {
+		return "", err
+	}
+	if t, err = t.Parse(string(src)); err != nil {
 		return "", fmt.Errorf("parse %s: %w", path, err)
 	}
 	data := templateData{DB: s.DB, MetaDB: s.MetaDB, Schema: s}

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"strings"
 	"sync"
-	"text/template"
 )
 
 //go:embed reports/*.sql
@@ -43,7 +42,10 @@ func ReportSection(name, section string, s Schema) (string, error) {
 		return "", err
 	}
 	path := "reports/" + name + ".sql"
-	t := template.New(path).Option("missingkey=error")
+	t, err := newTemplate(path)
+	if err != nil {
+		return "", err
+	}
 	for _, p := range []string{reportShared, path} {
 		src, err := fs.ReadFile(reportFiles, p)
 		if err != nil {

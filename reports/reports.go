@@ -9,30 +9,15 @@
 // SQL file.
 package reports
 
-import "github.com/privaudit/privaudit/reports/render"
-
-// The verdicts of SPEC §3, as the verdict engine names them.
-const (
-	VerdictCovered             = "covered"
-	VerdictOtherBasis          = "other_basis"
-	VerdictDenied              = "denied"
-	VerdictConsentUnknown      = "consent_unknown"
-	VerdictNoConsent           = "no_consent"
-	VerdictSubjectMismatch     = "subject_mismatch"
-	VerdictRecipientNotCovered = "recipient_not_covered"
-	VerdictConsentWithdrawn    = "consent_withdrawn"
-	VerdictConsentExpired      = "consent_expired"
-	VerdictPurposeNotCovered   = "purpose_not_covered"
-	VerdictCategoryNotCovered  = "category_not_covered"
+import (
+	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/reports/render"
 )
 
-// Verdicts lists every verdict in the order summaries show them: the
-// acceptable ones first, then the violations in SPEC §3 order.
-var Verdicts = []string{
-	VerdictCovered, VerdictOtherBasis, VerdictDenied,
-	VerdictNoConsent, VerdictConsentUnknown, VerdictSubjectMismatch, VerdictRecipientNotCovered,
-	VerdictConsentWithdrawn, VerdictConsentExpired, VerdictPurposeNotCovered, VerdictCategoryNotCovered,
-}
+// Verdicts lists every verdict in the order summaries show them
+// (audit.Verdicts: the acceptable ones first, then the violations in SPEC §3
+// order).
+var Verdicts = audit.VerdictNames()
 
 // Definition describes one report of the catalog.
 type Definition struct {

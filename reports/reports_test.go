@@ -211,7 +211,7 @@ func TestDisclosuresAndViolations(t *testing.T) {
 	violations := 0
 	for _, w := range readExpected(t) {
 		want[w.eventID] = w
-		if !slices.Contains([]string{VerdictCovered, VerdictOtherBasis, VerdictDenied}, w.verdict) {
+		if audit.Verdict(w.verdict).IsViolation() {
 			violations++
 		}
 	}
@@ -416,7 +416,7 @@ func TestSummaryFigures(t *testing.T) {
 		t.Errorf("disclosure totals %v", totals)
 	}
 	p := sum.Pivots[0]
-	if !p.Chart || p.ColHeaders[0] != VerdictCovered || p.Rows[0].Label != "msgplatform" || rowTotal(p.Rows[0]) != 30 {
+	if !p.Chart || p.ColHeaders[0] != string(audit.VerdictCovered) || p.Rows[0].Label != "msgplatform" || rowTotal(p.Rows[0]) != 30 {
 		t.Errorf("pivot %+v", p)
 	}
 	ar := summaryOf(t, r, "access-review", nil)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
 	"github.com/privaudit/privaudit/queries"
 )
@@ -98,8 +99,22 @@ func TestGoldenVerdicts(t *testing.T) {
 			t.Errorf("the golden set has no case for verdict %s", v)
 		}
 	}
+	// The engine's vocabulary is the domain's: it names every verdict of
+	// audit.Verdicts on this set, and nothing else.
+	emitted := map[string]bool{}
+	for _, g := range got {
+		emitted[g.Verdict] = true
+		if !audit.Verdict(g.Verdict).Valid() {
+			t.Errorf("the SQL engine emits %q, which is no verdict of audit.Verdicts", g.Verdict)
+		}
+	}
+	for _, v := range audit.VerdictNames() {
+		if !emitted[v] {
+			t.Errorf("the SQL engine never emits verdict %s of audit.Verdicts on the golden set", v)
+		}
+	}
 	for _, w := range want {
-		if w.verdict == VerdictCategoryNotCovered && got[w.eventID].Detail != "missing categories: card_transactions, contact_details" {
+		if w.verdict == string(audit.VerdictCategoryNotCovered) && got[w.eventID].Detail != "missing categories: card_transactions, contact_details" {
 			t.Errorf("%s: category detail %q", w.eventID, got[w.eventID].Detail)
 		}
 	}

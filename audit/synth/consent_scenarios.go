@@ -1,5 +1,7 @@
 package synth
 
+import "github.com/privaudit/privaudit/audit"
+
 // Consent-based scenarios: disclosures to the messaging platform, the
 // analytics processor and the ad network, covered or not by construction.
 
@@ -58,7 +60,7 @@ func (g *gen) msgCovered(e *event, purpose uint8, extraPct int) bool {
 		if g.r.IntN(10) != 0 {
 			e.ckind, e.ccust = kindMsg, c
 		}
-		e.expect = VerdictCovered
+		e.expect = audit.VerdictCovered
 		return true
 	}
 	return false
@@ -94,7 +96,7 @@ func (g *gen) msgReminder(e *event) bool {
 		if g.r.IntN(10) < 3 {
 			e.ckind, e.ccust = kindRem, c
 		}
-		e.expect = VerdictCovered
+		e.expect = audit.VerdictCovered
 		return true
 	}
 	return false
@@ -118,7 +120,7 @@ func (g *gen) analyticsExport(e *event) bool {
 		if g.r.IntN(100) < 85 {
 			e.ckind, e.ccust = kindAna, c
 		}
-		e.expect = VerdictCovered
+		e.expect = audit.VerdictCovered
 		return true
 	}
 	return false
@@ -135,7 +137,7 @@ func (g *gen) adShare(e *event, cust int) {
 
 func (g *gen) adNoConsent(e *event) bool {
 	g.adShare(e, g.r.IntN(len(g.w.customers)))
-	e.expect = VerdictNoConsent
+	e.expect = audit.VerdictNoConsent
 	return true
 }
 
@@ -149,7 +151,7 @@ func (g *gen) adCitesMessenger(e *event) bool {
 			continue
 		}
 		g.adShare(e, c)
-		e.ckind, e.ccust, e.expect = kindMsg, c, VerdictRecipientNotCovered
+		e.ckind, e.ccust, e.expect = kindMsg, c, audit.VerdictRecipientNotCovered
 		return true
 	}
 	return false
@@ -179,7 +181,7 @@ func (g *gen) msgCategoryBeyond(e *event) bool {
 		}
 		g.messenger(e, c, purposeNames[bitIndex(purpose)], primary|missing)
 		g.cite(e, c)
-		e.expect = VerdictCategoryNotCovered
+		e.expect = audit.VerdictCategoryNotCovered
 		return true
 	}
 	return false
@@ -204,7 +206,7 @@ func (g *gen) msgPurposeBeyond(e *event) bool {
 			g.messenger(e, c, "product_offers", cAccountBalance)
 		}
 		g.cite(e, c)
-		e.expect = VerdictPurposeNotCovered
+		e.expect = audit.VerdictPurposeNotCovered
 		return true
 	}
 	return false
@@ -222,7 +224,7 @@ func (g *gen) msgAfterWithdrawal(e *event) bool {
 		}
 		g.messenger(e, c, "fraud_alert", cCardTransactions|cContactDetails)
 		g.cite(e, c)
-		e.expect = VerdictConsentWithdrawn
+		e.expect = audit.VerdictConsentWithdrawn
 		return true
 	}
 	return false
@@ -240,7 +242,7 @@ func (g *gen) msgAfterExpiry(e *event) bool {
 		}
 		g.messenger(e, c, "balance_inquiry", cAccountBalance)
 		g.cite(e, c)
-		e.expect = VerdictConsentExpired
+		e.expect = audit.VerdictConsentExpired
 		return true
 	}
 	return false
@@ -257,7 +259,7 @@ func (g *gen) msgOtherSubject(e *event) bool {
 			continue
 		}
 		g.messenger(e, a, "balance_inquiry", cAccountBalance)
-		e.ckind, e.ccust, e.expect = kindMsg, b, VerdictSubjectMismatch
+		e.ckind, e.ccust, e.expect = kindMsg, b, audit.VerdictSubjectMismatch
 		return true
 	}
 	return false
@@ -267,7 +269,7 @@ func (g *gen) msgUnknownConsent(e *event) bool {
 	if g.r.IntN(2) == 0 {
 		c := g.r.IntN(len(g.w.customers))
 		g.messenger(e, c, "balance_inquiry", cAccountBalance)
-		e.ckind, e.ccust, e.expect = kindBogus, c, VerdictConsentUnknown
+		e.ckind, e.ccust, e.expect = kindBogus, c, audit.VerdictConsentUnknown
 		return true
 	}
 	for range tries {
@@ -279,7 +281,7 @@ func (g *gen) msgUnknownConsent(e *event) bool {
 			continue
 		}
 		g.messenger(e, c, "fraud_alert", cCardTransactions)
-		e.ckind, e.ccust, e.expect = kindMsg, c, VerdictConsentUnknown
+		e.ckind, e.ccust, e.expect = kindMsg, c, audit.VerdictConsentUnknown
 		return true
 	}
 	return false
@@ -292,7 +294,7 @@ func (g *gen) msgNeverOptedIn(e *event) bool {
 			continue
 		}
 		g.messenger(e, c, "balance_inquiry", cAccountBalance|cContactDetails)
-		e.expect = VerdictNoConsent
+		e.expect = audit.VerdictNoConsent
 		return true
 	}
 	return false

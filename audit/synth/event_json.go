@@ -45,7 +45,7 @@ func (g *gen) appendEvent(b []byte, e *event) []byte {
 		b = append(appendHex(b, g.r, 16), '"')
 	}
 	b = append(b, `,"attributes":{"synth_expect":`...)
-	b = appendJSONString(b, e.expect)
+	b = appendJSONString(b, string(e.expect))
 	b = appendField(b, "synth_scenario", e.scenario)
 	if e.team != "" {
 		b = appendField(b, "team", e.team)

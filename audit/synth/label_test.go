@@ -3,20 +3,17 @@ package synth
 import (
 	"bytes"
 	"cmp"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/privaudit/privaudit/audit"
 )
 
 // allVerdicts lists every verdict of SPEC §3.
-var allVerdicts = []string{
-	VerdictCovered, VerdictOtherBasis, VerdictDenied, VerdictNoConsent, VerdictConsentUnknown,
-	VerdictSubjectMismatch, VerdictRecipientNotCovered, VerdictConsentWithdrawn,
-	VerdictConsentExpired, VerdictPurposeNotCovered, VerdictCategoryNotCovered,
-}
+var allVerdicts = audit.VerdictNames()
 
 // TestLabelsMatchReference checks every generated event's intended verdict
-// against the reference implementation run on the full consent ledger, and
+// against the domain's evaluator run on the full consent ledger, and
 // the mix of verdicts on the default-sized small set.
 func TestLabelsMatchReference(t *testing.T) {
 	got, rate := checkLabels(t, smallOptions(42))
@@ -55,7 +52,7 @@ func checkLabels(t *testing.T, opts Options) (map[string]int, float64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ledger := NewLedger(consents)
+	ledger := audit.NewLedger(Consents(consents))
 	if ledger.Len() != st.Consents {
 		t.Fatalf("ledger has %d consent events, stats say %d", ledger.Len(), st.Consents)
 	}
@@ -64,19 +61,21 @@ func checkLabels(t *testing.T, opts Options) (map[string]int, float64) {
 	consentDisclosures, violations, afterHours, mismatches := 0, 0, 0, 0
 	err = ScanEvents(bytes.NewReader(evs), func(e *WireEvent) error {
 		want := e.Attributes["synth_expect"]
-		v, id, detail := Verdict(ledger, *e)
+		de := e.Event()
+		ev := ledger.Evaluate(&de)
+		v, id := string(ev.Verdict), ev.ConsentID
 		got[v]++
 		if v != want && mismatches < 20 {
 			mismatches++
 			t.Errorf("event %s (%s): verdict %s (%s, %s), generator intended %s",
-				e.EventID, e.Attributes["synth_scenario"], v, id, detail, want)
+				e.EventID, e.Attributes["synth_scenario"], v, id, ev.Detail, want)
 		}
-		if v == VerdictCovered && (id == "" || e.ConsentID != "" && id != e.ConsentID) {
+		if ev.Verdict == audit.VerdictCovered && (id == "" || e.ConsentID != "" && id != e.ConsentID) {
 			t.Errorf("event %s covered by %q, names %q", e.EventID, id, e.ConsentID)
 		}
-		if isDisclosure(e) && e.LegalBasis == "consent" {
+		if de.IsDisclosure() && e.LegalBasis == "consent" {
 			consentDisclosures++
-			if IsViolation(v) {
+			if ev.Verdict.IsViolation() {
 				violations++
 			}
 		}
@@ -109,14 +108,6 @@ func checkLabels(t *testing.T, opts Options) (map[string]int, float64) {
 	return got, rate
 }
 
-func isDisclosure(e *WireEvent) bool {
-	switch e.Action {
-	case "share", "export", "transfer":
-		return e.Outcome != "denied" && e.RecipientType != "internal" && e.RecipientType != "subject"
-	}
-	return false
-}
-
 // checkLate checks that late-recorded consents exist, come last and are
 // effective within the period.
 func checkLate(t *testing.T, consents []WireConsent, opts Options) {
@@ -143,20 +134,6 @@ func checkLate(t *testing.T, consents []WireConsent, opts Options) {
 	if first >= 1 && consents[first-1].EffectiveAt.Before(consents[first].EffectiveAt) {
 		t.Log("late consents follow later-effective ones, as intended")
 	}
-}
-
-var (
-	t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tp = func(d time.Duration) *time.Time { x := t0.Add(d); return &x }
-)
-
-func grant(evID, id, subj, rcpt string, at time.Duration, purposes, cats string) WireConsent {
-	return WireConsent{ConsentEventID: evID, ConsentID: id, SubjectID: subj, RecipientID: rcpt, Status: "granted",
-		Purposes: strings.Split(purposes, ","), DataCategories: strings.Split(cats, ","), EffectiveAt: t0.Add(at)}
-}
-
-func withdraw(evID, id, subj, rcpt string, at time.Duration) WireConsent {
-	return WireConsent{ConsentEventID: evID, ConsentID: id, SubjectID: subj, RecipientID: rcpt, Status: "withdrawn", EffectiveAt: t0.Add(at)}
 }
 
 // checkTies checks that the ledger has corrected consents: two events of

@@ -1,29 +1,6 @@
 package synth
 
-// Verdicts of SPEC §3, used as the intended labels (attribute synth_expect).
-const (
-	VerdictCovered             = "covered"
-	VerdictOtherBasis          = "other_basis"
-	VerdictDenied              = "denied"
-	VerdictNoConsent           = "no_consent"
-	VerdictConsentUnknown      = "consent_unknown"
-	VerdictSubjectMismatch     = "subject_mismatch"
-	VerdictRecipientNotCovered = "recipient_not_covered"
-	VerdictConsentWithdrawn    = "consent_withdrawn"
-	VerdictConsentExpired      = "consent_expired"
-	VerdictPurposeNotCovered   = "purpose_not_covered"
-	VerdictCategoryNotCovered  = "category_not_covered"
-)
-
-// IsViolation reports whether verdict marks a violation: anything but
-// covered, other_basis and denied.
-func IsViolation(verdict string) bool {
-	switch verdict {
-	case VerdictCovered, VerdictOtherBasis, VerdictDenied:
-		return false
-	}
-	return true
-}
+import "github.com/privaudit/privaudit/audit"
 
 // event is one access event under construction.
 type event struct {
@@ -42,7 +19,7 @@ type event struct {
 	records   int
 	channel   string
 	team      string
-	expect    string
+	expect    audit.Verdict
 	scenario  string
 }
 
@@ -91,7 +68,7 @@ const tries = 16
 
 func (g *gen) service(e *event, actor, action string, cats uint8, rcpt recipient, purpose, basis, channel string) {
 	e.actorID, e.actorType, e.action, e.cats, e.rcpt = actor, "service", action, cats, rcpt
-	e.purpose, e.basis, e.channel, e.expect = purpose, basis, channel, VerdictOtherBasis
+	e.purpose, e.basis, e.channel, e.expect = purpose, basis, channel, audit.VerdictOtherBasis
 	e.subject = g.r.IntN(len(g.w.customers))
 }
 
@@ -127,7 +104,7 @@ func (g *gen) employee(e *event, support bool) {
 		e.team = "customer_support"
 	}
 	e.subject = g.r.IntN(len(g.w.customers))
-	e.expect = VerdictOtherBasis
+	e.expect = audit.VerdictOtherBasis
 }
 
 func (g *gen) empSupportRead(e *event) bool {
@@ -175,7 +152,7 @@ func (g *gen) authorityReport(e *event) bool {
 
 func (g *gen) deniedPartner(e *event) bool {
 	g.messenger(e, g.r.IntN(len(g.w.customers)), "balance_inquiry", cAccountBalance)
-	e.actorID, e.actorType, e.denied, e.expect = rMessenger.id, "partner", true, VerdictDenied
+	e.actorID, e.actorType, e.denied, e.expect = rMessenger.id, "partner", true, audit.VerdictDenied
 	if g.w.customers[e.subject].plans[kindMsg].n > 0 && g.r.IntN(2) == 0 {
 		e.ckind, e.ccust = kindMsg, e.subject
 	}
@@ -185,6 +162,6 @@ func (g *gen) deniedPartner(e *event) bool {
 func (g *gen) deniedEmployee(e *event) bool {
 	g.employee(e, g.r.IntN(2) == 0)
 	e.cats, e.purpose, e.basis = cAccountBalance|cCardTransactions|cContactDetails, "customer_support", "contract"
-	e.denied, e.expect = true, VerdictDenied
+	e.denied, e.expect = true, audit.VerdictDenied
 	return true
 }

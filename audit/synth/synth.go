@@ -6,8 +6,8 @@
 //
 // Every generated access event carries the attribute synth_expect, the
 // verdict (SPEC §3) it was built to get, and synth_scenario, the story it
-// tells. Verdict is an independent reference implementation of SPEC §3 that
-// checks those labels and serves as an oracle for the SQL verdict engine.
+// tells. The tests check those labels against the domain's evaluator
+// (audit.Ledger), which also serves as the oracle for the SQL verdict engine.
 package synth
 
 import (
@@ -20,6 +20,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/privaudit/privaudit/audit"
 )
 
 // Options configures Generate. Zero fields take their defaults.
@@ -229,17 +231,18 @@ func (g *gen) one(at int64) error {
 // count adds e to the statistics.
 func (g *gen) count(e *event) {
 	g.st.Events++
-	g.st.ByKind[e.expect]++
-	if IsViolation(e.expect) {
+	g.st.ByKind[string(e.expect)]++
+	if e.expect.IsViolation() {
 		g.st.ExpectedViolations++
 	}
-	switch e.action {
-	case "share", "export", "transfer":
-		if !e.denied && e.rcpt.typ != "internal" && e.rcpt.typ != "subject" {
-			g.st.Disclosures++
-			if e.basis == "consent" {
-				g.st.ConsentDisclosures++
-			}
+	outcome := "allowed"
+	if e.denied {
+		outcome = "denied"
+	}
+	if audit.IsDisclosure(e.action, outcome, e.rcpt.typ) {
+		g.st.Disclosures++
+		if e.basis == "consent" {
+			g.st.ConsentDisclosures++
 		}
 	}
 }

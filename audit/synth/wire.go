@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
+
+	"github.com/privaudit/privaudit/audit"
 )
 
 // WireEvent is an access event as it appears on the wire (SPEC §2.1).
@@ -47,6 +50,62 @@ type WireConsent struct {
 	Jurisdiction   string            `json:"jurisdiction,omitempty"`
 	ProofSHA256    string            `json:"proof_sha256,omitempty"`
 	Attributes     map[string]string `json:"attributes,omitempty"`
+}
+
+// Event returns w as the domain's access event, with the defaults the
+// intake applies (outcome allowed, record_count 1) and times in UTC.
+func (w *WireEvent) Event() audit.Event {
+	e := audit.Event{EventID: w.EventID, OccurredAt: w.OccurredAt.UTC(), ActorID: w.ActorID, ActorType: w.ActorType,
+		SubjectID: w.SubjectID, Action: w.Action, DataCategories: w.DataCategories, Fields: w.Fields,
+		RecipientID: w.RecipientID, RecipientType: w.RecipientType, Purpose: w.Purpose, LegalBasis: w.LegalBasis,
+		ConsentID: w.ConsentID, Outcome: w.Outcome, RecordCount: 1, Channel: w.Channel,
+		Jurisdiction: w.Jurisdiction, RequestID: w.RequestID}
+	if e.Outcome == "" {
+		e.Outcome = "allowed"
+	}
+	if w.RecordCount != nil {
+		e.RecordCount = *w.RecordCount
+	}
+	e.AttrKeys, e.AttrValues = sortedAttributes(w.Attributes)
+	return e
+}
+
+// Consent returns w as the domain's consent event, times in UTC.
+func (w *WireConsent) Consent() audit.Consent {
+	c := audit.Consent{ConsentEventID: w.ConsentEventID, ConsentID: w.ConsentID, SubjectID: w.SubjectID,
+		RecipientID: w.RecipientID, Status: w.Status, Purposes: w.Purposes, DataCategories: w.DataCategories,
+		EffectiveAt: w.EffectiveAt.UTC(), Method: w.Method, NoticeVersion: w.NoticeVersion,
+		Jurisdiction: w.Jurisdiction, ProofSHA256: w.ProofSHA256}
+	if w.ExpiresAt != nil {
+		t := w.ExpiresAt.UTC()
+		c.ExpiresAt = &t
+	}
+	c.AttrKeys, c.AttrValues = sortedAttributes(w.Attributes)
+	return c
+}
+
+// Consents returns ws as the domain's consent events, in order.
+func Consents(ws []WireConsent) []audit.Consent {
+	out := make([]audit.Consent, len(ws))
+	for i := range ws {
+		out[i] = ws[i].Consent()
+	}
+	return out
+}
+
+func sortedAttributes(m map[string]string) (keys, values []string) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	values = make([]string, len(keys))
+	for i, k := range keys {
+		values[i] = m[k]
+	}
+	return keys, values
 }
 
 // ReadConsents decodes a stream of JSON consent events (NDJSON), in order,

@@ -1,10 +1,9 @@
 -- Disclosures (SPEC §4): what was shared, with whom, under which consent.
--- A disclosure is an allowed share, export or transfer to a recipient other
--- than internal or the subject (SPEC §2.1). consent_id is the consent that
+-- The disclosures are the events the shared rule queries/rules/disclosure.sql
+-- selects (SPEC §2.1). consent_id is the consent that
 -- decided the verdict (the covering one, or the failing candidate).
 {{define "event_filter"}}
-          AND action IN ('share', 'export', 'transfer') AND outcome = 'allowed'
-          AND recipient_type NOT IN ('internal', 'subject')
+          AND {{disclosure}}
 {{end}}
 SELECT
     event_id, occurred_ns AS occurred_at, subject_id, recipient_id, recipient_type, purpose,

@@ -5,8 +5,7 @@
 -- relying on consent that a consent covered (100 when none relied on it);
 -- violations counts its disclosures no consent covered.
 {{define "event_filter"}}
-          AND action IN ('share', 'export', 'transfer') AND outcome = 'allowed'
-          AND recipient_type NOT IN ('internal', 'subject')
+          AND {{disclosure}}
 {{end}}
 SELECT
     recipient_id, recipient_type,

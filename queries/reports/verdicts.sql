@@ -95,7 +95,7 @@ SELECT
     data_categories, fields, recipient_id, recipient_type, purpose, legal_basis,
     consent_id, outcome, record_count, channel, jurisdiction, request_id,
     is_disclosure, verdict, verdict_consent_id, verdict_detail, missing_categories,
-    toUInt8(verdict NOT IN ('covered', 'other_basis', 'denied')) AS is_violation
+    toUInt8({{violation}}) AS is_violation
 FROM (
     SELECT *,
         arrayMap((eff, nxt, st, purps, cats, exp, subj, rcpt, e) -> if(eff <= tupleElement(e, 1) AND tupleElement(e, 1) < nxt,
@@ -152,8 +152,7 @@ FROM (
             event_id, occurred_ns, actor_id, actor_type, subject_id, action,
             data_categories, fields, recipient_id, recipient_type, purpose, legal_basis,
             consent_id, outcome, record_count, channel, jurisdiction, request_id,
-            toUInt8(action IN ('share', 'export', 'transfer') AND outcome = 'allowed'
-                AND recipient_type NOT IN ('internal', 'subject')) AS is_disclosure,
+            toUInt8({{disclosure}}) AS is_disclosure,
             multiIf(outcome = 'denied' OR legal_basis != 'consent', toUInt8(0),
                     consent_id != '', toUInt8(1), toUInt8(2)) AS l_kind,
             if(consent_id != '', consent_id, subject_id) AS l_k1,

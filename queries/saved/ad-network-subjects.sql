@@ -18,7 +18,7 @@ SELECT
     any(jurisdiction) AS jurisdiction
 FROM {{.DB}}.access_events FINAL
 WHERE occurred_at >= @since AND occurred_at < @until
-  AND action IN ('share', 'export', 'transfer') AND outcome = 'allowed'
+  AND {{disclosure}}
   AND recipient_type = 'third_party'
   AND position(lower(purpose), lower(@purpose)) > 0
   AND (@recipient = '' OR recipient_id = @recipient)

@@ -32,8 +32,7 @@ FROM
         SELECT event_id, occurred_at, occurred_ns, subject_id, recipient_id, purpose, data_categories, jurisdiction
         FROM {{.DB}}.access_events FINAL
         WHERE occurred_at >= @since AND occurred_at < @until
-          AND action IN ('share', 'export', 'transfer') AND outcome = 'allowed'
-          AND recipient_type NOT IN ('internal', 'subject')
+          AND {{disclosure}}
           AND (@recipient = '' OR recipient_id = @recipient)
           AND (@category = '' OR has(data_categories, @category))
           AND (@jurisdiction = '' OR jurisdiction = @jurisdiction)

@@ -14,7 +14,6 @@ SELECT
     max(occurred_at) AS last_shared
 FROM {{.DB}}.access_events FINAL
 WHERE subject_id = @subject
-  AND action IN ('share', 'export', 'transfer') AND outcome = 'allowed'
-  AND recipient_type NOT IN ('internal', 'subject')
+  AND {{disclosure}}
 GROUP BY recipient_id, recipient_type
 ORDER BY last_shared DESC, recipient_id

@@ -19,8 +19,7 @@ SELECT
 FROM {{.DB}}.access_events FINAL
 ARRAY JOIN data_categories AS category
 WHERE occurred_at >= @since AND occurred_at < @until
-  AND action IN ('share', 'export', 'transfer') AND outcome = 'allowed'
-  AND recipient_type NOT IN ('internal', 'subject')
+  AND {{disclosure}}
   AND (@category = '' OR category = @category)
 GROUP BY category, recipient_id, recipient_type
 ORDER BY category, events DESC, recipient_id
