@@ -16,14 +16,19 @@ import (
 
 // Figure is one measured step: its wall time, the rows it produced, and
 // what ClickHouse spent on it according to system.query_log — the rows
-// read by all of its queries and the highest peak memory of any one.
+// read by all of its queries, the highest peak memory and the longest
+// duration of any one.
 type Figure struct {
-	Name      string
-	Rows      int64
-	Seconds   float64
-	ReadRows  uint64
-	PeakBytes int64
-	Queries   int
+	Name    string
+	Rows    int64
+	Seconds float64
+	// ServerSeconds is the longest query_duration_ms of the step's
+	// queries: ClickHouse's own time, which ends when the client has
+	// taken the last block.
+	ServerSeconds float64
+	ReadRows      uint64
+	PeakBytes     int64
+	Queries       int
 }
 
 // clientMarker names the benchmark's measured connection in ClickHouse's
@@ -90,7 +95,7 @@ func (m *meter) read(ctx context.Context, f *Figure, queryID string) error {
 	if err := m.t.Conn.Exec(ctx, "SYSTEM FLUSH LOGS"); err != nil {
 		return fmt.Errorf("flush query log: %w", err)
 	}
-	q := "SELECT query_id, read_rows, memory_usage FROM system.query_log WHERE type = 2 AND "
+	q := "SELECT query_id, read_rows, memory_usage, query_duration_ms FROM system.query_log WHERE type = 2 AND "
 	args := []any{}
 	if queryID != "" {
 		q += "query_id = ?"
@@ -106,8 +111,8 @@ func (m *meter) read(ctx context.Context, f *Figure, queryID string) error {
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		var read, mem uint64
-		if err := rows.Scan(&id, &read, &mem); err != nil {
+		var read, mem, ms uint64
+		if err := rows.Scan(&id, &read, &mem, &ms); err != nil {
 			return fmt.Errorf("read query log: %w", err)
 		}
 		if m.seen[id] {
@@ -117,6 +122,7 @@ func (m *meter) read(ctx context.Context, f *Figure, queryID string) error {
 		f.Queries++
 		f.ReadRows += read
 		f.PeakBytes = max(f.PeakBytes, int64(mem))
+		f.ServerSeconds = max(f.ServerSeconds, float64(ms)/1000)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read query log: %w", err)

@@ -26,19 +26,19 @@ func Print(w io.Writer, r Result) {
 		r.Events, r.Customers, r.Consents, periodFrom.Format("2006-01-02"), periodTo.Format("2006-01-02"), r.LoadSeconds, r.TableRows)
 	fmt.Fprintln(w, "baselines (ClickHouse alone, output discarded):")
 	for _, f := range r.Baselines {
-		fmt.Fprintf(w, "  %-44s %s\n", f.Name, figureText(f))
+		fmt.Fprintf(w, "  %-48s %s\n", f.Name, figureText(f))
 	}
-	fmt.Fprintln(w, "reports (privaudit's report runner, output discarded); targets at 10M events / 1M customers:")
+	fmt.Fprintln(w, "reports (privaudit's report runner, output discarded; ratios of wall times); targets at 10M events / 1M customers:")
 	for _, f := range r.Reports {
-		fmt.Fprintf(w, "  %-44s %s\n", f.Name, figureText(f))
-		fmt.Fprintf(w, "  %-44s %s\n", "", strings.Join(reportTargets(r, f), "; "))
+		fmt.Fprintf(w, "  %-48s %s\n", f.Name, figureText(f))
+		fmt.Fprintf(w, "  %-48s %s\n", "", strings.Join(reportTargets(r, f), "; "))
 	}
 	l := r.Late
 	fmt.Fprintf(w, "late consents: %d consent events dated before the period, stored in %.1f s; they can change %d events of the period\n",
 		l.Consents, l.StoreSeconds, l.Changeable)
 	for _, f := range l.Reports {
-		fmt.Fprintf(w, "  %-44s %s\n", "after late consents: "+f.Name, figureText(f))
-		fmt.Fprintf(w, "  %-44s %s\n", "", lateTarget(r, f))
+		fmt.Fprintf(w, "  %-48s %s\n", "after late consents: "+f.Name, figureText(f))
+		fmt.Fprintf(w, "  %-48s %s\n", "", lateTarget(r, f))
 	}
 	fmt.Fprintln(w, "peak memory within 20% when customers grow 10×: compare the peaks of a 100k- and a 1M-customer run")
 }
@@ -49,7 +49,8 @@ func figureText(f Figure) string {
 	if f.Queries > 1 {
 		q = fmt.Sprintf(" (%d queries)", f.Queries)
 	}
-	return fmt.Sprintf("%9.3f s  rows %9d  read_rows %10d  peak %8.1f MiB%s", f.Seconds, f.Rows, f.ReadRows, mib(f.PeakBytes), q)
+	return fmt.Sprintf("%9.3f s (ClickHouse %8.3f s)  rows %9d  read_rows %10d  peak %8.1f MiB%s",
+		f.Seconds, f.ServerSeconds, f.Rows, f.ReadRows, mib(f.PeakBytes), q)
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
