@@ -29,6 +29,8 @@ type Figure struct {
 	ReadRows      uint64
 	PeakBytes     int64
 	Queries       int
+	// Err is why the step failed; its other figures are then partial.
+	Err string
 }
 
 // clientMarker names the benchmark's measured connection in ClickHouse's

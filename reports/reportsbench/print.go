@@ -45,6 +45,9 @@ func Print(w io.Writer, r Result) {
 
 // figureText is a figure's wall time, rows, rows read and peak memory.
 func figureText(f Figure) string {
+	if f.Err != "" {
+		return fmt.Sprintf("FAILED after %.3f s: %s", f.Seconds, f.Err)
+	}
 	q := ""
 	if f.Queries > 1 {
 		q = fmt.Sprintf(" (%d queries)", f.Queries)
@@ -57,6 +60,9 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 // reportTargets compares one report's figure with its targets.
 func reportTargets(r Result, f Figure) []string {
+	if f.Err != "" {
+		return []string{"every target: NOT MET (the report failed)"}
+	}
 	var out []string
 	name := strings.Fields(f.Name)[0]
 	if name == SubjectAccess {
@@ -86,6 +92,9 @@ func reportTargets(r Result, f Figure) []string {
 // lateTarget states the rows a report read after the late consents
 // against the events they can change and the whole table.
 func lateTarget(r Result, f Figure) string {
+	if f.Err != "" {
+		return "NOT MET (the report failed)"
+	}
 	per := float64(f.ReadRows) / float64(max(r.Late.Changeable, 1))
 	return fmt.Sprintf("read %d rows, %.1f per changeable event, %.2f× the events table (rows in proportion to the changed events, never the whole table: %s)",
 		f.ReadRows, per, float64(f.ReadRows)/float64(max(r.TableRows, 1)), met(f.ReadRows < r.TableRows))

@@ -185,6 +185,7 @@ func (b *bench) baselines(ctx context.Context, subject string) ([]Figure, error)
 		if err := b.m.collect(ctx, &f, id); err != nil {
 			return nil, err
 		}
+		fmt.Fprintf(b.o.Log, "  %s\n", figureText(f))
 		out = append(out, f)
 	}
 	f, err := b.customerRows(ctx, subject)
@@ -244,18 +245,29 @@ func (b *bench) reports(ctx context.Context, subject string) ([]Figure, error) {
 	return append(out, f), nil
 }
 
-// report runs one report over the period into io.Discard.
+// report runs one report over the period into io.Discard. A report that
+// fails (ClickHouse out of memory, say) is a figure too: its error is
+// kept and the run goes on.
 func (b *bench) report(ctx context.Context, name, format string, params map[string]string) (Figure, error) {
 	fmt.Fprintf(b.o.Log, "report: %s %s…\n", name, format)
 	f := Figure{Name: name + " " + format}
 	start := time.Now()
 	res, err := b.runner.Run(ctx, reports.RunRequest{Report: name, From: periodFrom, To: periodTo, Params: params,
 		Format: format, Actor: "reportsbench", Channel: "bench", Out: io.Discard})
-	if err != nil {
-		return f, fmt.Errorf("report %s %s: %w", name, format, err)
-	}
 	f.Seconds, f.Rows = time.Since(start).Seconds(), res.Rows
-	return f, b.m.collect(ctx, &f, "")
+	if err != nil {
+		if ctx.Err() != nil {
+			return f, fmt.Errorf("report %s %s: %w", name, format, err)
+		}
+		f.Err = err.Error()
+		fmt.Fprintf(b.o.Log, "  FAILED after %.1f s: %s\n", f.Seconds, f.Err)
+		return f, nil
+	}
+	if err := b.m.collect(ctx, &f, ""); err != nil {
+		return f, err
+	}
+	fmt.Fprintf(b.o.Log, "  %s\n", figureText(f))
+	return f, nil
 }
 
 // lateReports are the reports a late consent changes: the verdicts and

@@ -91,7 +91,7 @@ func checkBaselines(t *testing.T, res Result) {
 // checkFigure checks a figure has a duration, rows read and memory.
 func checkFigure(t *testing.T, f Figure) {
 	t.Helper()
-	if f.Seconds <= 0 || f.ReadRows == 0 || f.PeakBytes <= 0 || f.Queries == 0 {
+	if f.Err != "" || f.Seconds <= 0 || f.ReadRows == 0 || f.PeakBytes <= 0 || f.Queries == 0 {
 		t.Errorf("%s: implausible figure %+v", f.Name, f)
 	}
 }
@@ -104,4 +104,42 @@ func figure(fs []Figure, name string) Figure {
 		}
 	}
 	return Figure{Name: name}
+}
+
+// TestFailedReportIsAFigure checks that a report ClickHouse fails is
+// recorded, printed as failed with its targets not met, and does not end
+// the run: a long run keeps the figures of the other reports.
+func TestFailedReportIsAFigure(t *testing.T) {
+	env := ingesttest.Start(t, ingesttest.Options{})
+	ctx := context.Background()
+	tgt := Target{Conn: env.Conn, Addr: env.CH.Addr, HTTPAddr: env.CH.HTTPAddr, User: env.CH.AdminUser,
+		Password: env.CH.AdminPassword, Schema: env.Schema}
+	conn, err := openMeasured(ctx, tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The schema names a database ClickHouse does not have: every query fails.
+	schema := env.Schema
+	schema.DB = "no_such_database"
+	runner, err := reports.NewRunner(reports.Options{Conn: conn, Schema: schema, Recorder: discardRuns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	b := &bench{t: tgt, o: Options{Log: &log}, conn: conn, m: &meter{t: tgt, seen: map[string]bool{}}, runner: runner}
+	f, err := b.report(ctx, "violations", "csv", nil)
+	if err != nil {
+		t.Fatalf("a failed report ended the run: %v", err)
+	}
+	if f.Err == "" || !strings.Contains(f.Err, "no_such_database") {
+		t.Fatalf("failed report: figure %+v, want its error", f)
+	}
+	var out bytes.Buffer
+	Print(&out, Result{Reports: []Figure{f}, Late: Late{Reports: []Figure{f}}})
+	for _, want := range []string{"violations csv", "FAILED after", "every target: NOT MET (the report failed)", "NOT MET (the report failed)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
 }
