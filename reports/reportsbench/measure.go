@@ -50,6 +50,9 @@ func openMeasured(ctx context.Context, t Target) (driver.Conn, error) {
 		ClientInfo:   clickhouse.ClientInfo{Products: []struct{ Name, Version string }{{Name: clientMarker, Version: "1"}}},
 		MaxOpenConns: 4,
 		DialTimeout:  10 * time.Second,
+		// A report over 10M events may compute for minutes before its
+		// first block.
+		ReadTimeout: time.Hour,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open the measured connection: %w", err)
