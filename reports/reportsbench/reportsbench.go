@@ -107,9 +107,8 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 		return res, fmt.Errorf("load: %w", err)
 	}
 	res.Consents, res.LoadSeconds = st.Consents, time.Since(start).Seconds()
-	if err := t.Conn.QueryRow(ctx, "SELECT sum(rows) FROM system.parts WHERE active AND database = ? AND table = 'access_events'",
-		t.Schema.DB).Scan(&res.TableRows); err != nil {
-		return res, fmt.Errorf("count the events table: %w", err)
+	if res.TableRows, err = tableRows(ctx, t, "access_events"); err != nil {
+		return res, err
 	}
 	subject, err := pickSubject(ctx, t)
 	if err != nil {
@@ -133,6 +132,17 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	}
 	res.Late, err = b.late(ctx)
 	return res, err
+}
+
+// tableRows returns the rows in the active parts of one of privaudit's
+// tables.
+func tableRows(ctx context.Context, t Target, table string) (uint64, error) {
+	var n uint64
+	err := t.Conn.QueryRow(ctx, "SELECT sum(rows) FROM system.parts WHERE active AND database = ? AND table = ?", t.Schema.DB, table).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count the rows of %s: %w", table, err)
+	}
+	return n, nil
 }
 
 // discardRuns is the Recorder of the benchmark's report runs: recording a
@@ -282,10 +292,9 @@ func (b *bench) late(ctx context.Context) (Late, error) {
 	if err != nil {
 		return l, err
 	}
-	var before uint64
-	if err := b.t.Conn.QueryRow(ctx, "SELECT sum(rows) FROM system.parts WHERE active AND database = ? AND table = 'consent_events'",
-		b.t.Schema.DB).Scan(&before); err != nil {
-		return l, fmt.Errorf("late consents: count consents: %w", err)
+	before, err := tableRows(ctx, b.t, "consent_events")
+	if err != nil {
+		return l, err
 	}
 	fmt.Fprintf(b.o.Log, "late consents: sending %d…\n", l.Consents)
 	start := time.Now()
