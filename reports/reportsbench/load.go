@@ -122,17 +122,18 @@ func (p *progress) start(base int) {
 func (p *progress) update(s client.Summary) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.events {
-		if p.lastLine.IsZero() {
-			p.lastLine = time.Now()
-			fmt.Fprintln(p.log, "sending consent events…")
-		}
-		return
+	if p.lastLine.IsZero() {
+		p.lastLine = time.Now()
+		fmt.Fprintln(p.log, "sending consent events…")
 	}
 	if time.Since(p.lastLine) < p.every {
 		return
 	}
 	p.lastLine = time.Now()
+	if !p.events {
+		fmt.Fprintf(p.log, "  %d consent events accepted\n", s.Accepted+s.Duplicates)
+		return
+	}
 	n := s.Accepted + s.Duplicates - p.base
 	rate := float64(n) / time.Since(p.began).Seconds()
 	fmt.Fprintf(p.log, "  %d of %d events accepted (%.0f%%, %.0f events/s)\n", n, p.total, 100*float64(n)/float64(p.total), rate)
