@@ -28,6 +28,11 @@ type Figure struct {
 	ServerSeconds float64
 	ReadRows      uint64
 	PeakBytes     int64
+	// PeakPairBytes adds up the two highest peaks: the bound on the step's
+	// peak when it ran several queries, as at most two of them overlap (an
+	// xlsx report runs its summary queries one after another beside its
+	// detail query).
+	PeakPairBytes int64
 	Queries       int
 	// Err is why the step failed; its other figures are then partial.
 	Err string
@@ -126,6 +131,7 @@ func (m *meter) read(ctx context.Context, f *Figure, queryID string) error {
 		m.seen[id] = true
 		f.Queries++
 		f.ReadRows += read
+		f.PeakPairBytes = max(f.PeakPairBytes, f.PeakBytes+int64(mem))
 		f.PeakBytes = max(f.PeakBytes, int64(mem))
 		f.ServerSeconds = max(f.ServerSeconds, float64(ms)/1000)
 	}

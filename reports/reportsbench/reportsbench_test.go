@@ -91,7 +91,7 @@ func checkBaselines(t *testing.T, res Result) {
 // checkFigure checks a figure has a duration, rows read and memory.
 func checkFigure(t *testing.T, f Figure) {
 	t.Helper()
-	if f.Err != "" || f.Seconds <= 0 || f.ReadRows == 0 || f.PeakBytes <= 0 || f.Queries == 0 {
+	if f.Err != "" || f.Seconds <= 0 || f.ReadRows == 0 || f.PeakBytes <= 0 || f.PeakPairBytes < f.PeakBytes || f.Queries == 0 {
 		t.Errorf("%s: implausible figure %+v", f.Name, f)
 	}
 }
