@@ -206,3 +206,42 @@ type wireConsent struct {
 // LateConsentPrefix starts the consent_id of every late consent the
 // benchmark sends.
 const LateConsentPrefix = "bench-late-"
+
+// settle waits, up to settleLimit, until ClickHouse runs no merge in the
+// database: merges the load triggered would otherwise run beside the
+// first measurements and slow them. It returns the events table's active
+// parts then (FINAL reads merge them on the fly).
+func settle(ctx context.Context, t Target, log io.Writer) (uint64, error) {
+	deadline := time.Now().Add(settleLimit)
+	logged := false
+	for {
+		var merges uint64
+		if err := t.Conn.QueryRow(ctx, "SELECT count() FROM system.merges WHERE database = ?", t.Schema.DB).Scan(&merges); err != nil {
+			return 0, fmt.Errorf("wait for merges: %w", err)
+		}
+		if merges == 0 || time.Now().After(deadline) {
+			if merges > 0 {
+				fmt.Fprintf(log, "merges still running after %s; measuring anyway\n", settleLimit)
+			}
+			break
+		}
+		if !logged {
+			logged = true
+			fmt.Fprintln(log, "waiting for ClickHouse's merges to finish…")
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	var parts uint64
+	if err := t.Conn.QueryRow(ctx, "SELECT count() FROM system.parts WHERE active AND database = ? AND table = 'access_events'",
+		t.Schema.DB).Scan(&parts); err != nil {
+		return 0, fmt.Errorf("count parts: %w", err)
+	}
+	return parts, nil
+}
+
+// settleLimit bounds the wait for merges after the load.
+const settleLimit = 10 * time.Minute

@@ -22,8 +22,8 @@ var summaryReports = map[string]bool{"recipients": true, "processing-inventory":
 // Print writes every figure, its ratios to the baselines and the targets
 // beside them, each marked met or NOT MET.
 func Print(w io.Writer, r Result) {
-	fmt.Fprintf(w, "reports benchmark: %d events, %d customers, %d consent events, period %s to %s; loaded through privaudit in %.1f s; events table %d rows\n",
-		r.Events, r.Customers, r.Consents, periodFrom.Format("2006-01-02"), periodTo.Format("2006-01-02"), r.LoadSeconds, r.TableRows)
+	fmt.Fprintf(w, "reports benchmark: %d events, %d customers, %d consent events, period %s to %s; loaded through privaudit in %.1f s; events table %d rows in %d parts\n",
+		r.Events, r.Customers, r.Consents, periodFrom.Format("2006-01-02"), periodTo.Format("2006-01-02"), r.LoadSeconds, r.TableRows, r.Parts)
 	fmt.Fprintln(w, "baselines (ClickHouse alone, output discarded):")
 	for _, f := range r.Baselines {
 		fmt.Fprintf(w, "  %-48s %s\n", f.Name, figureText(f))

@@ -62,9 +62,10 @@ const SubjectAccess = "subject-access"
 type Result struct {
 	Events, Customers, Consents int
 	LoadSeconds                 float64
-	// TableRows is the rows of the events table, in its parts.
-	TableRows uint64
-	Baselines []Figure
+	// TableRows is the rows of the events table, in its parts; Parts
+	// its active parts once the load's merges were done.
+	TableRows, Parts uint64
+	Baselines        []Figure
 	// Reports are the catalog's period reports (csv, and one in xlsx)
 	// and the subject-access report of one customer.
 	Reports []Figure
@@ -107,6 +108,9 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 		return res, fmt.Errorf("load: %w", err)
 	}
 	res.Consents, res.LoadSeconds = st.Consents, time.Since(start).Seconds()
+	if res.Parts, err = settle(ctx, t, o.Log); err != nil {
+		return res, err
+	}
 	if res.TableRows, err = tableRows(ctx, t, "access_events"); err != nil {
 		return res, err
 	}

@@ -27,6 +27,9 @@ func TestSmoke(t *testing.T) {
 	if res.TableRows < 20_000 {
 		t.Errorf("events table holds %d rows, want the 20,000 generated", res.TableRows)
 	}
+	if res.Parts == 0 {
+		t.Errorf("the events table has no active parts after the load")
+	}
 	checkBaselines(t, res)
 	var want []string
 	for _, d := range reports.Default().List() {
