@@ -71,5 +71,12 @@ bench: deps build
 	rm -rf /tmp/privaudit-bench
 	$(BIN) bench --data-dir /tmp/privaudit-bench
 
+# bench-reports times every report against ClickHouse's raw reads (issue 15's table);
+# ARGS="--events 1000000 --customers 100000" for a smaller run.
+.PHONY: bench-reports
+bench-reports: deps build
+	rm -rf /tmp/privaudit-bench-reports
+	$(BIN) bench reports --data-dir /tmp/privaudit-bench-reports $(ARGS)
+
 clean:
 	rm -f $(BIN)

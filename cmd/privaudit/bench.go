@@ -25,6 +25,9 @@ import (
 // serve` on loopback), as it is deployed: the benchmark's data generation
 // and clients neither share its memory nor hide in its CPU time.
 func (m *Main) bench(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "reports" {
+		return m.benchReports(ctx, args[1:])
+	}
 	var events, rounds int
 	var cpuprofile, serverBinary string
 	fs, err := m.parse("bench", args, func(fs *flag.FlagSet) {
@@ -36,32 +39,11 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(m.Config.ClickHouse.Addr) > 0 {
-		return errors.New("bench runs on the managed ClickHouse only: unset clickhouse.addr and use a scratch --data-dir")
-	}
-	st, err := m.openStorage(ctx)
+	st, srv, tok, err := m.startBench(ctx, benchServerOptions{binary: serverBinary, config: fs.Lookup("config").Value.String(), cpuprofile: cpuprofile})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if ev, _, err := storedCounts(ctx, st.Conn, m.Config.Schema()); err != nil {
-		return err
-	} else if ev > 0 {
-		// Resent events would be skipped as duplicates and the figure would lie.
-		return fmt.Errorf("bench needs an empty data directory: %s already holds %d events (use a scratch --data-dir)", m.Config.DataDir, ev)
-	}
-	tokens, err := auth.NewStore(st.Conn, m.Config.Schema(), m.Log)
-	if err != nil {
-		return err
-	}
-	tok, err := tokens.Create(ctx, "bench", auth.RoleIngest)
-	if err != nil {
-		return err
-	}
-	srv, err := m.startBenchServer(ctx, st, benchServerOptions{binary: serverBinary, config: fs.Lookup("config").Value.String(), cpuprofile: cpuprofile})
-	if err != nil {
-		return err
-	}
 	defer srv.stop()
 	ch, db := st.Managed, m.Config.Schema().DB
 	res, err := ingestbench.Run(ctx, ingestbench.Target{Conn: st.Conn, HTTPAddr: ch.HTTPAddr, User: ch.AdminUser, Password: ch.AdminPassword, ServerPid: ch.Pid()},
@@ -78,6 +60,39 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	}
 	printBench(m.Stdout, res)
 	return nil
+}
+
+// startBench opens the benchmark's managed ClickHouse, which must hold no
+// events yet, creates an ingest token and starts the privaudit server the
+// benchmark sends to. The caller closes the storage and stops the server.
+func (m *Main) startBench(ctx context.Context, o benchServerOptions) (*storage, *benchServer, string, error) {
+	if len(m.Config.ClickHouse.Addr) > 0 {
+		return nil, nil, "", errors.New("bench runs on the managed ClickHouse only: unset clickhouse.addr and use a scratch --data-dir")
+	}
+	st, err := m.openStorage(ctx)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	fail := func(err error) (*storage, *benchServer, string, error) { st.Close(); return nil, nil, "", err }
+	if ev, _, err := storedCounts(ctx, st.Conn, m.Config.Schema()); err != nil {
+		return fail(err)
+	} else if ev > 0 {
+		// Resent events would be skipped as duplicates and the figure would lie.
+		return fail(fmt.Errorf("bench needs an empty data directory: %s already holds %d events (use a scratch --data-dir)", m.Config.DataDir, ev))
+	}
+	tokens, err := auth.NewStore(st.Conn, m.Config.Schema(), m.Log)
+	if err != nil {
+		return fail(err)
+	}
+	tok, err := tokens.Create(ctx, "bench", auth.RoleIngest)
+	if err != nil {
+		return fail(err)
+	}
+	srv, err := m.startBenchServer(ctx, st, o)
+	if err != nil {
+		return fail(err)
+	}
+	return st, srv, tok, nil
 }
 
 // benchServer is the `privaudit serve` child process the benchmark measures.
