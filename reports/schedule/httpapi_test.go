@@ -60,6 +60,8 @@ func TestHTTPAPI(t *testing.T) {
 	var list ListResponse
 	if resp, b := call(t, env, auth.RoleOfficer, "GET", "/v1/schedules", &list); resp.StatusCode != 200 || len(list.Schedules) != 2 {
 		t.Fatalf("list: %d %s", resp.StatusCode, b)
+	} else if strings.Contains(string(b), `":"/`) {
+		t.Errorf("GET /v1/schedules shows a server path: %s", b)
 	}
 	if st := list.Schedules[1]; st.Name != "nightly" || !st.Next.Equal(utc("2026-11-04T01:00:00Z")) ||
 		!st.NextFrom.Equal(utc("2026-11-02T23:00:00Z")) || !st.NextTo.Equal(utc("2026-11-03T23:00:00Z")) || st.Timezone != "Europe/Berlin" {

@@ -319,8 +319,9 @@ type Status struct {
 	// NextFrom and NextTo are the period the next run will cover.
 	NextFrom time.Time `json:"next_period_from,omitzero"`
 	NextTo   time.Time `json:"next_period_to,omitzero"`
-	// OutputPath is the resolved output folder.
-	OutputPath string `json:"output_path"`
+	// OutputPath is the resolved output folder, a server path: never sent
+	// to clients, which name run files only.
+	OutputPath string `json:"-"`
 	Running    bool   `json:"running"`
 	// CatchingUp is true while the runs missed before the start are run.
 	CatchingUp bool `json:"catching_up"`
