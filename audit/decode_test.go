@@ -623,3 +623,17 @@ func TestDecodeKeyOrderPrediction(t *testing.T) {
 		}
 	}
 }
+
+// TestScrubText: what ScrubText returns is accepted by the rule it serves.
+func TestScrubText(t *testing.T) {
+	for in, want := range map[string]string{
+		"SELECT 1\n\t-- ok\r\n":  "SELECT 1\n\t-- ok\r\n",
+		"a\x00b\x0bc\u0085d\x7f": "a\uFFFDb\uFFFDc\uFFFDd\uFFFD",
+		"bad \xff utf8":          "bad \uFFFD utf8",
+	} {
+		got := ScrubText(in)
+		if got != want || CheckText(got) != nil {
+			t.Errorf("ScrubText(%q) = %q (CheckText %v), want %q", in, got, CheckText(got), want)
+		}
+	}
+}

@@ -1,6 +1,11 @@
 package audit
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
 
 // checkText returns why the string the scanner just read, v, breaks the
 // rules every string of the wire contract keeps, or "" if it keeps them.
@@ -46,4 +51,31 @@ func forbiddenControl(r rune) bool {
 		return true
 	}
 	return 0x7f <= r && r <= 0x9f
+}
+
+// ScrubText makes s a string every record may hold: invalid UTF-8 and each
+// control character checkControl refuses become U+FFFD. privaudit uses it
+// for free text it records itself (an officer's SQL), which must be
+// recorded whatever it holds.
+func ScrubText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if !strings.ContainsFunc(s, forbiddenControl) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if forbiddenControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, s)
+}
+
+// CheckText returns an error naming the first control character in v that
+// no record may hold, or nil: the rule of SPEC §2 for values that become
+// part of a record, such as a report's parameters.
+func CheckText(v string) error {
+	if why := checkControl(v, false); why != "" {
+		return errors.New(why)
+	}
+	return nil
 }

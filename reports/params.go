@@ -10,6 +10,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/apierr"
 )
 
@@ -97,6 +98,9 @@ type resolvedParam struct{ Name, Value string }
 func (p ParamSpec) bind(v string) (any, error) {
 	if !utf8.ValidString(v) || len(v) > 1024 {
 		return nil, fmt.Errorf("must be valid UTF-8 of at most 1,024 bytes")
+	}
+	if err := audit.CheckText(v); err != nil {
+		return nil, err
 	}
 	if p.Kind == ParamString {
 		return v, nil

@@ -76,10 +76,10 @@ func auditEvent(ru *run, now time.Time, errKind string) audit.Event {
 	return ev
 }
 
-// clip makes s valid UTF-8 of at most n bytes; a cut string ends with a
-// marker saying how long it was.
+// clip makes s a string a record may hold (audit.ScrubText) of at most n
+// bytes; a cut string ends with a marker saying how long it was.
 func clip(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = audit.ScrubText(s)
 	if len(s) <= n {
 		return s
 	}
