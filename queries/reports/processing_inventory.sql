@@ -1,7 +1,7 @@
 -- Processing inventory (SPEC §4, records of processing): the processing
 -- actually observed in the period — one row per purpose × data category ×
 -- recipient × legal basis, with volumes and how many of those accesses no
--- consent covered.
+-- consent covered. The detail and its summaries read the stored verdicts.
 SELECT
     purpose, data_category, recipient_id, recipient_type, legal_basis,
     toInt64(count()) AS events, toInt64(uniqExact(subject_id)) AS subjects,
@@ -20,24 +20,18 @@ SELECT
     toFloat64(uniqExact(recipient_id)) AS `Recipients (internal included)`,
     toFloat64(count()) AS `Accesses`,
     toFloat64(uniqExact(subject_id)) AS `Customers`
-FROM {{.DB}}.access_events FINAL
-WHERE occurred_at >= toDateTime(@from_s) AND occurred_at <= toDateTime(@to_s)
-  AND occurred_ns >= @from_ns AND occurred_ns < @to_ns
+FROM ({{template "verdicts" .}})
 {{end}}
 
 {{define "by_purpose"}}
 SELECT purpose AS row_label, legal_basis AS col_label, toFloat64(count()) AS value
-FROM {{.DB}}.access_events FINAL
-WHERE occurred_at >= toDateTime(@from_s) AND occurred_at <= toDateTime(@to_s)
-  AND occurred_ns >= @from_ns AND occurred_ns < @to_ns
+FROM ({{template "verdicts" .}})
 GROUP BY row_label, col_label
 {{end}}
 
 {{define "by_category"}}
 SELECT data_category AS row_label, purpose AS col_label, toFloat64(count()) AS value
-FROM {{.DB}}.access_events FINAL
+FROM ({{template "verdicts" .}})
 ARRAY JOIN arrayDistinct(data_categories) AS data_category
-WHERE occurred_at >= toDateTime(@from_s) AND occurred_at <= toDateTime(@to_s)
-  AND occurred_ns >= @from_ns AND occurred_ns < @to_ns
 GROUP BY row_label, col_label
 {{end}}

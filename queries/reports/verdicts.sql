@@ -1,16 +1,32 @@
 {{- /*
-The consent verdict engine (SPEC §3), shared by every report that needs the
-verdict of an access event. A report includes it as a subquery:
+The verdicts of access events (SPEC §3), shared by every report that needs
+them. A report includes them as a subquery:
 
     FROM ({{template "verdicts" .}})
 
-and narrows the evaluated events by redefining "event_filter" (a fragment
-starting with AND, over access_events columns). Parameters, always bound:
-@from_s, @to_s (period bounds in Unix seconds, floor, for partition pruning)
-and @from_ns, @to_ns (the exact period [from, to) in Unix nanoseconds).
+and narrows the events by redefining "event_filter" (a fragment starting
+with AND, over access_events columns, which access_verdicts shares).
+Parameters, always bound: @from_s, @to_s (period bounds in Unix seconds,
+floor, for partition pruning) and @from_ns, @to_ns (the exact period
+[from, to) in Unix nanoseconds). Both templates below return the same
+columns: the event's (as stored in access_events, without occurred_at and
+the ingest bookkeeping), is_disclosure, verdict, verdict_consent_id,
+verdict_detail, missing_categories and is_violation.
 
-How it works, on ClickHouse 18.16 (no ASOF JOIN, no window functions) and
-current releases alike, without grouping or multiplying the events:
+"verdicts" reads the stored verdicts, {{.DB}}.access_verdicts FINAL (see
+queries/migrations/0050_verdicts.sql): each event's verdict as the writers
+evaluated it, against the consent ledger at its ledger_position. Reports
+read these; the runner waits first until the verdicts reflect every record
+accepted before the run started.
+
+"evaluated_verdicts" is the consent verdict engine: it evaluates every
+event of the period in the query, from access_events and the whole consent
+ledger. It is the independent path `privaudit verify verdicts` and the
+backfill compare the stored verdicts with; no report reads it.
+
+How the engine works, on ClickHouse 18.16 (no ASOF JOIN, no window
+functions) and current releases alike, without grouping or multiplying the
+events:
 
 1. consent_history: per consent_id, its events sorted by (effective_ns,
    ingest_seq), each with next_eff, the effective_ns of the consent's next
@@ -36,11 +52,24 @@ column.) Lambdas capture no columns: ClickHouse 18.16 loses captured columns whe
 outer query prunes the subquery, so event values reach them as lambda
 arguments through replicate().
 
-The consent ledger is read as known now: late-arriving consent events count.
-Both tables are read FINAL, so replayed duplicates never count twice.
+The engine reads the consent ledger as known now: late-arriving consent
+events count. Both tables are read FINAL, so replayed duplicates never
+count twice.
 */ -}}
 
 {{define "event_filter"}}{{end}}
+
+{{define "verdicts"}}
+SELECT
+    event_id, occurred_ns, actor_id, actor_type, subject_id, action,
+    data_categories, fields, recipient_id, recipient_type, purpose, legal_basis,
+    consent_id, outcome, record_count, channel, jurisdiction, request_id,
+    is_disclosure, verdict, verdict_consent_id, verdict_detail, missing_categories, is_violation
+FROM {{.DB}}.access_verdicts FINAL
+WHERE occurred_at >= toDateTime(@from_s) AND occurred_at <= toDateTime(@to_s)
+  AND occurred_ns >= @from_ns AND occurred_ns < @to_ns
+  {{template "event_filter" .}}
+{{end}}
 
 {{define "ledger"}}
 SELECT
@@ -89,7 +118,7 @@ FROM (
     GROUP BY consent_id
 {{end}}
 
-{{define "verdicts"}}
+{{define "evaluated_verdicts"}}
 SELECT
     event_id, occurred_ns, actor_id, actor_type, subject_id, action,
     data_categories, fields, recipient_id, recipient_type, purpose, legal_basis,
