@@ -18,10 +18,12 @@ import (
 )
 
 // Trailers sent after a report download: the detail rows and their SHA-256
-// (canonical csv form), known only once the file is complete.
+// (canonical csv form), known only once the file is complete, and the
+// consent ledger position its verdicts reflect (LedgerPosition.Value).
 const (
 	TrailerRows   = "X-Privaudit-Rows"
 	TrailerSHA256 = "X-Privaudit-Sha256"
+	TrailerLedger = "X-Privaudit-Ledger-Position"
 )
 
 // DefaultFormat is the format of a download that names none.
@@ -124,6 +126,7 @@ func (h *handler) run(w http.ResponseWriter, req *http.Request) {
 	out.start()
 	w.Header().Set(TrailerRows, strconv.FormatInt(res.Rows, 10))
 	w.Header().Set(TrailerSHA256, res.SHA256)
+	w.Header().Set(TrailerLedger, res.Ledger.Value())
 }
 
 // request reads a run request from the URL: from, to, format and
@@ -196,7 +199,7 @@ func (d *download) start() {
 	hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.plan.Filename}))
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Trailer", TrailerRows+", "+TrailerSHA256)
+	hd.Set("Trailer", TrailerRows+", "+TrailerSHA256+", "+TrailerLedger)
 	d.w.WriteHeader(http.StatusOK)
 }
 

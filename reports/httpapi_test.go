@@ -79,7 +79,8 @@ func TestHTTPDownload(t *testing.T) {
 		t.Errorf("headers %v", h)
 	}
 	sum := sha256.Sum256(body)
-	if resp.Trailer.Get(TrailerSHA256) != hex.EncodeToString(sum[:]) || resp.Trailer.Get(TrailerRows) != "31" {
+	if resp.Trailer.Get(TrailerSHA256) != hex.EncodeToString(sum[:]) || resp.Trailer.Get(TrailerRows) != "31" ||
+		resp.Trailer.Get(TrailerLedger) != "not waited" {
 		t.Errorf("trailers %v, body digest %x", resp.Trailer, sum)
 	}
 	if !strings.HasPrefix(string(body), "event_id,occurred_at,subject_id,") {

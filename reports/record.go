@@ -24,14 +24,16 @@ const (
 )
 
 // event is the access event that records a finished run: who ran which
-// report over which period and parameters, how many rows it revealed and
-// the digest of what it revealed.
-func (p *Plan) event(now time.Time, res render.Result) audit.Event {
+// report over which period and parameters, the consent ledger position its
+// verdicts reflect, how many rows it revealed and the digest of what it
+// revealed.
+func (p *Plan) event(now time.Time, res render.Result, pos LedgerPosition) audit.Event {
 	d := p.Definition
 	subject := RunSubjectAll
 	attrs := map[string]string{
 		"report": d.Name, "from": periodText(p.req.From), "to": periodText(p.req.To),
 		"format": p.Format, "rows": strconv.FormatInt(res.Rows, 10), "sha256": res.SHA256,
+		"ledger_position": pos.Value(),
 	}
 	for _, rp := range p.params {
 		attrs["param."+rp.Name] = rp.Value

@@ -39,6 +39,14 @@ type Options struct {
 	// holds up to three blocks): 8192 keeps a report's own memory around
 	// 60 MiB whatever its size; larger blocks cost memory, not speed.
 	BlockRows int
+	// Fresh, if set, is called at the start of every run, before any
+	// query: it waits until every record accepted before startedAt is
+	// stored with its verdict (serve passes the ingestor's wait) and
+	// returns the ledger position the run's verdicts reflect, which the
+	// report states. Nil: runs do not wait and say so.
+	Fresh FreshFunc
+	// FreshWait bounds the wait for Fresh; 0 means DefaultFreshWait.
+	FreshWait time.Duration
 	Now       func() time.Time
 	Logger    *slog.Logger
 }
@@ -75,6 +83,9 @@ func NewRunner(o Options) (*Runner, error) {
 	}
 	if o.BlockRows <= 0 {
 		o.BlockRows = DefaultBlockRows
+	}
+	if o.FreshWait <= 0 {
+		o.FreshWait = DefaultFreshWait
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -144,6 +155,8 @@ type RunResult struct {
 	// Summary is the report's summary when the format used one (xlsx), for
 	// callers that print it (the demo); nil otherwise.
 	Summary *render.Summary
+	// Ledger is the consent ledger position the run's verdicts reflect.
+	Ledger LedgerPosition
 }
 
 // Plan is a validated request: what will run and what it produces.
@@ -219,13 +232,17 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 		return RunResult{}, fmt.Errorf("run report %s: no output", p.Definition.Name)
 	}
 	start := r.o.Now()
-	res, sum, err := r.render(ctx, p, start)
+	pos, err := r.ledger(ctx, start)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("run report %s: %w", p.Definition.Name, err)
+	}
+	res, sum, err := r.render(ctx, p, start, pos)
 	if err != nil {
 		return RunResult{}, fmt.Errorf("run report %s: %w", p.Definition.Name, err)
 	}
 	out := RunResult{Report: p.Definition.Name, Rows: res.Rows, Bytes: res.Bytes, SHA256: res.SHA256,
-		Sheets: res.Sheets, Filename: p.Filename, ContentType: p.ContentType, Summary: sum}
-	ev := p.event(r.o.Now().UTC(), res)
+		Sheets: res.Sheets, Filename: p.Filename, ContentType: p.ContentType, Summary: sum, Ledger: pos}
+	ev := p.event(r.o.Now().UTC(), res, pos)
 	if err := r.o.Recorder(ctx, ev); err != nil {
 		return out, fmt.Errorf("run report %s: record the run: %w", p.Definition.Name, err)
 	}
@@ -255,7 +272,7 @@ type summaryFree interface{ IgnoresSummary() bool }
 
 // render streams the detail rows into the renderer. The summary queries
 // run meanwhile, concurrently, for the renderers that use them.
-func (r *Runner) render(ctx context.Context, p *Plan, now time.Time) (render.Result, *render.Summary, error) {
+func (r *Runner) render(ctx context.Context, p *Plan, now time.Time, pos LedgerPosition) (render.Result, *render.Summary, error) {
 	ctx, cancel := context.WithCancel(clickhouse.Context(ctx, clickhouse.WithSettings(r.querySettings())))
 	defer cancel()
 	sqls := r.sql[p.Definition.Name]
@@ -269,7 +286,7 @@ func (r *Runner) render(ctx context.Context, p *Plan, now time.Time) (render.Res
 		return render.Result{}, nil, err
 	}
 	in := render.Input{
-		Meta:     p.meta(now, r.o.Version, sqls),
+		Meta:     p.meta(now, r.o.Version, sqls, pos),
 		Columns:  p.Definition.Columns,
 		Rows:     cr,
 		Progress: p.req.Progress,
@@ -326,9 +343,9 @@ func (f *summaryFetch) result() *render.Summary {
 }
 
 // meta describes the run for the About sheet.
-func (p *Plan) meta(now time.Time, version string, sqls reportSQL) render.Meta {
+func (p *Plan) meta(now time.Time, version string, sqls reportSQL, pos LedgerPosition) render.Meta {
 	m := render.Meta{Report: p.Definition.Name, Title: p.Definition.Title, GeneratedAt: now.UTC(),
-		GeneratedBy: p.req.Actor, Version: version}
+		GeneratedBy: p.req.Actor, Version: version, Ledger: pos.String()}
 	m.Params = append(m.Params, render.Param{Name: "from", Value: periodText(p.req.From)},
 		render.Param{Name: "to", Value: periodText(p.req.To)})
 	for _, rp := range p.params {

@@ -47,7 +47,10 @@ type Meta struct {
 	GeneratedAt time.Time
 	GeneratedBy string // token name or schedule
 	Version     string // privaudit version
-	SQL         []NamedSQL
+	// Ledger states the consent ledger position the report's verdicts
+	// reflect, e.g. "every record accepted before 2026-12-07T14:03:04Z".
+	Ledger string
+	SQL    []NamedSQL
 }
 
 // Param is one report parameter as displayed.

@@ -282,6 +282,7 @@ func testMeta() render.Meta {
 		Params:      []render.Param{{Name: "from", Value: "2024-01-01"}, {Name: "to", Value: "2024-02-01"}},
 		GeneratedAt: time.Date(2024, 2, 1, 6, 0, 0, 250_000_000, time.UTC),
 		GeneratedBy: "officer-alice", Version: "v1.2.3-test",
+		Ledger: "every record accepted before 2024-02-01T05:59:59.123456789Z",
 		SQL: []render.NamedSQL{
 			{Name: "detail", SQL: "SELECT event_id, occurred_at\nFROM privaudit.access_events FINAL\nWHERE occurred_at >= ? AND occurred_at < ?"},
 			{Name: "summary", SQL: "SELECT recipient_id, verdict, count() FROM privaudit.access_events FINAL GROUP BY recipient_id, verdict"},

@@ -156,7 +156,8 @@ func TestRenderAbout(t *testing.T) {
 		}
 	}
 	gen := rowsAfter(t, f, AboutSheet, "Generation")
-	if len(gen) != 3 || gen[1][1] != "officer-alice" || gen[2][1] != "v1.2.3-test" {
+	if len(gen) != 4 || gen[1][1] != "officer-alice" || gen[2][1] != "v1.2.3-test" ||
+		gen[3][0] != "Consent ledger" || gen[3][1] != m.Ledger {
 		t.Fatalf("generation rows %q", gen)
 	}
 	serial, err := strconv.ParseFloat(gen[0][1], 64)

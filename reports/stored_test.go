@@ -1,0 +1,169 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
+	"github.com/privaudit/privaudit/reports/xlsx"
+)
+
+// TestReportsReadStoredVerdicts stores a later verdict for a covered
+// disclosure that contradicts what the consent ledger says (a higher
+// ledger_position, verdict consent_withdrawn): the reports show the stored
+// verdict, so they read it rather than evaluate the event again.
+func TestReportsReadStoredVerdicts(t *testing.T) {
+	env := goldenEnv(t, ingesttest.Options{})
+	const id = "e0000000-0000-4000-8000-000000000001" // covered by c-basic
+	err := env.Conn.Exec(context.Background(), "INSERT INTO "+env.Schema.DB+".access_verdicts ("+storedColumns+`,
+		is_disclosure, verdict, verdict_consent_id, verdict_detail, missing_categories, is_violation,
+		ledger_position, evaluated_at)
+	SELECT `+storedColumns+`, is_disclosure, 'consent_withdrawn', verdict_consent_id, 'the stored verdict',
+		missing_categories, toUInt8(1), ledger_position + 1, now()
+	FROM `+env.Schema.DB+".access_verdicts FINAL WHERE event_id = ?", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRunner(t, env, nil)
+	v := byColumn(t, must(runCSV(t, r, "violations", nil)), "event_id")[id]
+	if v["verdict"] != "consent_withdrawn" || v["detail"] != "the stored verdict" {
+		t.Errorf("violations show %v for %s, want the stored verdict consent_withdrawn", v, id)
+	}
+	d := byColumn(t, must(runCSV(t, r, "disclosures", nil)), "event_id")[id]
+	if d["verdict"] != "consent_withdrawn" {
+		t.Errorf("disclosures show %v for %s, want the stored verdict", d, id)
+	}
+	if got := engineVerdicts(t, env.Conn, env.Schema, octFrom, octTo)[id]; got.Verdict != "consent_withdrawn" {
+		t.Errorf("event_verdicts: %+v, want the stored verdict", got)
+	}
+	for _, row := range must(runCSV(t, r, "subject-access", map[string]string{"subject_id": "cust-01"}))[1:] {
+		if row[1] == id && row[12] != "consent_withdrawn" {
+			t.Errorf("subject-access shows %q for %s, want the stored verdict", row[12], id)
+		}
+	}
+}
+
+func must[T any](v T, _ RunResult) T { return v }
+
+// TestSubjectAccessReadsOneCustomer adds 1,000,000 access events of 100,000
+// other customers and checks that one customer's subject-access report
+// (detail and summary) reads a small fraction of them: the rows ClickHouse
+// reports reading, summed over the run's queries.
+func TestSubjectAccessReadsOneCustomer(t *testing.T) {
+	env := goldenEnv(t, ingesttest.Options{})
+	const bulk = 1_000_000
+	cols := `event_id, occurred_at, occurred_ns, actor_id, actor_type, subject_id, action, data_categories,
+		recipient_id, recipient_type, purpose, legal_basis, outcome, record_count, ingested_at, ingest_seq`
+	gen := `SELECT concat('bulk-', toString(number)) AS event_id, toDateTime(t) AS occurred_at,
+		toInt64(t) * 1000000000 AS occurred_ns, 'svc-bulk' AS actor_id, 'service' AS actor_type,
+		concat('bulk-subject-', toString(number % 100000)) AS subject_id, 'read' AS action,
+		['contact_details'] AS data_categories, 'internal' AS recipient_id, 'internal' AS recipient_type,
+		'service' AS purpose, 'contract' AS legal_basis, 'allowed' AS outcome, toUInt64(1) AS record_count,
+		now() AS ingested_at, toUInt64(number) AS ingest_seq
+	FROM (SELECT number, 1790812800 + number % 2592000 AS t FROM system.numbers LIMIT 1000000)`
+	for _, sql := range []string{
+		"INSERT INTO " + env.Schema.DB + ".access_events (" + cols + ") " + gen,
+		"INSERT INTO " + env.Schema.DB + ".access_verdicts (" + cols + `, is_disclosure, verdict, verdict_detail,
+			ledger_position, evaluated_at) SELECT *, toUInt8(0), 'other_basis', 'legal basis contract', toUInt64(1), now() FROM (` + gen + ")",
+	} {
+		if err := env.Conn.Exec(context.Background(), sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := newTestRunner(t, env, nil)
+	for _, format := range []string{"csv", "xlsx"} {
+		var read atomic.Uint64
+		ctx := clickhouse.Context(context.Background(), clickhouse.WithProgress(func(p *clickhouse.Progress) { read.Add(p.Rows) }))
+		res, err := r.Run(ctx, RunRequest{Report: "subject-access", From: octFrom, To: octTo, Format: format,
+			Params: map[string]string{"subject_id": "cust-01"}, Actor: "t", Out: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Rows == 0 || read.Load() == 0 || read.Load() > bulk/20 {
+			t.Errorf("subject-access %s: %d rows, read %d rows; want at most 5%% of the %d other customers' events",
+				format, res.Rows, read.Load(), bulk)
+		}
+		t.Logf("subject-access %s read %d rows (%d events of the period)", format, read.Load(), bulk)
+	}
+}
+
+// TestLedgerPositionStated checks that a run waits through Options.Fresh
+// before it queries, states the position on the About sheet, in the
+// recorded run and the result, says "not waited" without Fresh, and fails
+// with what is pending when the wait fails.
+func TestLedgerPositionStated(t *testing.T) {
+	env := goldenEnv(t, ingesttest.Options{})
+	through := time.Date(2026, 12, 7, 14, 3, 4, 123456789, time.UTC)
+	var asked time.Time
+	rec := &recorder{}
+	r, err := NewRunner(Options{Conn: env.Conn, Schema: env.Schema, Recorder: rec.record, Version: "test", Logger: env.Log,
+		Now: func() time.Time { return through },
+		Fresh: func(_ context.Context, startedAt time.Time) (LedgerPosition, error) {
+			asked = startedAt
+			return LedgerPosition{Through: startedAt}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	res, err := r.Run(context.Background(), RunRequest{Report: "violations", From: octFrom, To: octTo, Format: "xlsx", Actor: "t", Out: &buf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "every record accepted before 2026-12-07T14:03:04.123456789Z"
+	if !asked.Equal(through) || res.Ledger.String() != want {
+		t.Errorf("Fresh asked for %v; result position %q, want %q", asked, res.Ledger, want)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.GetRows(xlsx.AboutSheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stated := false
+	for _, row := range rows {
+		stated = stated || len(row) == 2 && row[0] == "Consent ledger" && row[1] == want
+	}
+	if !stated {
+		t.Errorf("the About sheet does not state %q: %q", want, rows)
+	}
+	if got := attr(rec.evs[0].AttrKeys, rec.evs[0].AttrValues, "ledger_position"); got != "2026-12-07T14:03:04.123456789Z" {
+		t.Errorf("recorded run: ledger_position %q", got)
+	}
+
+	unwaited := newTestRunner(t, env, nil)
+	if res, err := unwaited.Run(context.Background(), RunRequest{Report: "consents", From: octFrom, To: octTo, Format: "json", Actor: "t",
+		Out: io.Discard}); err != nil || res.Ledger.Waited() || !strings.HasPrefix(res.Ledger.String(), "not waited") {
+		t.Errorf("without Fresh: %q, %v; want not waited", res.Ledger, err)
+	}
+
+	r.o.Fresh = func(ctx context.Context, _ time.Time) (LedgerPosition, error) {
+		return LedgerPosition{}, errors.New("3 event batches are not stored yet")
+	}
+	buf.Reset()
+	_, err = r.Run(context.Background(), RunRequest{Report: "violations", From: octFrom, To: octTo, Format: "csv", Actor: "t", Out: &buf})
+	if err == nil || buf.Len() != 0 || !strings.Contains(err.Error(), "3 event batches are not stored yet") ||
+		!strings.Contains(err.Error(), "run the report again") {
+		t.Errorf("a failed wait: %v, %d bytes written; want an error saying what is pending and what to do", err, buf.Len())
+	}
+}
+
+func attr(keys, values []string, key string) string {
+	for i, k := range keys {
+		if k == key {
+			return values[i]
+		}
+	}
+	return ""
+}
