@@ -14,6 +14,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
+	"github.com/privaudit/privaudit/queries"
 	"github.com/privaudit/privaudit/reports/xlsx"
 )
 
@@ -57,7 +58,8 @@ func must[T any](v T, _ RunResult) T { return v }
 // TestSubjectAccessReadsOneCustomer adds 1,000,000 access events of 100,000
 // other customers and checks that one customer's subject-access report
 // (detail and summary) reads a small fraction of them: the rows ClickHouse
-// reports reading, summed over the run's queries.
+// reports reading, summed over the run's queries; so does the saved query
+// subject-recipients.
 func TestSubjectAccessReadsOneCustomer(t *testing.T) {
 	env := goldenEnv(t, ingesttest.Options{})
 	const bulk = 1_000_000
@@ -93,6 +95,32 @@ func TestSubjectAccessReadsOneCustomer(t *testing.T) {
 				format, res.Rows, read.Load(), bulk)
 		}
 		t.Logf("subject-access %s read %d rows (%d events of the period)", format, read.Load(), bulk)
+	}
+	q, err := queries.LookupSaved("subject-recipients")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql, err := q.SQL(env.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, err := q.Bind(map[string]string{"subject": "cust-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read atomic.Uint64
+	ctx := clickhouse.Context(context.Background(), clickhouse.WithProgress(func(p *clickhouse.Progress) { read.Add(p.Rows) }))
+	rows, err := queryBound(ctx, env.Conn, sql, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	rows.Close()
+	if rows.Err() != nil || n == 0 || read.Load() > bulk/50 {
+		t.Errorf("saved query subject-recipients: %d rows (%v), read %d rows; want at most 2%% of the %d events", n, rows.Err(), read.Load(), bulk)
 	}
 }
 

@@ -12,7 +12,7 @@ SELECT
     sum(record_count) AS records,
     min(occurred_at) AS first_shared,
     max(occurred_at) AS last_shared
-FROM {{.DB}}.access_events FINAL
+FROM {{.DB}}.access_verdicts FINAL
 WHERE subject_id = @subject
   AND {{disclosure}}
 GROUP BY recipient_id, recipient_type
