@@ -30,9 +30,11 @@ func init() {
 		},
 		Summary: []SummarySpec{
 			{Section: "totals"},
-			{Section: "by_recipient", Pivot: &PivotSpec{Title: "Disclosures per recipient and verdict",
-				RowHeader: "recipient_id", Chart: true, ColumnOrder: Verdicts}},
-			{Section: "by_purpose", Pivot: &PivotSpec{Title: "Disclosures per purpose and recipient", RowHeader: "purpose"}},
+			{Section: "cells", Rollup: []PivotSpec{
+				{Title: "Disclosures per recipient and verdict", RowHeader: "recipient_id", Row: "recipient_id", Col: "verdict",
+					Chart: true, ColumnOrder: Verdicts},
+				{Title: "Disclosures per purpose and recipient", RowHeader: "purpose", Row: "purpose", Col: "recipient_id"},
+			}},
 		},
 		Categories: []string{"access_records", "consent_records"},
 	})

@@ -74,18 +74,25 @@ type ParamSpec struct {
 }
 
 // SummarySpec is one summary query: a {{define}} block of the report's SQL
-// file. Without Pivot it returns one row of Float64 columns, each a total
-// labelled by its column name; with Pivot it returns rows (row_label,
-// col_label, value) folded into a cross table.
+// file. Without Pivot or Rollup it returns one row of Float64 columns, each
+// a total labelled by its column name; with Pivot it returns rows
+// (row_label, col_label, value) folded into a cross table; with Rollup it
+// returns one GROUP BY over the finest keys (String key columns, then a
+// Float64 value), folded into one cross table per PivotSpec by its Row and
+// Col key columns: several pivots computed in one pass over the rows.
 type SummarySpec struct {
 	Section string
 	Pivot   *PivotSpec
+	Rollup  []PivotSpec
 }
 
 // PivotSpec shapes a pivot summary.
 type PivotSpec struct {
 	Title     string
 	RowHeader string
+	// Row and Col name the key columns a pivot of a SummarySpec.Rollup
+	// sums the value by (unused for SummarySpec.Pivot).
+	Row, Col string
 	// Chart asks the xlsx renderer for a native chart of the pivot.
 	Chart bool
 	// ColumnOrder puts these column labels first, in this order (e.g. the

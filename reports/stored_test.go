@@ -15,6 +15,7 @@ import (
 
 	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
 	"github.com/privaudit/privaudit/queries"
+	"github.com/privaudit/privaudit/reports/render"
 	"github.com/privaudit/privaudit/reports/xlsx"
 )
 
@@ -194,4 +195,76 @@ func attr(keys, values []string, key string) string {
 		}
 	}
 	return ""
+}
+
+// TestSummaryPivotsInOnePass checks that the xlsx summary of disclosures
+// and violations reads the period's stored verdicts twice (the totals and
+// one rollup feeding both pivots), not once per pivot, and that each pivot
+// still counts every row of its report.
+func TestSummaryPivotsInOnePass(t *testing.T) {
+	env := goldenEnv(t, ingesttest.Options{})
+	r := newTestRunner(t, env, nil)
+	period, err := queries.ReportSection("verdicts", "verdicts", env.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, args, err := bindParams(Definition{Name: "period"}, octFrom, octTo, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readOnce := rowsRead(t, func(ctx context.Context) {
+		rows, err := queryBound(ctx, env.Conn, "SELECT count() FROM ("+period+")", args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+		}
+		rows.Close()
+	})
+	for report, total := range map[string]string{"disclosures": "Disclosures", "violations": "Violations"} {
+		var sum render.Summary
+		read := rowsRead(t, func(ctx context.Context) { sum = summaryOfCtx(t, ctx, r, report) })
+		if read == 0 || read > 3*readOnce {
+			t.Errorf("%s: the detail and summary read %d rows, want at most 3 × %d (detail, totals, one rollup)", report, read, readOnce)
+		}
+		var want float64
+		for _, tot := range sum.Totals {
+			if tot.Label == total {
+				want = tot.Value
+			}
+		}
+		if len(sum.Pivots) != 2 || want == 0 {
+			t.Fatalf("%s summary: %+v", report, sum)
+		}
+		for _, p := range sum.Pivots {
+			var got float64
+			for _, row := range p.Rows {
+				got += rowTotal(row)
+			}
+			if got != want {
+				t.Errorf("%s pivot %q sums to %v, want the %v of the totals", report, p.Title, got, want)
+			}
+		}
+	}
+}
+
+// rowsRead returns the rows ClickHouse reports reading for the queries run
+// by f with the context it is given.
+func rowsRead(t *testing.T, f func(ctx context.Context)) uint64 {
+	t.Helper()
+	var n atomic.Uint64
+	f(clickhouse.Context(context.Background(), clickhouse.WithProgress(func(p *clickhouse.Progress) { n.Add(p.Rows) })))
+	return n.Load()
+}
+
+// summaryOfCtx runs report through a capturing renderer with ctx and
+// returns its summary.
+func summaryOfCtx(t *testing.T, ctx context.Context, r *Runner, report string) render.Summary {
+	t.Helper()
+	r.o.Formats["capture"] = &captureRenderer{}
+	res, err := r.Run(ctx, RunRequest{Report: report, From: octFrom, To: octTo, Format: "capture", Actor: "t", Out: io.Discard})
+	if err != nil || res.Summary == nil {
+		t.Fatalf("%s summary: %v", report, err)
+	}
+	return *res.Summary
 }

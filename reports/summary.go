@@ -14,7 +14,8 @@ import (
 )
 
 // summarize runs a report's summary queries: the totals (one row of Float64
-// columns) and the pivots (rows of row_label, col_label, value).
+// columns), the pivots (rows of row_label, col_label, value) and the
+// rollups (rows of key columns and a value, folded into several pivots).
 func summarize(ctx context.Context, conn driver.Conn, specs []SummarySpec, sqls []string, args []any) (render.Summary, error) {
 	var sum render.Summary
 	for i, s := range specs {
@@ -22,11 +23,16 @@ func summarize(ctx context.Context, conn driver.Conn, specs []SummarySpec, sqls 
 		if err != nil {
 			return sum, fmt.Errorf("summary %s: %w", s.Section, err)
 		}
-		if s.Pivot == nil {
+		switch {
+		case len(s.Rollup) > 0:
+			var ps []render.Pivot
+			ps, err = readRollup(rows, s.Rollup)
+			sum.Pivots = append(sum.Pivots, ps...)
+		case s.Pivot == nil:
 			var totals []render.Total
 			totals, err = readTotals(rows)
 			sum.Totals = append(sum.Totals, totals...)
-		} else {
+		default:
 			var p render.Pivot
 			p, err = readPivot(rows, *s.Pivot)
 			sum.Pivots = append(sum.Pivots, p)
@@ -76,35 +82,91 @@ func readTotals(rows driver.Rows) ([]render.Total, error) {
 
 // readPivot folds (row_label, col_label, value) rows into a cross table.
 func readPivot(rows driver.Rows, spec PivotSpec) (render.Pivot, error) {
-	cells := map[string]map[string]float64{}
-	var rowLabels []string
-	cols := map[string]bool{}
+	var f pivotFold
 	for rows.Next() {
 		var r, c string
 		var v float64
 		if err := rows.Scan(&r, &c, &v); err != nil {
 			return render.Pivot{}, err
 		}
-		if cells[r] == nil {
-			cells[r] = map[string]float64{}
-			rowLabels = append(rowLabels, r)
-		}
-		cells[r][c] += v
-		cols[c] = true
+		f.add(r, c, v)
 	}
 	if err := rows.Err(); err != nil {
 		return render.Pivot{}, err
 	}
-	p := render.Pivot{Title: spec.Title, RowHeader: spec.RowHeader, Chart: spec.Chart, ColHeaders: pivotColumns(cols, spec.ColumnOrder)}
-	for _, r := range rowLabels {
+	return f.pivot(spec), nil
+}
+
+// readRollup folds the rows of one GROUP BY over the finest keys (String
+// columns, then a Float64 value) into one cross table per spec, each
+// summing the value by its Row and Col columns: several pivots in one
+// pass over the report's rows.
+func readRollup(rows driver.Rows, specs []PivotSpec) ([]render.Pivot, error) {
+	names := rows.Columns()
+	keys := make([]string, len(names)-1)
+	var v float64
+	dest := make([]any, len(names))
+	for i := range keys {
+		dest[i] = &keys[i]
+	}
+	dest[len(keys)] = &v
+	folds := make([]pivotFold, len(specs))
+	idx := make([][2]int, len(specs))
+	for i, sp := range specs {
+		idx[i] = [2]int{slices.Index(names[:len(keys)], sp.Row), slices.Index(names[:len(keys)], sp.Col)}
+		if idx[i][0] < 0 || idx[i][1] < 0 {
+			return nil, fmt.Errorf("rollup %q: no key column %s or %s among %v", sp.Title, sp.Row, sp.Col, names)
+		}
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		for i := range specs {
+			folds[i].add(keys[idx[i][0]], keys[idx[i][1]], v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]render.Pivot, len(specs))
+	for i, sp := range specs {
+		out[i] = folds[i].pivot(sp)
+	}
+	return out, nil
+}
+
+// pivotFold sums values into the cells of a cross table.
+type pivotFold struct {
+	cells     map[string]map[string]float64
+	rowLabels []string
+	cols      map[string]bool
+}
+
+func (f *pivotFold) add(r, c string, v float64) {
+	if f.cells == nil {
+		f.cells, f.cols = map[string]map[string]float64{}, map[string]bool{}
+	}
+	if f.cells[r] == nil {
+		f.cells[r] = map[string]float64{}
+		f.rowLabels = append(f.rowLabels, r)
+	}
+	f.cells[r][c] += v
+	f.cols[c] = true
+}
+
+// pivot shapes the folded cells as spec asks.
+func (f *pivotFold) pivot(spec PivotSpec) render.Pivot {
+	p := render.Pivot{Title: spec.Title, RowHeader: spec.RowHeader, Chart: spec.Chart, ColHeaders: pivotColumns(f.cols, spec.ColumnOrder)}
+	for _, r := range f.rowLabels {
 		pr := render.PivotRow{Label: r, Values: make([]float64, len(p.ColHeaders))}
 		for j, c := range p.ColHeaders {
-			pr.Values[j] = cells[r][c]
+			pr.Values[j] = f.cells[r][c]
 		}
 		p.Rows = append(p.Rows, pr)
 	}
 	p.Rows = limitRows(sortPivotRows(p.Rows, spec.ByLabel), spec.MaxRows, len(p.ColHeaders))
-	return p, nil
+	return p
 }
 
 // pivotColumns orders the column labels: those of order first, in order,

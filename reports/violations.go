@@ -30,10 +30,12 @@ func init() {
 		},
 		Summary: []SummarySpec{
 			{Section: "totals"},
-			{Section: "by_recipient", Pivot: &PivotSpec{Title: "Violations per recipient and verdict",
-				RowHeader: "recipient_id", Chart: true, ColumnOrder: Verdicts}},
-			{Section: "by_purpose", Pivot: &PivotSpec{Title: "Violations per purpose and verdict",
-				RowHeader: "purpose", Chart: true, ColumnOrder: Verdicts}},
+			{Section: "cells", Rollup: []PivotSpec{
+				{Title: "Violations per recipient and verdict", RowHeader: "recipient_id", Row: "recipient_id", Col: "verdict",
+					Chart: true, ColumnOrder: Verdicts},
+				{Title: "Violations per purpose and verdict", RowHeader: "purpose", Row: "purpose", Col: "verdict",
+					Chart: true, ColumnOrder: Verdicts},
+			}},
 		},
 		Categories: []string{"access_records", "consent_records"},
 	})

@@ -25,14 +25,8 @@ SELECT
 FROM ({{template "verdicts" .}})
 {{end}}
 
-{{define "by_recipient"}}
-SELECT recipient_id AS row_label, verdict AS col_label, toFloat64(count()) AS value
+{{define "cells"}}
+SELECT recipient_id, verdict, purpose, toFloat64(count()) AS value
 FROM ({{template "verdicts" .}})
-GROUP BY row_label, col_label
-{{end}}
-
-{{define "by_purpose"}}
-SELECT purpose AS row_label, recipient_id AS col_label, toFloat64(count()) AS value
-FROM ({{template "verdicts" .}})
-GROUP BY row_label, col_label
+GROUP BY recipient_id, verdict, purpose
 {{end}}

@@ -22,16 +22,9 @@ SELECT
 FROM ({{template "verdicts" .}})
 {{end}}
 
-{{define "by_recipient"}}
-SELECT recipient_id AS row_label, verdict AS col_label, toFloat64(count()) AS value
+{{define "cells"}}
+SELECT recipient_id, purpose, verdict, toFloat64(count()) AS value
 FROM ({{template "verdicts" .}})
 WHERE is_violation
-GROUP BY row_label, col_label
-{{end}}
-
-{{define "by_purpose"}}
-SELECT purpose AS row_label, verdict AS col_label, toFloat64(count()) AS value
-FROM ({{template "verdicts" .}})
-WHERE is_violation
-GROUP BY row_label, col_label
+GROUP BY recipient_id, purpose, verdict
 {{end}}
