@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/privaudit/privaudit/audit/apierr"
 )
 
 // LedgerPosition is the consent ledger the stored verdicts of a run
@@ -45,7 +47,8 @@ type FreshFunc func(ctx context.Context, startedAt time.Time) (LedgerPosition, e
 const DefaultFreshWait = 5 * time.Minute
 
 // ledger waits, through Options.Fresh, until the stored verdicts reflect
-// every record accepted before startedAt, for at most Options.FreshWait.
+// every record accepted before startedAt, for at most Options.FreshWait. A
+// wait that fails is an apierr.Unavailable error saying what is pending.
 func (r *Runner) ledger(ctx context.Context, startedAt time.Time) (LedgerPosition, error) {
 	if r.o.Fresh == nil {
 		return LedgerPosition{}, nil
@@ -63,8 +66,9 @@ func (r *Runner) ledger(ctx context.Context, startedAt time.Time) (LedgerPositio
 	if errors.Is(err, context.DeadlineExceeded) {
 		why = fmt.Sprintf("still pending after %s", r.o.FreshWait)
 	}
-	return pos, fmt.Errorf("the stored verdicts do not yet reflect every record accepted before %s (%s): "+
-		"the records are safe in the spool and their verdicts are written as ClickHouse stores them; "+
-		"check the ingest writers (GET /metrics, the server log) and run the report again: %w",
-		startedAt.UTC().Format(time.RFC3339Nano), why, err)
+	return pos, &apierr.Error{Code: apierr.Unavailable, RetryAfter: 30 * time.Second,
+		Message: fmt.Sprintf("the stored verdicts do not yet reflect every record accepted before %s (%s): "+
+			"the records are safe in the spool and their verdicts are written as ClickHouse stores them; "+
+			"check the ingest writers (GET /metrics, the server log) and run the report again",
+			startedAt.UTC().Format(time.RFC3339Nano), why)}
 }

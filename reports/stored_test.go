@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/privaudit/privaudit/audit/apierr"
 	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
 	"github.com/privaudit/privaudit/queries"
 	"github.com/privaudit/privaudit/reports/render"
@@ -182,9 +183,18 @@ func TestLedgerPositionStated(t *testing.T) {
 	}
 	buf.Reset()
 	_, err = r.Run(context.Background(), RunRequest{Report: "violations", From: octFrom, To: octTo, Format: "csv", Actor: "t", Out: &buf})
-	if err == nil || buf.Len() != 0 || !strings.Contains(err.Error(), "3 event batches are not stored yet") ||
+	if err == nil || buf.Len() != 0 || apierr.Code(err) != apierr.Unavailable || !strings.Contains(err.Error(), "3 event batches are not stored yet") ||
 		!strings.Contains(err.Error(), "run the report again") {
 		t.Errorf("a failed wait: %v, %d bytes written; want an error saying what is pending and what to do", err, buf.Len())
+	}
+	r.o.FreshWait = 50 * time.Millisecond
+	r.o.Fresh = func(ctx context.Context, _ time.Time) (LedgerPosition, error) {
+		<-ctx.Done()
+		return LedgerPosition{}, ctx.Err()
+	}
+	_, err = r.Run(context.Background(), RunRequest{Report: "violations", From: octFrom, To: octTo, Format: "csv", Actor: "t", Out: &buf})
+	if apierr.Code(err) != apierr.Unavailable || !strings.Contains(err.Error(), "still pending after 50ms") {
+		t.Errorf("a wait past FreshWait: %v", err)
 	}
 }
 
