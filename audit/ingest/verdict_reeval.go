@@ -12,10 +12,13 @@ import (
 )
 
 // reevaluate re-evaluates the stored verdicts that consent events ts, just
-// stored, can change (SPEC §3): the events naming one of their consents,
-// and the events naming no consent whose (subject_id, recipient_id) an
-// event of one of those consents names, in both cases occurred at or after
-// the consent event's effective_at. Only verdicts that change are written.
+// stored, can change (SPEC §3): the events naming one of their consents
+// occurred at or after the consent event's effective_at, and the events
+// naming no consent whose (subject_id, recipient_id) an event of one of
+// those consents names, occurred at or after that consent's earliest
+// effective_at (a consent event naming a new pair makes the consent a
+// candidate for that pair's earlier accesses too). Only verdicts that
+// change are written.
 func (s *verdictStore) reevaluate(ctx context.Context, ts []consentTouch) error {
 	if len(ts) == 0 {
 		return nil
@@ -82,15 +85,22 @@ func newReevalScope(l *partialLedger, since map[string]int64) reevalScope {
 		}
 	}
 	for id, eff := range since {
-		sc.earliest = min(sc.earliest, eff)
+		// A new event of a consent can make it a candidate for a pair it did
+		// not name before, from its first state on: for events naming no
+		// consent, the scope starts at the consent's earliest effective_at.
+		pairEff := eff
+		for _, c := range l.byID[id] {
+			pairEff = min(pairEff, c.EffectiveAt.UnixNano())
+		}
+		sc.earliest = min(sc.earliest, pairEff)
 		for _, subj := range l.subjectsOf[id] {
 			addSubject(subj)
 		}
 		for _, c := range l.byID[id] {
 			addSubject(c.SubjectID)
 			p := [2]string{c.SubjectID, c.RecipientID}
-			if old, ok := sc.pairs[p]; !ok || eff < old {
-				sc.pairs[p] = eff
+			if old, ok := sc.pairs[p]; !ok || pairEff < old {
+				sc.pairs[p] = pairEff
 			}
 		}
 	}

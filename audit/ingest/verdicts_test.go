@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -196,6 +198,10 @@ func transitions() []transition {
 		{name: "withdrawal effective after the access changes nothing", early: []string{grant("t9a", "c9", "s9", b.Add(-2*d), p, a)},
 			event: wireEvent("e9", "s9", "msg", "fraud_alert", "c9", b, "account_balance"),
 			late:  []string{withdraw("t9b", "c9", "s9", b.Add(d))}, before: audit.VerdictCovered, after: audit.VerdictCovered},
+		{name: "no_consent to consent_withdrawn: a consent newly naming the pair is a candidate before that event",
+			early: []string{wireConsent("t10a", "c10", "s10", "card", "withdrawn", b.Add(-2*d), nil, nil)},
+			event: wireEvent("e10", "s10", "msg", "fraud_alert", "", b, "account_balance"),
+			late:  []string{grant("t10b", "c10", "s10", b.Add(d), p, a)}, before: audit.VerdictNoConsent, after: audit.VerdictConsentWithdrawn},
 	}
 }
 
@@ -232,4 +238,115 @@ func TestLateConsentTransitions(t *testing.T) {
 	if n := env.Count(t, "SELECT count() FROM privaudit.access_verdicts WHERE event_id = ?", uid("e1")); n != 2 {
 		t.Errorf("e1 has %d verdict rows, want 2 (its first verdict and the re-evaluation)", n)
 	}
+}
+
+// randomRound returns the records of one round of
+// TestVerdictsRandomInterleaving: a few consents and accesses of the same
+// subjects, with ties of effective_at, withdrawals, re-grants, consents
+// moved between subjects, and accesses naming a consent or none.
+func randomRound(rng *rand.Rand, round int) (consents, events []string) {
+	name := func(kind string, i int) string { return fmt.Sprintf("r%d-%s%d", round, kind, i) }
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	some := func(xs ...string) []string {
+		var out []string
+		for _, x := range xs {
+			if rng.IntN(2) == 0 {
+				out = append(out, x)
+			}
+		}
+		if len(out) == 0 {
+			out = append(out, xs[0])
+		}
+		return out
+	}
+	at := func() time.Time { return verdictBase.Add(time.Duration(rng.IntN(6)-3) * time.Hour) }
+	for i := range 3 + rng.IntN(5) {
+		c := rng.IntN(3)
+		subj := name("s", c)
+		if rng.IntN(6) == 0 {
+			subj = name("s", rng.IntN(3))
+		}
+		status := pick("granted", "granted", "withdrawn")
+		purposes, cats := some("fraud_alert", "balance_inquiry"), some("account_balance", "iban")
+		if status == "withdrawn" {
+			purposes, cats = nil, nil
+		}
+		consents = append(consents, wireConsent(name("ce", i), name("c", c), subj, pick("msg", "card"), status, at(), purposes, cats))
+	}
+	for i := range 4 + rng.IntN(6) {
+		consent := ""
+		if rng.IntN(2) == 0 {
+			consent = name("c", rng.IntN(4)) // c3 is never given: consent_unknown
+		}
+		events = append(events, wireEvent(name("e", i), name("s", rng.IntN(3)), pick("msg", "card"),
+			pick("fraud_alert", "balance_inquiry"), consent, at().Add(30*time.Minute), some("account_balance", "iban")...))
+	}
+	return consents, events
+}
+
+// TestVerdictsRandomInterleaving stores consents and accesses of the same
+// subjects in 100 random orders, as concurrent requests of one to three
+// records, so consents arrive before, with and after the accesses they
+// decide and the two writers' batches interleave; then every stored verdict
+// must be the reference evaluator's over the whole ledger.
+func TestVerdictsRandomInterleaving(t *testing.T) {
+	env := ingesttest.Start(t, ingesttest.Options{})
+	rng := rand.New(rand.NewPCG(15, 100))
+	type request struct {
+		kind audit.Kind
+		body string
+	}
+	var reqs []request
+	for round := range 100 {
+		consents, events := randomRound(rng, round)
+		var recs []request
+		for _, c := range consents {
+			recs = append(recs, request{audit.KindConsents, c})
+		}
+		for _, e := range events {
+			recs = append(recs, request{audit.KindEvents, e})
+		}
+		rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+		for len(recs) > 0 {
+			n := 1
+			for n < min(3, len(recs)) && recs[n].kind == recs[0].kind && rng.IntN(2) == 0 {
+				n++
+			}
+			var lines []string
+			for _, r := range recs[:n] {
+				lines = append(lines, r.body)
+			}
+			reqs = append(reqs, request{recs[0].kind, strings.Join(lines, "\n") + "\n"})
+			recs = recs[n:]
+		}
+	}
+	work := make(chan request)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range work {
+				if code, resp := env.Post(t, r.kind, r.body); code != 200 {
+					t.Errorf("post %s: %d %s", r.kind, code, resp)
+				}
+			}
+		}()
+	}
+	for _, r := range reqs {
+		work <- r
+	}
+	close(work)
+	wg.Wait()
+	env.WaitStored(t)
+	n := checkAgainstReference(t, env)
+	got := storedVerdicts(t, env)
+	kinds := map[string]int{}
+	for _, v := range got {
+		kinds[v.verdict]++
+	}
+	if len(kinds) < 6 {
+		t.Errorf("the rounds exercise only %d verdicts: %v", len(kinds), kinds)
+	}
+	t.Logf("%d requests, %d events; verdicts %v", len(reqs), n, kinds)
 }
