@@ -98,6 +98,10 @@ func Open(ctx context.Context, o Options) (*Ingestor, error) {
 	if o.Instance == "" {
 		o.Instance = NewInstanceID()
 	}
+	verdicts, err := newVerdictStore(o.Conn, o.Schema, in.metrics, in.log.With("component", "verdicts"))
+	if err != nil {
+		return nil, err
+	}
 	for _, k := range []audit.Kind{audit.KindEvents, audit.KindConsents} {
 		sp, err := spool.Open(ctx, spool.Options{Dir: filepath.Join(o.SpoolDir, string(k)), MaxBytes: o.SpoolMaxBytes,
 			NoSync: o.NoSync, Logger: in.log.With("spool", string(k))})
@@ -107,7 +111,7 @@ func Open(ctx context.Context, o Options) (*Ingestor, error) {
 		}
 		in.spools[k] = sp
 		w, err := NewWriter(WriterOptions{Kind: k, Spool: sp, Conn: o.Conn, Schema: o.Schema, BatchRecords: o.BatchRecords,
-			Linger: o.Linger, Metrics: in.metrics, Logger: in.log, Instance: o.Instance})
+			Linger: o.Linger, Metrics: in.metrics, Logger: in.log, Instance: o.Instance, Verdicts: verdicts})
 		if err != nil {
 			in.closeSpools()
 			return nil, err
@@ -167,6 +171,36 @@ func (in *Ingestor) WaitStored(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// WaitVerdicts blocks until every record acknowledged before it was called
+// is stored with its verdict: events evaluated, and the verdicts consents
+// can change re-evaluated (a batch is acknowledged in the spool only then).
+// It returns the time of the call: the stored verdicts then reflect every
+// consent event accepted before it. Reports call it before they read the
+// verdict store.
+func (in *Ingestor) WaitVerdicts(ctx context.Context) (time.Time, error) {
+	at := time.Now().UTC()
+	target := map[audit.Kind]uint64{}
+	for k, sp := range in.spools {
+		target[k] = sp.Stats().LastSeq
+	}
+	for {
+		var behind int64
+		for k, sp := range in.spools {
+			if st := sp.Stats(); st.PendingEntries > 0 && st.AckedSeq < target[k] {
+				behind += st.PendingRecords
+			}
+		}
+		if behind == 0 {
+			return at, nil
+		}
+		select {
+		case <-ctx.Done():
+			return at, fmt.Errorf("wait for %d acknowledged records to be stored with their verdicts (is ClickHouse up? see /readyz and privaudit_spool_pending_records): %w", behind, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Close stops the writers, then flushes what it can within ctx (a fresh
