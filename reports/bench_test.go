@@ -119,7 +119,6 @@ func benchEnv(b *testing.B, n int) (*ingesttest.Env, int) {
 		b.Fatal(err)
 	}
 	env.WaitStored(b)
-	fillVerdicts(b, env.Conn, env.Schema)
 	st := <-stats
 	b.Logf("%d events (%d disclosures, %d customers) generated and ingested in %s",
 		st.Events, st.Disclosures, opts.Customers, time.Since(start).Round(time.Second))

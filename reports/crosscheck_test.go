@@ -33,7 +33,6 @@ func TestVerdictsMatchReference(t *testing.T) {
 	env := ingesttest.Start(t, ingesttest.Options{})
 	env.Ingest(t, audit.KindConsents, consents.String())
 	env.Ingest(t, audit.KindEvents, events.String())
-	fillVerdicts(t, env.Conn, env.Schema)
 	got := engineVerdicts(t, env.Conn, env.Schema, octFrom, octTo)
 
 	ref := audit.NewLedger(synth.Consents(ledger))

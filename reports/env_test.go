@@ -4,19 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"math"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
-	"github.com/privaudit/privaudit/queries"
 )
 
 // The golden period: October 2026.
@@ -35,7 +30,6 @@ func goldenEnv(t *testing.T, o ingesttest.Options) *ingesttest.Env {
 	env.Ingest(t, audit.KindEvents, readTestdata(t, "events.ndjson"))
 	env.Ingest(t, audit.KindConsents, readTestdata(t, "consents_late.ndjson"))
 	env.Ingest(t, audit.KindEvents, readTestdata(t, "events_replay.ndjson"))
-	fillVerdicts(t, env.Conn, env.Schema)
 	return env
 }
 
@@ -119,36 +113,3 @@ func byColumn(t testing.TB, recs [][]string, key string) map[string]map[string]s
 const storedColumns = `event_id, occurred_at, occurred_ns, actor_id, actor_type, subject_id, action,
 	data_categories, fields, recipient_id, recipient_type, purpose, legal_basis, consent_id, outcome,
 	record_count, channel, jurisdiction, request_id, attr_keys, attr_values, ingested_at, ingest_seq`
-
-// fillVerdicts stores the verdict of every stored access event in
-// access_verdicts, evaluated by the in-query engine ("evaluated_verdicts"),
-// at ledger position now.
-//
-// TEMPORARY: the ingest writers do not store verdicts on this branch yet.
-// Once they evaluate every batch before acknowledging it (the lead's writer
-// change), ingest fills access_verdicts itself and this helper and its
-// calls go.
-func fillVerdicts(t testing.TB, conn driver.Conn, s queries.Schema) {
-	t.Helper()
-	engine, err := queries.ReportSection("verdicts", "evaluated_verdicts", s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sql := "INSERT INTO " + s.DB + ".access_verdicts (" + storedColumns + `,
-		is_disclosure, verdict, verdict_consent_id, verdict_detail, missing_categories, is_violation,
-		ledger_position, evaluated_at)
-	SELECT ` + storedColumns + `, v_disclosure, v_verdict, v_consent_id, v_detail, v_missing, v_violation,
-		toUInt64(@position), now()
-	FROM ` + s.DB + `.access_events FINAL
-	ANY INNER JOIN (
-		SELECT event_id, is_disclosure AS v_disclosure, verdict AS v_verdict, verdict_consent_id AS v_consent_id,
-			verdict_detail AS v_detail, missing_categories AS v_missing, is_violation AS v_violation
-		FROM (` + engine + `)
-	) USING (event_id)`
-	args := []any{clickhouse.Named("from_s", int64(0)), clickhouse.Named("to_s", int64(4102444800)),
-		clickhouse.Named("from_ns", int64(math.MinInt64)), clickhouse.Named("to_ns", int64(math.MaxInt64)),
-		clickhouse.Named("position", time.Now().UnixNano())}
-	if err := conn.Exec(context.Background(), sql, args...); err != nil {
-		t.Fatalf("fill access_verdicts: %v", err)
-	}
-}

@@ -64,7 +64,7 @@ func (r *Runner) ledger(ctx context.Context, startedAt time.Time) (LedgerPositio
 	}
 	why := err.Error()
 	if errors.Is(err, context.DeadlineExceeded) {
-		why = fmt.Sprintf("still pending after %s", r.o.FreshWait)
+		why = fmt.Sprintf("still pending after %s: %v", r.o.FreshWait, err)
 	}
 	return pos, &apierr.Error{Code: apierr.Unavailable, RetryAfter: 30 * time.Second,
 		Message: fmt.Sprintf("the stored verdicts do not yet reflect every record accepted before %s (%s): "+

@@ -3,7 +3,12 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
+	"io"
+	"net/http"
 
+	"github.com/privaudit/privaudit/audit/auth"
+	"github.com/privaudit/privaudit/reports"
 	"github.com/privaudit/privaudit/reports/reportsbench"
 )
 
@@ -31,6 +36,9 @@ func (m *Main) benchReports(ctx context.Context, args []string) error {
 	defer srv.stop()
 	ch := st.Managed
 	o.URL, o.Token, o.Log = srv.url, tok, m.Stderr
+	if o.WaitVerdicts, err = m.benchVerdictWait(ctx, st, srv.url); err != nil {
+		return err
+	}
 	res, err := reportsbench.Run(ctx, reportsbench.Target{Conn: st.Conn, Addr: ch.Addr, HTTPAddr: ch.HTTPAddr, User: ch.AdminUser,
 		Password: ch.AdminPassword, Schema: m.Config.Schema()}, o)
 	if err != nil {
@@ -38,4 +46,39 @@ func (m *Main) benchReports(ctx context.Context, args []string) error {
 	}
 	reportsbench.Print(m.Stdout, res)
 	return srv.stop()
+}
+
+// benchVerdictWait returns a wait for the bench server's verdict store: an
+// officer's download of an empty consents report, which the server starts
+// only once every record it accepted is stored with its verdict.
+func (m *Main) benchVerdictWait(ctx context.Context, st *storage, url string) (func(context.Context) error, error) {
+	tokens, err := auth.NewStore(st.Conn, m.Config.Schema(), m.Log)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := tokens.Create(ctx, "bench-officer", auth.RoleOfficer)
+	if err != nil {
+		return nil, fmt.Errorf("bench: officer token: %w", err)
+	}
+	q := reports.QueryValues("2000-01-01", "2000-01-02", "csv", nil).Encode()
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/v1/reports/consents?"+q, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("wait for the verdicts: %w", err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return fmt.Errorf("wait for the verdicts: %w", err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("wait for the verdicts: %w", reports.DecodeError(resp.StatusCode, body))
+		}
+		return nil
+	}, nil
 }

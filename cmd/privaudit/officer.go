@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/privaudit/privaudit/audit/auth"
+	"github.com/privaudit/privaudit/audit/ingest"
 	"github.com/privaudit/privaudit/audit/store"
 	"github.com/privaudit/privaudit/queries"
 	"github.com/privaudit/privaudit/reports"
@@ -22,7 +24,7 @@ import (
 func (m *Main) mountOfficerAPI(ctx context.Context, s *server, mux *http.ServeMux) error {
 	officer := func(h http.Handler) http.Handler { return s.tokens.Require(m.Log, h, auth.RoleOfficer) }
 	runner, err := reports.NewRunner(reports.Options{Conn: s.st.Conn, Schema: m.Config.Schema(),
-		Recorder: s.ingestor.Record, Version: version, Logger: m.Log})
+		Recorder: s.ingestor.Record, Fresh: verdictsFresh(s.ingestor), Version: version, Logger: m.Log})
 	if err != nil {
 		return err
 	}
@@ -66,4 +68,16 @@ func (m *Main) mountOfficerAPI(ctx context.Context, s *server, mux *http.ServeMu
 	}
 	console.Routes(mux, officer)
 	return nil
+}
+
+// verdictsFresh is the reports' wait for the verdict store: the ingestor's
+// WaitVerdicts, whose time is the ledger position the run states.
+func verdictsFresh(in *ingest.Ingestor) reports.FreshFunc {
+	return func(ctx context.Context, _ time.Time) (reports.LedgerPosition, error) {
+		at, err := in.WaitVerdicts(ctx)
+		if err != nil {
+			return reports.LedgerPosition{}, err
+		}
+		return reports.LedgerPosition{Through: at}, nil
+	}
 }

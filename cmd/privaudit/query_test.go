@@ -40,14 +40,6 @@ func queryServer(t *testing.T) *ingesttest.Env {
 		`","actor_id":"svc","actor_type":"service","subject_id":"cust-1","action":"share","data_categories":["card_transactions"],` +
 		`"recipient_id":"adnet","recipient_type":"third_party","purpose":"advertising","legal_basis":"consent"}`
 	env.Ingest(t, "events", ev+"\n")
-	// TEMPORARY, until the ingest writers store verdicts: subject-recipients
-	// reads access_verdicts.
-	if err := env.Conn.Exec(context.Background(), "INSERT INTO "+env.Schema.DB+".access_verdicts (event_id, occurred_at, occurred_ns, "+
-		"subject_id, action, data_categories, recipient_id, recipient_type, purpose, outcome, record_count, ledger_position) "+
-		"SELECT event_id, occurred_at, occurred_ns, subject_id, action, data_categories, recipient_id, recipient_type, purpose, "+
-		"outcome, record_count, toUInt64(1) FROM "+env.Schema.DB+".access_events FINAL"); err != nil {
-		t.Fatal(err)
-	}
 	return env
 }
 

@@ -42,6 +42,11 @@ type Options struct {
 	LateConsents int
 	// URL and Token reach privaudit's ingest API (a token of role ingest).
 	URL, Token string
+	// WaitVerdicts, if set, waits until every record the ingesting server
+	// accepted is stored with its verdict; the late-consent load calls it
+	// once the consents are stored, before rerunning the reports, which
+	// read the stored verdicts. Nil: the reports rerun at once.
+	WaitVerdicts func(ctx context.Context) error
 	// Log receives progress lines.
 	Log io.Writer
 }
@@ -76,7 +81,7 @@ type Result struct {
 // already stored, then the reports that must reflect them.
 type Late struct {
 	Consents     int
-	StoreSeconds float64 // until ClickHouse held them all
+	StoreSeconds float64 // until ClickHouse held them all (with Options.WaitVerdicts, and their verdicts)
 	// Changeable counts the period's events the late consents can change
 	// (same subject and recipient, naming no consent).
 	Changeable uint64
@@ -308,6 +313,11 @@ func (b *bench) late(ctx context.Context) (Late, error) {
 	}
 	if err := waitStored(ctx, b.t, 0, before+uint64(l.Consents)); err != nil {
 		return l, err
+	}
+	if b.o.WaitVerdicts != nil {
+		if err := b.o.WaitVerdicts(ctx); err != nil {
+			return l, fmt.Errorf("late consents: wait for their verdicts: %w", err)
+		}
 	}
 	l.StoreSeconds = time.Since(start).Seconds()
 	if l.Changeable, err = b.changeable(ctx); err != nil {

@@ -20,7 +20,10 @@ func TestSmoke(t *testing.T) {
 	tgt := Target{Conn: env.Conn, Addr: env.CH.Addr, HTTPAddr: env.CH.HTTPAddr, User: env.CH.AdminUser,
 		Password: env.CH.AdminPassword, Schema: env.Schema}
 	res, err := Run(context.Background(), tgt, Options{Events: 20_000, Customers: 2_000, Seed: 3,
-		URL: env.Server.URL, Token: env.Token["ingest"], Log: &log})
+		URL: env.Server.URL, Token: env.Token["ingest"], Log: &log, WaitVerdicts: func(ctx context.Context) error {
+			_, err := env.Ingestor.WaitVerdicts(ctx)
+			return err
+		}})
 	if err != nil {
 		t.Fatalf("run: %v\nlog:\n%s", err, log.String())
 	}

@@ -116,23 +116,6 @@ func (f *fixture) query(t *testing.T, req Request) (int, string, http.Header) {
 func (f *fixture) ingestEvents(t *testing.T, evs ...map[string]any) {
 	t.Helper()
 	f.env.Ingest(t, "events", ndjson(t, evs))
-	copyToVerdicts(t, f.env)
-}
-
-// copyToVerdicts copies the stored access events into access_verdicts
-// (verdict columns left empty), which subject-recipients reads.
-//
-// TEMPORARY: once the ingest writers store every event's verdict before
-// acknowledging it (the lead's writer change), this goes.
-func copyToVerdicts(t *testing.T, e *ingesttest.Env) {
-	t.Helper()
-	const cols = `event_id, occurred_at, occurred_ns, actor_id, actor_type, subject_id, action, data_categories, fields,
-		recipient_id, recipient_type, purpose, legal_basis, consent_id, outcome, record_count, channel, jurisdiction,
-		request_id, attr_keys, attr_values, ingested_at, ingest_seq`
-	if err := e.Conn.Exec(context.Background(), "INSERT INTO "+e.Schema.DB+".access_verdicts ("+cols+", ledger_position) SELECT "+
-		cols+", toUInt64(1) FROM "+e.Schema.DB+".access_events FINAL"); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func (f *fixture) ingestConsents(t *testing.T, cs ...map[string]any) {
