@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/privaudit/privaudit/audit/auth"
+	"github.com/privaudit/privaudit/reports"
 )
 
 // officerServer is `privaudit serve` started in this process on the managed
@@ -144,6 +145,10 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 	sum := sha256.Sum256([]byte(body))
 	if got := resp.Trailer.Get("X-Privaudit-Sha256"); got != hex.EncodeToString(sum[:]) {
 		t.Errorf("recorded SHA-256 %q is not the digest of the csv file %x", got, sum)
+	}
+	// serve's reports wait for the verdict store and state the position.
+	if pos, err := time.Parse(time.RFC3339Nano, resp.Trailer.Get(reports.TrailerLedger)); err != nil || time.Since(pos) > time.Hour {
+		t.Errorf("ledger position %q: want the time the report waited for (%v)", resp.Trailer.Get(reports.TrailerLedger), err)
 	}
 	_, js := o.read(t, "GET", "/v1/reports/disclosures?format=json&"+period, "alice", "")
 	for _, r := range hostileRecipients {
