@@ -12,10 +12,11 @@ import (
 //go:embed reports/*.sql
 var reportFiles embed.FS
 
-// reportShared is the file of templates every report may include: the SPEC §3
-// verdict engine ({{template "verdicts" .}}) and its consent ledger. A report
-// file narrows the events it evaluates by redefining "event_filter" (an SQL
-// fragment starting with AND).
+// reportShared is the file of templates every report may include: the
+// stored SPEC §3 verdicts ({{template "verdicts" .}}, read from
+// access_verdicts) and the in-query engine that recomputes them
+// ({{template "evaluated_verdicts" .}}). A report file narrows the events
+// it reads by redefining "event_filter" (an SQL fragment starting with AND).
 const reportShared = "reports/verdicts.sql"
 
 var reportCache sync.Map // name|schema -> string
@@ -23,7 +24,7 @@ var reportCache sync.Map // name|schema -> string
 // Report returns the rendered SQL of queries/reports/NAME.sql for schema s:
 // the report's detail query, the file's text outside its {{define}} blocks.
 // The shared templates of reports/verdicts.sql are parsed first, so a report
-// includes the verdict of every event with {{template "verdicts" .}}. User
+// includes the stored verdict of every event with {{template "verdicts" .}}. User
 // values are never part of the template: reports bind them as @name
 // parameters.
 func Report(name string, s Schema) (string, error) {

@@ -14,8 +14,9 @@ import (
 
 // TestVerdictsMatchReference generates a realistic data set (the bank ↔
 // messaging platform story, with every kind of violation), ingests it and
-// checks that the SQL verdict engine agrees with the domain's evaluator
-// (audit.Ledger) on every single event.
+// checks that the stored verdicts and the SQL verdict engine both agree with
+// the domain's evaluator (audit.Ledger) on every single event, detail
+// included.
 func TestVerdictsMatchReference(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates and ingests 30,000 events")
@@ -33,10 +34,14 @@ func TestVerdictsMatchReference(t *testing.T) {
 	env := ingesttest.Start(t, ingesttest.Options{})
 	env.Ingest(t, audit.KindConsents, consents.String())
 	env.Ingest(t, audit.KindEvents, events.String())
-	got := engineVerdicts(t, env.Conn, env.Schema, octFrom, octTo)
+	paths := map[string]map[string]verdictRow{
+		"stored": storedVerdicts(t, env.Conn, env.Schema, octFrom, octTo),
+		"engine": evaluatedVerdicts(t, env.Conn, env.Schema, octFrom, octTo),
+	}
 
 	ref := audit.NewLedger(synth.Consents(ledger))
-	n, mismatches := 0, 0
+	n := 0
+	mismatches := map[string]int{}
 	byVerdict := map[string]int{}
 	err = synth.ScanEvents(bytes.NewReader(events.Bytes()), func(e *synth.WireEvent) error {
 		n++
@@ -44,12 +49,14 @@ func TestVerdictsMatchReference(t *testing.T) {
 		ev := ref.Evaluate(&de)
 		v, id, detail := string(ev.Verdict), ev.ConsentID, ev.Detail
 		byVerdict[v]++
-		g := got[e.EventID]
-		ok := g.Verdict == v && g.ConsentID == id && slices.Equal(g.Missing, ev.Missing)
-		if !ok {
-			mismatches++
-			if mismatches <= 10 {
-				t.Errorf("event %s: engine %s %q %q, reference %s %q %q", e.EventID, g.Verdict, g.ConsentID, g.Missing, v, id, detail)
+		for path, got := range paths {
+			g := got[e.EventID]
+			if g.Verdict != v || g.ConsentID != id || !slices.Equal(g.Missing, ev.Missing) || g.Detail != detail {
+				mismatches[path]++
+				if mismatches[path] <= 10 {
+					t.Errorf("event %s: %s %s %q %q %q, reference %s %q %q %q", e.EventID, path, g.Verdict, g.ConsentID, g.Missing, g.Detail,
+						v, id, ev.Missing, detail)
+				}
 			}
 		}
 		return nil
@@ -57,11 +64,13 @@ func TestVerdictsMatchReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != len(got) || n != 30000 {
-		t.Errorf("reference saw %d events, engine %d, want 30000", n, len(got))
-	}
-	if mismatches > 0 {
-		t.Errorf("%d of %d verdicts differ from the reference", mismatches, n)
+	for path, got := range paths {
+		if n != len(got) || n != 30000 {
+			t.Errorf("reference saw %d events, %s %d, want 30000", n, path, len(got))
+		}
+		if mismatches[path] > 0 {
+			t.Errorf("%d of %d %s verdicts differ from the reference", mismatches[path], n, path)
+		}
 	}
 	if len(byVerdict) < 9 {
 		t.Errorf("the generated set exercises only %d verdicts: %v", len(byVerdict), byVerdict)

@@ -1,8 +1,9 @@
 // Package reports turns the access and consent events in ClickHouse into the
 // reports of SPEC §4. Every report follows one path — definition → query →
 // rows → renderer: a Definition names its columns, parameters and SQL file
-// (queries/reports/NAME.sql, whose detail query includes the SPEC §3 verdict
-// engine of queries/reports/verdicts.sql), the Runner binds the parameters,
+// (queries/reports/NAME.sql, whose detail query reads the stored SPEC §3
+// verdicts through queries/reports/verdicts.sql), the Runner waits until the
+// verdicts reflect every record accepted before the run, binds the parameters,
 // streams the rows from ClickHouse into the renderer of the requested format
 // (csv, json, xlsx) and records the run itself as an access event, so the
 // auditors are audited too. Adding a report is one small file here plus its

@@ -45,7 +45,7 @@ func TestReportsReadStoredVerdicts(t *testing.T) {
 	if d["verdict"] != "consent_withdrawn" {
 		t.Errorf("disclosures show %v for %s, want the stored verdict", d, id)
 	}
-	if got := engineVerdicts(t, env.Conn, env.Schema, octFrom, octTo)[id]; got.Verdict != "consent_withdrawn" {
+	if got := storedVerdicts(t, env.Conn, env.Schema, octFrom, octTo)[id]; got.Verdict != "consent_withdrawn" {
 		t.Errorf("event_verdicts: %+v, want the stored verdict", got)
 	}
 	for _, row := range must(runCSV(t, r, "subject-access", map[string]string{"subject_id": "cust-01"}))[1:] {

@@ -20,13 +20,34 @@ type verdictRow struct {
 	Missing                    []string
 }
 
-// engineVerdicts runs queries/reports/event_verdicts.sql over [from, to).
-func engineVerdicts(t testing.TB, conn driver.Conn, s queries.Schema, from, to time.Time) map[string]verdictRow {
+// storedVerdicts runs queries/reports/event_verdicts.sql: the stored verdict
+// of each event of [from, to).
+func storedVerdicts(t testing.TB, conn driver.Conn, s queries.Schema, from, to time.Time) map[string]verdictRow {
 	t.Helper()
 	sql, err := queries.Report("event_verdicts", s)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return verdictsOf(t, conn, sql, from, to)
+}
+
+// evaluatedVerdicts recomputes the verdict of each event of [from, to) with
+// the in-query engine ("evaluated_verdicts"), the independent path `verify
+// verdicts` checks the stored verdicts with.
+func evaluatedVerdicts(t testing.TB, conn driver.Conn, s queries.Schema, from, to time.Time) map[string]verdictRow {
+	t.Helper()
+	engine, err := queries.ReportSection("verdicts", "evaluated_verdicts", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return verdictsOf(t, conn, "SELECT event_id, verdict, verdict_consent_id, verdict_detail, missing_categories FROM ("+
+		engine+") ORDER BY event_id", from, to)
+}
+
+// verdictsOf runs sql, which returns event_id, verdict, verdict_consent_id,
+// verdict_detail and missing_categories, over [from, to).
+func verdictsOf(t testing.TB, conn driver.Conn, sql string, from, to time.Time) map[string]verdictRow {
+	t.Helper()
 	_, args, err := bindParams(Definition{Name: "event-verdicts"}, from, to, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -73,49 +94,56 @@ func TestGoldenVerdicts(t *testing.T) {
 	if n := env.Count(t, "SELECT count() FROM privaudit.access_events WHERE event_id = 'e0000000-0000-4000-8000-000000000001'"); n != 2 {
 		t.Fatalf("setup: want a duplicated row, have %d", n)
 	}
-	got := engineVerdicts(t, env.Conn, env.Schema, octFrom, octTo)
+	checkGolden(t, "stored", storedVerdicts(t, env.Conn, env.Schema, octFrom, octTo))
+	checkGolden(t, "engine", evaluatedVerdicts(t, env.Conn, env.Schema, octFrom, octTo))
+}
+
+// checkGolden checks the verdicts one path (stored, engine) gives the golden
+// events against testdata/expected.csv.
+func checkGolden(t *testing.T, path string, got map[string]verdictRow) {
+	t.Helper()
 	want := readExpected(t)
 	seen := map[string]bool{}
 	for _, w := range want {
 		seen[w.verdict] = true
 		g, ok := got[w.eventID]
 		if !ok {
-			t.Errorf("%s (%s): no verdict", w.eventID, w.name)
+			t.Errorf("%s: %s (%s): no verdict", path, w.eventID, w.name)
 			continue
 		}
 		if g.Verdict != w.verdict || g.ConsentID != w.consentID || strings.Join(g.Missing, ";") != w.missing {
-			t.Errorf("%s (%s):\n got %s %q missing %q (%s)\nwant %s %q missing %q",
-				w.eventID, w.name, g.Verdict, g.ConsentID, g.Missing, g.Detail, w.verdict, w.consentID, w.missing)
+			t.Errorf("%s: %s (%s):\n got %s %q missing %q (%s)\nwant %s %q missing %q",
+				path, w.eventID, w.name, g.Verdict, g.ConsentID, g.Missing, g.Detail, w.verdict, w.consentID, w.missing)
 		}
 		if g.Detail == "" {
-			t.Errorf("%s: empty detail", w.eventID)
+			t.Errorf("%s: %s: empty detail", path, w.eventID)
 		}
 	}
 	if len(got) != len(want) {
-		t.Errorf("engine evaluated %d events in the period, the golden set has %d (the event at the exclusive end must be left out)", len(got), len(want))
+		t.Errorf("%s: %d events in the period, the golden set has %d (the event at the exclusive end must be left out)", path, len(got), len(want))
 	}
 	for _, v := range Verdicts {
 		if !seen[v] {
 			t.Errorf("the golden set has no case for verdict %s", v)
 		}
 	}
-	// The engine's vocabulary is the domain's: it names every verdict of
+	// The verdicts' vocabulary is the domain's: it names every verdict of
 	// audit.Verdicts on this set, and nothing else.
 	emitted := map[string]bool{}
 	for _, g := range got {
 		emitted[g.Verdict] = true
 		if !audit.Verdict(g.Verdict).Valid() {
-			t.Errorf("the SQL engine emits %q, which is no verdict of audit.Verdicts", g.Verdict)
+			t.Errorf("%s: %q is no verdict of audit.Verdicts", path, g.Verdict)
 		}
 	}
 	for _, v := range audit.VerdictNames() {
 		if !emitted[v] {
-			t.Errorf("the SQL engine never emits verdict %s of audit.Verdicts on the golden set", v)
+			t.Errorf("%s: verdict %s of audit.Verdicts never occurs on the golden set", path, v)
 		}
 	}
 	for _, w := range want {
 		if w.verdict == string(audit.VerdictCategoryNotCovered) && got[w.eventID].Detail != "missing categories: card_transactions, contact_details" {
-			t.Errorf("%s: category detail %q", w.eventID, got[w.eventID].Detail)
+			t.Errorf("%s: %s: category detail %q", path, w.eventID, got[w.eventID].Detail)
 		}
 	}
 }
