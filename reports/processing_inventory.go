@@ -25,10 +25,10 @@ func init() {
 		},
 		Summary: []SummarySpec{
 			{Section: "totals"},
-			{Section: "by_purpose", Pivot: &PivotSpec{Title: "Accesses per purpose and legal basis",
-				RowHeader: "purpose", Chart: true}},
-			{Section: "by_category", Pivot: &PivotSpec{Title: "Accesses per data category and purpose",
-				RowHeader: "data_category"}},
+			{Section: "cells", Rollup: []PivotSpec{
+				{Title: "Accesses per purpose and legal basis", RowHeader: "purpose", Row: "purpose", Col: "legal_basis", Chart: true},
+				{Title: "Accesses per data category and purpose", RowHeader: "data_category", Row: "categories", Col: "purpose"},
+			}},
 		},
 		Categories: []string{"access_records"},
 	})

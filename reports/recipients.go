@@ -26,10 +26,12 @@ func init() {
 		},
 		Summary: []SummarySpec{
 			{Section: "totals"},
-			{Section: "by_recipient", Pivot: &PivotSpec{Title: "Disclosures per recipient and verdict",
-				RowHeader: "recipient_id", Chart: true, ColumnOrder: Verdicts}},
-			{Section: "by_category", Pivot: &PivotSpec{Title: "Disclosures per data category and recipient",
-				RowHeader: "data_category", Chart: true}},
+			{Section: "cells", Rollup: []PivotSpec{
+				{Title: "Disclosures per recipient and verdict", RowHeader: "recipient_id", Row: "recipient_id", Col: "verdict",
+					Chart: true, ColumnOrder: Verdicts},
+				{Title: "Disclosures per data category and recipient", RowHeader: "data_category", Row: "data_categories",
+					Col: "recipient_id", Chart: true},
+			}},
 		},
 		Categories: []string{"access_records"},
 	})

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/apierr"
 	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
 	"github.com/privaudit/privaudit/queries"
@@ -207,10 +210,11 @@ func attr(keys, values []string, key string) string {
 	return ""
 }
 
-// TestSummaryPivotsInOnePass checks that the xlsx summary of disclosures
-// and violations reads the period's stored verdicts twice (the totals and
-// one rollup feeding both pivots), not once per pivot, and that each pivot
-// still counts every row of its report.
+// TestSummaryPivotsInOnePass checks that the xlsx summaries of
+// disclosures, violations, recipients and processing-inventory read the
+// period's stored verdicts twice (the totals and one rollup feeding both
+// pivots), not once per pivot, and that each pivot holds the figures
+// counted here in Go from the golden events and their verdicts.
 func TestSummaryPivotsInOnePass(t *testing.T) {
 	env := goldenEnv(t, ingesttest.Options{})
 	r := newTestRunner(t, env, nil)
@@ -231,31 +235,63 @@ func TestSummaryPivotsInOnePass(t *testing.T) {
 		}
 		rows.Close()
 	})
-	for report, total := range map[string]string{"disclosures": "Disclosures", "violations": "Violations"} {
+	want := goldenPivots(t, storedVerdicts(t, env.Conn, env.Schema, octFrom, octTo))
+	for _, report := range []string{"disclosures", "violations", "recipients", "processing-inventory"} {
 		var sum render.Summary
 		read := rowsRead(t, func(ctx context.Context) { sum = summaryOfCtx(t, ctx, r, report) })
 		if read == 0 || read > 3*readOnce {
 			t.Errorf("%s: the detail and summary read %d rows, want at most 3 × %d (detail, totals, one rollup)", report, read, readOnce)
 		}
-		var want float64
-		for _, tot := range sum.Totals {
-			if tot.Label == total {
-				want = tot.Value
-			}
-		}
-		if len(sum.Pivots) != 2 || want == 0 {
+		if len(sum.Pivots) != 2 {
 			t.Fatalf("%s summary: %+v", report, sum)
 		}
 		for _, p := range sum.Pivots {
-			var got float64
+			got := map[string]float64{}
 			for _, row := range p.Rows {
-				got += rowTotal(row)
+				for j, v := range row.Values {
+					if v != 0 {
+						got[row.Label+" × "+p.ColHeaders[j]] = v
+					}
+				}
 			}
-			if got != want {
-				t.Errorf("%s pivot %q sums to %v, want the %v of the totals", report, p.Title, got, want)
+			if w := want[p.Title]; len(w) == 0 || !maps.Equal(got, w) {
+				t.Errorf("%s pivot %q:\n got %v\nwant %v", report, p.Title, got, w)
 			}
 		}
 	}
+}
+
+// goldenPivots counts the summary pivots of the golden events in Go, by
+// pivot title: "row × column" → value.
+func goldenPivots(t *testing.T, verdicts map[string]verdictRow) map[string]map[string]float64 {
+	t.Helper()
+	out := map[string]map[string]float64{}
+	add := func(title, row, col string) {
+		if out[title] == nil {
+			out[title] = map[string]float64{}
+		}
+		out[title][row+" × "+col]++
+	}
+	for _, e := range goldenEvents(t) {
+		v := verdicts[e.EventID].Verdict
+		add("Accesses per purpose and legal basis", e.Purpose, e.LegalBasis)
+		for _, c := range slices.Compact(slices.Sorted(slices.Values(e.DataCategories))) {
+			add("Accesses per data category and purpose", c, e.Purpose)
+		}
+		if audit.Verdict(v).IsViolation() {
+			add("Violations per recipient and verdict", e.RecipientID, v)
+			add("Violations per purpose and verdict", e.Purpose, v)
+		}
+		if !e.disclosure() {
+			continue
+		}
+		add("Disclosures per recipient and verdict", e.RecipientID, v)
+		add("Disclosures per purpose and recipient", e.Purpose, e.RecipientID)
+		for _, c := range e.DataCategories {
+			add("Disclosures per data category and recipient", c, e.RecipientID)
+		}
+	}
+	return out
 }
 
 // rowsRead returns the rows ClickHouse reports reading for the queries run

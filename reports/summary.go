@@ -97,33 +97,49 @@ func readPivot(rows driver.Rows, spec PivotSpec) (render.Pivot, error) {
 	return f.pivot(spec), nil
 }
 
-// readRollup folds the rows of one GROUP BY over the finest keys (String
-// columns, then a Float64 value) into one cross table per spec, each
-// summing the value by its Row and Col columns: several pivots in one
-// pass over the report's rows.
+// readRollup folds the rows of one GROUP BY over the finest keys (String or
+// Array(String) columns, then a Float64 value) into one cross table per
+// spec, each summing the value by its Row and Col columns: several pivots
+// in one pass over the report's rows. An Array(String) key counts the value
+// once for each of its elements, as ARRAY JOIN would.
 func readRollup(rows driver.Rows, specs []PivotSpec) ([]render.Pivot, error) {
 	names := rows.Columns()
-	keys := make([]string, len(names)-1)
+	nk := len(names) - 1
+	strs, lists := make([]string, nk), make([][]string, nk)
+	isList := make([]bool, nk)
 	var v float64
-	dest := make([]any, len(names))
-	for i := range keys {
-		dest[i] = &keys[i]
+	dest := make([]any, nk+1)
+	for i, ct := range rows.ColumnTypes()[:nk] {
+		isList[i] = ct.DatabaseTypeName() == "Array(String)"
+		dest[i] = &strs[i]
+		if isList[i] {
+			dest[i] = &lists[i]
+		}
 	}
-	dest[len(keys)] = &v
-	folds := make([]pivotFold, len(specs))
+	dest[nk] = &v
 	idx := make([][2]int, len(specs))
 	for i, sp := range specs {
-		idx[i] = [2]int{slices.Index(names[:len(keys)], sp.Row), slices.Index(names[:len(keys)], sp.Col)}
+		idx[i] = [2]int{slices.Index(names[:nk], sp.Row), slices.Index(names[:nk], sp.Col)}
 		if idx[i][0] < 0 || idx[i][1] < 0 {
 			return nil, fmt.Errorf("rollup %q: no key column %s or %s among %v", sp.Title, sp.Row, sp.Col, names)
 		}
 	}
+	folds := make([]pivotFold, len(specs))
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
+		for i := range strs {
+			if !isList[i] {
+				lists[i] = append(lists[i][:0], strs[i])
+			}
+		}
 		for i := range specs {
-			folds[i].add(keys[idx[i][0]], keys[idx[i][1]], v)
+			for _, r := range lists[idx[i][0]] {
+				for _, c := range lists[idx[i][1]] {
+					folds[i].add(r, c, v)
+				}
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {

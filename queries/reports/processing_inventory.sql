@@ -23,15 +23,8 @@ SELECT
 FROM ({{template "verdicts" .}})
 {{end}}
 
-{{define "by_purpose"}}
-SELECT purpose AS row_label, legal_basis AS col_label, toFloat64(count()) AS value
+{{define "cells"}}
+SELECT purpose, legal_basis, arrayDistinct(data_categories) AS categories, toFloat64(count()) AS value
 FROM ({{template "verdicts" .}})
-GROUP BY row_label, col_label
-{{end}}
-
-{{define "by_category"}}
-SELECT data_category AS row_label, purpose AS col_label, toFloat64(count()) AS value
-FROM ({{template "verdicts" .}})
-ARRAY JOIN arrayDistinct(data_categories) AS data_category
-GROUP BY row_label, col_label
+GROUP BY purpose, legal_basis, categories
 {{end}}

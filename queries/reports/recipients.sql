@@ -34,15 +34,8 @@ SELECT
 FROM ({{template "verdicts" .}})
 {{end}}
 
-{{define "by_recipient"}}
-SELECT recipient_id AS row_label, verdict AS col_label, toFloat64(count()) AS value
+{{define "cells"}}
+SELECT recipient_id, verdict, data_categories, toFloat64(count()) AS value
 FROM ({{template "verdicts" .}})
-GROUP BY row_label, col_label
-{{end}}
-
-{{define "by_category"}}
-SELECT data_category AS row_label, recipient_id AS col_label, toFloat64(count()) AS value
-FROM ({{template "verdicts" .}})
-ARRAY JOIN data_categories AS data_category
-GROUP BY row_label, col_label
+GROUP BY recipient_id, verdict, data_categories
 {{end}}
