@@ -40,43 +40,43 @@ func TestReportsReadStoredVerdicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newTestRunner(t, env, nil)
-	v := byColumn(t, must(runCSV(t, r, "violations", nil)), "event_id")[id]
+	v := byColumn(t, records(runCSV(t, r, "violations", nil)), "event_id")[id]
 	if v["verdict"] != "consent_withdrawn" || v["detail"] != "the stored verdict" {
 		t.Errorf("violations show %v for %s, want the stored verdict consent_withdrawn", v, id)
 	}
-	d := byColumn(t, must(runCSV(t, r, "disclosures", nil)), "event_id")[id]
+	d := byColumn(t, records(runCSV(t, r, "disclosures", nil)), "event_id")[id]
 	if d["verdict"] != "consent_withdrawn" {
 		t.Errorf("disclosures show %v for %s, want the stored verdict", d, id)
 	}
 	if got := storedVerdicts(t, env.Conn, env.Schema, octFrom, octTo)[id]; got.Verdict != "consent_withdrawn" {
 		t.Errorf("event_verdicts: %+v, want the stored verdict", got)
 	}
-	for _, row := range must(runCSV(t, r, "subject-access", map[string]string{"subject_id": "cust-01"}))[1:] {
-		if row[1] == id && row[12] != "consent_withdrawn" {
-			t.Errorf("subject-access shows %q for %s, want the stored verdict", row[12], id)
-		}
+	sa := byColumn(t, records(runCSV(t, r, "subject-access", map[string]string{"subject_id": "cust-01"})), "event_id")[id]
+	if sa["verdict"] != "consent_withdrawn" {
+		t.Errorf("subject-access shows %v for %s, want the stored verdict", sa, id)
 	}
 }
 
-func must[T any](v T, _ RunResult) T { return v }
+// records drops runCSV's result, keeping the csv records.
+func records(recs [][]string, _ RunResult) [][]string { return recs }
 
-// TestSubjectAccessReadsOneCustomer adds 1,000,000 access events of 100,000
+// TestSubjectAccessReadsOneCustomer adds 200,000 access events of 20,000
 // other customers and checks that one customer's subject-access report
-// (detail and summary) reads a small fraction of them: the rows ClickHouse
-// reports reading, summed over the run's queries; so does the saved query
-// subject-recipients.
+// (detail and summary) reads at most 1% of them (issue 15's target): the
+// rows ClickHouse reports reading, summed over the run's queries; so does
+// the saved query subject-recipients.
 func TestSubjectAccessReadsOneCustomer(t *testing.T) {
 	env := goldenEnv(t, ingesttest.Options{})
-	const bulk = 1_000_000
+	const bulk = 200_000
 	cols := `event_id, occurred_at, occurred_ns, actor_id, actor_type, subject_id, action, data_categories,
 		recipient_id, recipient_type, purpose, legal_basis, outcome, record_count, ingested_at, ingest_seq`
 	gen := `SELECT concat('bulk-', toString(number)) AS event_id, toDateTime(t) AS occurred_at,
 		toInt64(t) * 1000000000 AS occurred_ns, 'svc-bulk' AS actor_id, 'service' AS actor_type,
-		concat('bulk-subject-', toString(number % 100000)) AS subject_id, 'read' AS action,
+		concat('bulk-subject-', toString(number % 20000)) AS subject_id, 'read' AS action,
 		['contact_details'] AS data_categories, 'internal' AS recipient_id, 'internal' AS recipient_type,
 		'service' AS purpose, 'contract' AS legal_basis, 'allowed' AS outcome, toUInt64(1) AS record_count,
 		now() AS ingested_at, toUInt64(number) AS ingest_seq
-	FROM (SELECT number, 1790812800 + number % 2592000 AS t FROM system.numbers LIMIT 1000000)`
+	FROM (SELECT number, 1790812800 + number % 2592000 AS t FROM system.numbers LIMIT 200000)`
 	for _, sql := range []string{
 		"INSERT INTO " + env.Schema.DB + ".access_events (" + cols + ") " + gen,
 		"INSERT INTO " + env.Schema.DB + ".access_verdicts (" + cols + `, is_disclosure, verdict, verdict_detail,
@@ -95,8 +95,8 @@ func TestSubjectAccessReadsOneCustomer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Rows == 0 || read.Load() == 0 || read.Load() > bulk/20 {
-			t.Errorf("subject-access %s: %d rows, read %d rows; want at most 5%% of the %d other customers' events",
+		if res.Rows == 0 || read.Load() == 0 || read.Load() > bulk/100 {
+			t.Errorf("subject-access %s: %d rows, read %d rows; want at most 1%% of the %d other customers' events",
 				format, res.Rows, read.Load(), bulk)
 		}
 		t.Logf("subject-access %s read %d rows (%d events of the period)", format, read.Load(), bulk)
@@ -124,8 +124,8 @@ func TestSubjectAccessReadsOneCustomer(t *testing.T) {
 		n++
 	}
 	rows.Close()
-	if rows.Err() != nil || n == 0 || read.Load() > bulk/50 {
-		t.Errorf("saved query subject-recipients: %d rows (%v), read %d rows; want at most 2%% of the %d events", n, rows.Err(), read.Load(), bulk)
+	if rows.Err() != nil || n == 0 || read.Load() > bulk/100 {
+		t.Errorf("saved query subject-recipients: %d rows (%v), read %d rows; want at most 1%% of the %d events", n, rows.Err(), read.Load(), bulk)
 	}
 }
 
