@@ -20,6 +20,7 @@ import (
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/chserver"
 	"github.com/privaudit/privaudit/audit/ingest"
+	"github.com/privaudit/privaudit/audit/store"
 	"github.com/privaudit/privaudit/reports"
 	"github.com/privaudit/privaudit/reports/schedule"
 )
@@ -79,6 +80,10 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 	s := &server{st: st}
 	instance := ingest.NewInstanceID()
 	if err := m.takeLease(ctx, st, instance); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := store.BackfillVerdicts(ctx, store.BackfillOptions{Conn: st.Conn, Schema: m.Config.Schema(), Logger: m.Log}); err != nil {
 		st.Close()
 		return nil, err
 	}
