@@ -37,7 +37,9 @@ type server struct {
 	// scheduler runs the configured schedules; it records runs through the
 	// ingestor, so it stops first.
 	scheduler *schedule.Scheduler
-	URL       string
+	// metrics is /metrics' registry.
+	metrics prometheus.Registerer
+	URL     string
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {
@@ -97,6 +99,7 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = reg
 	if st.Managed != nil {
 		st.Managed.Supervise(chserver.SuperviseOptions{})
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "privaudit_clickhouse_restarts_total",
