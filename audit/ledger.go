@@ -22,9 +22,10 @@ type Evaluation struct {
 	// or the failing candidate; the event's own consent_id for denied,
 	// other_basis and consent_unknown; "" for no_consent.
 	ConsentID string
-	// Detail explains the verdict in words; for category_not_covered it is
-	// exactly Missing joined with ";". It may name subjects and recipients:
-	// never log it.
+	// Detail explains the verdict in words, worded exactly as the SQL
+	// engine words it (the stored verdicts and reports show it); for
+	// category_not_covered it is "missing categories: " and Missing joined
+	// with ", ". It may name subjects and recipients: never log it.
 	Detail string
 	// Missing lists, for category_not_covered, the event's categories the
 	// consent does not allow, in the event's order, each once.
@@ -129,7 +130,7 @@ func namesPair(events []LedgerEntry, e *Event) bool {
 func evaluateBasis(e *Event) (Evaluation, bool) {
 	switch {
 	case e.Outcome == "denied":
-		return Evaluation{Verdict: VerdictDenied, ConsentID: e.ConsentID, Detail: "the request was refused"}, true
+		return Evaluation{Verdict: VerdictDenied, ConsentID: e.ConsentID, Detail: "the request was refused (outcome denied)"}, true
 	case e.LegalBasis != "consent":
 		return Evaluation{Verdict: VerdictOtherBasis, ConsentID: e.ConsentID, Detail: "legal basis " + e.LegalBasis}, true
 	}
@@ -144,7 +145,7 @@ func evaluateNamed(e *Event, events []LedgerEntry) Evaluation {
 	switch {
 	case !ok:
 		return Evaluation{Verdict: VerdictConsentUnknown, ConsentID: id,
-			Detail: "no event of consent " + id + " is effective at or before occurred_at"}
+			Detail: "no event of consent " + id + " is effective at or before the access"}
 	case st.SubjectID != e.SubjectID:
 		return Evaluation{Verdict: VerdictSubjectMismatch, ConsentID: id,
 			Detail: "consent " + id + " belongs to subject " + st.SubjectID}
@@ -184,10 +185,10 @@ func (p *candidates) consider(e *Event, events []LedgerEntry) {
 func (p *candidates) result(e *Event) Evaluation {
 	switch {
 	case p.covered:
-		return Evaluation{Verdict: VerdictCovered, ConsentID: p.covering.ConsentID}
+		return Evaluation{Verdict: VerdictCovered, ConsentID: p.covering.ConsentID, Detail: "covered by consent " + p.covering.ConsentID}
 	case !p.found:
 		return Evaluation{Verdict: VerdictNoConsent,
-			Detail: "no consent of " + e.SubjectID + " for " + e.RecipientID + " in effect"}
+			Detail: "no consent of subject " + e.SubjectID + " for recipient " + e.RecipientID + " in effect"}
 	}
 	ev := checkState(p.latest.Consent, e)
 	ev.ConsentID = p.latest.ConsentID
@@ -220,25 +221,31 @@ func stateVerdict(c *Consent, e *Event) Verdict {
 	return VerdictCovered
 }
 
+// detailTime is how a detail states a time: UTC, to the second, as the SQL
+// engine's formatDateTime '%FT%TZ' does.
+const detailTime = "2006-01-02T15:04:05Z"
+
 // checkState returns the verdict of stateVerdict with its detail.
 // ConsentID is left for the caller.
 func checkState(c *Consent, e *Event) Evaluation {
 	v := stateVerdict(c, e)
 	ev := Evaluation{Verdict: v}
 	switch v {
+	case VerdictCovered:
+		ev.Detail = "covered by consent " + c.ConsentID
 	case VerdictConsentWithdrawn:
-		ev.Detail = "consent " + c.ConsentID + " withdrawn at " + c.EffectiveAt.UTC().Format(time.RFC3339Nano)
+		ev.Detail = "consent " + c.ConsentID + " withdrawn at " + c.EffectiveAt.UTC().Truncate(time.Second).Format(detailTime)
 	case VerdictConsentExpired:
-		ev.Detail = "consent " + c.ConsentID + " expired at " + c.ExpiresAt.UTC().Format(time.RFC3339Nano)
+		ev.Detail = "consent " + c.ConsentID + " expired at " + c.ExpiresAt.UTC().Truncate(time.Second).Format(detailTime)
 	case VerdictPurposeNotCovered:
-		ev.Detail = "purpose " + e.Purpose + " not in consent " + c.ConsentID
+		ev.Detail = "purpose " + e.Purpose + " not in consent " + c.ConsentID + " (allows " + strings.Join(c.Purposes, ", ") + ")"
 	case VerdictCategoryNotCovered:
 		for _, cat := range e.DataCategories {
 			if !slices.Contains(c.DataCategories, cat) && !slices.Contains(ev.Missing, cat) {
 				ev.Missing = append(ev.Missing, cat)
 			}
 		}
-		ev.Detail = strings.Join(ev.Missing, ";")
+		ev.Detail = "missing categories: " + strings.Join(ev.Missing, ", ")
 	}
 	return ev
 }

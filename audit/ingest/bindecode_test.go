@@ -51,22 +51,6 @@ func testConsents(n int) []audit.Consent {
 	return cs
 }
 
-// at returns a copy of value i.
-func (c *strCol) at(i int) string { return string(c.buf[c.start(i):c.ends[i]]) }
-
-// row returns a copy of row i of an array column.
-func (a *arrCol) row(i int) []string {
-	start := 0
-	if i > 0 {
-		start = a.rows[i-1]
-	}
-	var out []string
-	for j := start; j < a.rows[i]; j++ {
-		out = append(out, a.elems.at(j))
-	}
-	return out
-}
-
 func decodeEventRows(t *testing.T, payloads ...[]byte) *eventRows {
 	t.Helper()
 	r := &eventRows{}
@@ -80,19 +64,19 @@ func decodeEventRows(t *testing.T, payloads ...[]byte) *eventRows {
 
 // eventAt rebuilds event i from the columns.
 func (r *eventRows) eventAt(i int) audit.Event {
-	return audit.Event{EventID: r.eventID.at(i), OccurredAt: time.Unix(0, r.occurredNS[i]).UTC(),
-		ActorID: r.actorID.at(i), ActorType: r.actorType.at(i), SubjectID: r.subjectID.at(i), Action: r.action.at(i),
-		DataCategories: r.dataCategories.row(i), Fields: r.fields.row(i), RecipientID: r.recipientID.at(i),
-		RecipientType: r.recipientType.at(i), Purpose: r.purpose.at(i), LegalBasis: r.legalBasis.at(i),
-		ConsentID: r.consentID.at(i), Outcome: r.outcome.at(i), RecordCount: r.recordCount[i], Channel: r.channel.at(i),
-		Jurisdiction: r.jurisdiction.at(i), RequestID: r.requestID.at(i), AttrKeys: r.attrKeys.row(i), AttrValues: r.attrValues.row(i)}
+	return audit.Event{EventID: r.eventID.str(i), OccurredAt: time.Unix(0, r.occurredNS[i]).UTC(),
+		ActorID: r.actorID.str(i), ActorType: r.actorType.str(i), SubjectID: r.subjectID.str(i), Action: r.action.str(i),
+		DataCategories: r.dataCategories.row(i), Fields: r.fields.row(i), RecipientID: r.recipientID.str(i),
+		RecipientType: r.recipientType.str(i), Purpose: r.purpose.str(i), LegalBasis: r.legalBasis.str(i),
+		ConsentID: r.consentID.str(i), Outcome: r.outcome.str(i), RecordCount: r.recordCount[i], Channel: r.channel.str(i),
+		Jurisdiction: r.jurisdiction.str(i), RequestID: r.requestID.str(i), AttrKeys: r.attrKeys.row(i), AttrValues: r.attrValues.row(i)}
 }
 
 func (r *consentRows) consentAt(i int) audit.Consent {
-	c := audit.Consent{ConsentEventID: r.consentEventID.at(i), ConsentID: r.consentID.at(i), SubjectID: r.subjectID.at(i),
-		RecipientID: r.recipientID.at(i), Status: r.status.at(i), Purposes: r.purposes.row(i), DataCategories: r.dataCategories.row(i),
-		EffectiveAt: time.Unix(0, r.effectiveNS[i]).UTC(), Method: r.method.at(i), NoticeVersion: r.noticeVersion.at(i),
-		Jurisdiction: r.jurisdiction.at(i), ProofSHA256: r.proofSHA256.at(i), AttrKeys: r.attrKeys.row(i), AttrValues: r.attrValues.row(i)}
+	c := audit.Consent{ConsentEventID: r.consentEventID.str(i), ConsentID: r.consentID.str(i), SubjectID: r.subjectID.str(i),
+		RecipientID: r.recipientID.str(i), Status: r.status.str(i), Purposes: r.purposes.row(i), DataCategories: r.dataCategories.row(i),
+		EffectiveAt: time.Unix(0, r.effectiveNS[i]).UTC(), Method: r.method.str(i), NoticeVersion: r.noticeVersion.str(i),
+		Jurisdiction: r.jurisdiction.str(i), ProofSHA256: r.proofSHA256.str(i), AttrKeys: r.attrKeys.row(i), AttrValues: r.attrValues.row(i)}
 	if r.hasExpiry[i] == 1 {
 		exp := time.Unix(0, r.expiresNS[i]).UTC()
 		c.ExpiresAt = &exp

@@ -98,6 +98,10 @@ func Open(ctx context.Context, o Options) (*Ingestor, error) {
 	if o.Instance == "" {
 		o.Instance = NewInstanceID()
 	}
+	verdicts, err := newVerdictStore(o.Conn, o.Schema, in.metrics, in.log.With("component", "verdicts"))
+	if err != nil {
+		return nil, err
+	}
 	for _, k := range []audit.Kind{audit.KindEvents, audit.KindConsents} {
 		sp, err := spool.Open(ctx, spool.Options{Dir: filepath.Join(o.SpoolDir, string(k)), MaxBytes: o.SpoolMaxBytes,
 			NoSync: o.NoSync, Logger: in.log.With("spool", string(k))})
@@ -107,7 +111,7 @@ func Open(ctx context.Context, o Options) (*Ingestor, error) {
 		}
 		in.spools[k] = sp
 		w, err := NewWriter(WriterOptions{Kind: k, Spool: sp, Conn: o.Conn, Schema: o.Schema, BatchRecords: o.BatchRecords,
-			Linger: o.Linger, Metrics: in.metrics, Logger: in.log, Instance: o.Instance})
+			Linger: o.Linger, Metrics: in.metrics, Logger: in.log, Instance: o.Instance, Verdicts: verdicts})
 		if err != nil {
 			in.closeSpools()
 			return nil, err

@@ -20,6 +20,9 @@ type Metrics struct {
 	duplicates  *prometheus.CounterVec
 	writeErrors *prometheus.CounterVec
 	keyLookups  *prometheus.CounterVec
+	verdicts    *prometheus.CounterVec
+	verdictTime *prometheus.HistogramVec
+	reevalRead  prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -46,10 +49,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Failed ClickHouse batch writes (the records stay in the spool and are retried)."}, kind),
 		keyLookups: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "privaudit_ingest_key_lookups_total",
 			Help: "Keys looked up in ClickHouse because the key filter may hold them (duplicates and false positives)."}, kind),
+		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "privaudit_verdicts_written_total",
+			Help: "Verdict rows written to the verdict store: evaluate (events just stored) and reevaluate (verdicts a new consent event changed)."}, []string{"step"}),
+		verdictTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "privaudit_verdicts_batch_seconds",
+			Help: "Time to evaluate one batch of events, or re-evaluate after one batch of consents.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}, []string{"step"}),
+		reevalRead: prometheus.NewCounter(prometheus.CounterOpts{Name: "privaudit_verdicts_reevaluation_rows_read_total",
+			Help: "Stored verdict rows read to find those new consent events can change."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.records, m.rejected, m.requestTime, m.batchSize, m.batchTime,
-			m.inserted, m.duplicates, m.writeErrors, m.keyLookups)
+			m.inserted, m.duplicates, m.writeErrors, m.keyLookups, m.verdicts, m.verdictTime, m.reevalRead)
 	}
 	return m
 }
@@ -59,4 +68,14 @@ func (m *Metrics) observeBatch(k audit.Kind, inserted, dups int, d time.Duration
 	m.batchTime.WithLabelValues(string(k)).Observe(d.Seconds())
 	m.inserted.WithLabelValues(string(k)).Add(float64(inserted))
 	m.duplicates.WithLabelValues(string(k)).Add(float64(dups))
+}
+
+func (m *Metrics) observeVerdicts(step string, written int, d time.Duration) {
+	m.verdicts.WithLabelValues(step).Add(float64(written))
+	m.verdictTime.WithLabelValues(step).Observe(d.Seconds())
+}
+
+func (m *Metrics) observeReevaluation(read, written int, d time.Duration) {
+	m.reevalRead.Add(float64(read))
+	m.observeVerdicts("reevaluate", written, d)
 }

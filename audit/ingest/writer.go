@@ -79,6 +79,10 @@ type WriterOptions struct {
 	// instances writing one database would overwrite each other's batch
 	// records. Empty picks a random one.
 	Instance string
+	// Verdicts, when set, keeps the verdict store current: a batch is
+	// acknowledged only once its verdicts (events) or re-evaluations
+	// (consents) are stored. The Ingestor shares one between its writers.
+	Verdicts *verdictStore
 }
 
 // NewInstanceID is a random id naming one process in batch ids and the writer lease.
@@ -323,12 +327,19 @@ func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error 
 		return err
 	}
 	tKeys := time.Since(start)
+	skipped, touches := w.beforeInsert(buf, keep)
+	if err := w.noteConsents(ctx, touches); err != nil {
+		return err
+	}
 	batchID := string(w.o.Kind) + "-" + w.o.Instance + "-" + strconv.FormatUint(ents[0].Seq, 10) + "-" + strconv.FormatUint(ents[len(ents)-1].Seq, 10)
 	if slices.Contains(keep, false) {
 		buf.keepOnly(keep)
 	}
 	inserted, err := w.insert(ctx, buf, batchID)
 	if err != nil {
+		return err
+	}
+	if err := w.maintainVerdicts(ctx, buf, skipped, touches); err != nil {
 		return err
 	}
 	dups := received - inserted

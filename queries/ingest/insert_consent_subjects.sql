@@ -1,0 +1,1 @@
+INSERT INTO {{.MetaDB}}.consent_subjects (consent_id, subject_id)
