@@ -12,7 +12,7 @@ import (
 	"github.com/privaudit/privaudit/reports/verify"
 )
 
-const verifyUsage = `usage: privaudit verify verdicts --from DATE --to DATE [--max-listed N]
+const verifyUsage = `usage: privaudit verify verdicts --from DATE --to DATE [--max-listed N] [--recheck-after 3s]
   recomputes the verdict of every access event of [from, to) with the in-query
   engine and compares it with the verdict store; exit 0 when none differ,
   3 when some differ, are missing or orphaned`
@@ -42,11 +42,13 @@ func (m *Main) verify(ctx context.Context, args []string) error {
 	var from, to string
 	var maxListed int
 	var chunk int64
+	var recheck time.Duration
 	if _, err := m.parse("verify verdicts", args[1:], func(fs *flag.FlagSet) {
 		fs.StringVar(&from, "from", "", "start of the period, inclusive (2026-10-01 or RFC 3339)")
 		fs.StringVar(&to, "to", "", "end of the period, exclusive (2026-11-01 or RFC 3339)")
 		fs.IntVar(&maxListed, "max-listed", 1000, "name at most this many events; the rest are counted")
 		fs.Int64Var(&chunk, "chunk-events", verify.DefaultChunkEvents, "access events checked per engine query (memory against ledger rebuilds)")
+		fs.DurationVar(&recheck, "recheck-after", verify.DefaultRecheckAfter, "wait before a second look at the differences found (records arriving meanwhile); 0: none")
 	}); err != nil {
 		return err
 	}
@@ -61,6 +63,9 @@ func (m *Main) verify(ctx context.Context, args []string) error {
 	if !bounds[0].Before(bounds[1]) {
 		return usageError{fmt.Sprintf("--from %s must be before --to %s (the period is [from, to))", from, to)}
 	}
+	if recheck <= 0 {
+		recheck = -1
+	}
 	st, err := m.openStorage(ctx)
 	if err != nil {
 		return err
@@ -68,7 +73,7 @@ func (m *Main) verify(ctx context.Context, args []string) error {
 	defer st.Close()
 	listed := 0
 	res, err := verify.Verdicts(ctx, verify.Options{Conn: st.Conn, Schema: m.Config.Schema(), From: bounds[0], To: bounds[1],
-		ChunkEvents: chunk, Logger: m.Log, OnDifference: func(d verify.Difference) {
+		ChunkEvents: chunk, RecheckAfter: recheck, Logger: m.Log, OnDifference: func(d verify.Difference) {
 			if listed < maxListed {
 				fmt.Fprintln(m.Stdout, formatDifference(d))
 			}
@@ -109,6 +114,9 @@ func printSummary(w io.Writer, r verify.Result) {
 	fmt.Fprintf(w, "verify verdicts [%s, %s): %d events checked in %d chunks, %d stored verdicts read\n",
 		r.From.Format(time.RFC3339), r.To.Format(time.RFC3339), r.Checked, r.Chunks, r.Stored)
 	fmt.Fprintf(w, "differing: %d, missing: %d, orphaned: %d\n", r.Differing, r.Missing, r.Orphaned)
+	if r.Settled > 0 {
+		fmt.Fprintf(w, "settled: %d differences of the first look were gone at the second (re-evaluated meanwhile)\n", r.Settled)
+	}
 	if r.Stored > 0 {
 		fmt.Fprintf(w, "ledger positions: %d – %d\n", r.MinPosition, r.MaxPosition)
 	}

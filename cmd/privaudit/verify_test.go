@@ -105,7 +105,7 @@ func TestVerifyVerdictsCommand(t *testing.T) {
 		FROM privaudit.access_verdicts FINAL WHERE event_id = ?`, tampered); err != nil {
 		t.Fatal(err)
 	}
-	out, err = runVerify(t, dataDir, "--from", "2026-10-01", "--to", "2026-11-01")
+	out, err = runVerify(t, dataDir, "--from", "2026-10-01", "--to", "2026-11-01", "--recheck-after", "50ms")
 	var ec interface{ ExitCode() int }
 	if !errors.As(err, &ec) || ec.ExitCode() != exitDiffering {
 		t.Fatalf("want exit %d for a difference, got %v\n%s", exitDiffering, err, out)

@@ -59,7 +59,8 @@ func TestScheduledVerifyVerdicts(t *testing.T) {
 	}
 
 	reg := prometheus.NewRegistry()
-	job, err := verifier.NewJob(verifier.JobOptions{Conn: env.Conn, Schema: env.Schema, Registerer: reg, Logger: env.Log})
+	job, err := verifier.NewJob(verifier.JobOptions{Conn: env.Conn, Schema: env.Schema, Registerer: reg, Logger: env.Log,
+		RecheckAfter: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

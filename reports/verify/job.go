@@ -18,9 +18,10 @@ type JobOptions struct {
 	Schema queries.Schema
 	// Registerer receives the gauges (see NewJob); required.
 	Registerer prometheus.Registerer
-	// ChunkEvents: as Options.ChunkEvents.
-	ChunkEvents int64
-	Logger      *slog.Logger
+	// ChunkEvents and RecheckAfter: as in Options.
+	ChunkEvents  int64
+	RecheckAfter time.Duration
+	Logger       *slog.Logger
 	// Now stamps the runs; default time.Now.
 	Now func() time.Time
 }
@@ -74,7 +75,7 @@ func NewJob(o JobOptions) (*Job, error) {
 // result.
 func (j *Job) Run(ctx context.Context, schedule string, from, to time.Time) (Result, error) {
 	res, err := Verdicts(ctx, Options{Conn: j.o.Conn, Schema: j.o.Schema, From: from, To: to,
-		ChunkEvents: j.o.ChunkEvents, Logger: j.o.Logger})
+		ChunkEvents: j.o.ChunkEvents, RecheckAfter: j.o.RecheckAfter, Logger: j.o.Logger})
 	j.lastRun.WithLabelValues(schedule).Set(float64(j.o.Now().Unix()))
 	ok := 0.0
 	if err == nil {
@@ -87,7 +88,7 @@ func (j *Job) Run(ctx context.Context, schedule string, from, to time.Time) (Res
 		}
 		j.o.Logger.Info("verify verdicts finished", "schedule", schedule, "checked", res.Checked, "differing", res.Differing,
 			"missing", res.Missing, "orphaned", res.Orphaned, "min_ledger_position", res.MinPosition,
-			"max_ledger_position", res.MaxPosition, "duration", res.Duration.Round(time.Millisecond))
+			"max_ledger_position", res.MaxPosition, "settled", res.Settled, "duration", res.Duration.Round(time.Millisecond))
 	}
 	j.success.WithLabelValues(schedule).Set(ok)
 	return res, err

@@ -12,6 +12,12 @@
 // consent ledger, so chunks are large (DefaultChunkEvents): 10M events are
 // checked in five engine queries, while ClickHouse's sort of one chunk
 // stays bounded (and spills to disk past its limit).
+//
+// While records arrive, a verdict being stored or re-evaluated at the
+// moment of the check can differ for an instant. So the differences of
+// the first pass, when at most MaxRecheck, get a second look after
+// RecheckAfter (one more engine query, narrowed to those events), and only
+// those that persist are reported.
 package verify
 
 import (
@@ -31,6 +37,14 @@ import (
 // DefaultChunkEvents is how many access events one chunk holds at most by
 // default.
 const DefaultChunkEvents = 2_000_000
+
+// DefaultRecheckAfter is the default wait before the second look.
+const DefaultRecheckAfter = 3 * time.Second
+
+// MaxRecheck bounds the differences that get a second look (their
+// event_ids are bound into its query); past it every difference of the
+// first pass is reported.
+const MaxRecheck = 1000
 
 // Kinds of Difference.
 const (
@@ -72,7 +86,9 @@ type Result struct {
 	// ledger positions (0 when none was read).
 	MinPosition, MaxPosition uint64
 	Chunks                   int
-	Duration                 time.Duration
+	// Settled counts the first pass's differences gone at the second look.
+	Settled  int64
+	Duration time.Duration
 }
 
 // Clean reports whether every event has its recomputed verdict stored.
@@ -87,9 +103,14 @@ type Options struct {
 	// ChunkEvents bounds the access events of one chunk; default
 	// DefaultChunkEvents.
 	ChunkEvents int64
-	// OnDifference, when set, receives every difference as it is found.
+	// RecheckAfter is the wait before the second look at the first pass's
+	// differences; 0: DefaultRecheckAfter; negative: no second look.
+	RecheckAfter time.Duration
+	// OnDifference, when set, receives every difference reported.
 	OnDifference func(Difference)
-	Logger       *slog.Logger
+	// afterFirstPass, in tests, runs between the two looks.
+	afterFirstPass func()
+	Logger         *slog.Logger
 }
 
 // Verdicts recomputes the verdict of every access event of [o.From, o.To)
@@ -107,6 +128,9 @@ func Verdicts(ctx context.Context, o Options) (Result, error) {
 	if o.ChunkEvents <= 0 {
 		o.ChunkEvents = DefaultChunkEvents
 	}
+	if o.RecheckAfter == 0 {
+		o.RecheckAfter = DefaultRecheckAfter
+	}
 	start := time.Now()
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
 		"max_block_size":                 8192,
@@ -117,7 +141,7 @@ func Verdicts(ctx context.Context, o Options) (Result, error) {
 		return res, err
 	}
 	buckets := max((n+o.ChunkEvents-1)/o.ChunkEvents, 1)
-	c := &comparer{o: o, res: &res}
+	c := &comparer{o: o, res: &res, holding: o.RecheckAfter > 0}
 	for b := int64(0); b < buckets; b++ {
 		if err := c.chunk(ctx, buckets, b); err != nil {
 			return res, fmt.Errorf("verify verdicts: chunk %d of %d: %w", b+1, buckets, err)
@@ -125,6 +149,9 @@ func Verdicts(ctx context.Context, o Options) (Result, error) {
 		res.Chunks++
 		o.Logger.Info("verify verdicts progress", "chunk", b+1, "chunks", buckets, "checked", res.Checked,
 			"differing", res.Differing, "missing", res.Missing, "orphaned", res.Orphaned)
+	}
+	if err := c.recheck(ctx); err != nil {
+		return res, fmt.Errorf("verify verdicts: second look: %w", err)
 	}
 	res.Duration = time.Since(start)
 	return res, nil
@@ -153,6 +180,10 @@ func periodArgs(from, to time.Time) []any {
 type comparer struct {
 	o   Options
 	res *Result
+	// holding keeps the differences in held for a second look, until
+	// there are more than MaxRecheck.
+	holding bool
+	held    []Difference
 }
 
 // chunk compares the events whose subject hashes to bucket of buckets.
@@ -261,6 +292,21 @@ func (c *comparer) report(d Difference) {
 	case Orphaned:
 		c.res.Orphaned++
 	}
+	if c.holding {
+		c.held = append(c.held, d)
+		if len(c.held) <= MaxRecheck {
+			return
+		}
+		c.holding = false
+		for _, h := range c.held[:len(c.held)-1] {
+			c.emit(h)
+		}
+		c.held = nil
+	}
+	c.emit(d)
+}
+
+func (c *comparer) emit(d Difference) {
 	if c.o.OnDifference != nil {
 		c.o.OnDifference(d)
 	}

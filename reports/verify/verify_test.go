@@ -38,13 +38,19 @@ func verifiedEnv(t *testing.T) *ingesttest.Env {
 	return env
 }
 
-// run verifies October in chunks of chunk events and collects the
-// differences.
+// run verifies October in chunks of chunk events, taking a second look
+// at the differences after 10ms, and collects the differences reported.
 func run(t *testing.T, env *ingesttest.Env, chunk int64) (Result, []Difference) {
 	t.Helper()
+	return runWith(t, env, Options{ChunkEvents: chunk, RecheckAfter: 10 * time.Millisecond})
+}
+
+func runWith(t *testing.T, env *ingesttest.Env, o Options) (Result, []Difference) {
+	t.Helper()
 	var diffs []Difference
-	res, err := Verdicts(context.Background(), Options{Conn: env.Conn, Schema: env.Schema, From: octFrom, To: octTo,
-		ChunkEvents: chunk, Logger: env.Log, OnDifference: func(d Difference) { diffs = append(diffs, d) }})
+	o.Conn, o.Schema, o.From, o.To, o.Logger = env.Conn, env.Schema, octFrom, octTo, env.Log
+	o.OnDifference = func(d Difference) { diffs = append(diffs, d) }
+	res, err := Verdicts(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,5 +127,39 @@ func TestVerifyNamesDifferences(t *testing.T) {
 	}
 	if res.MaxPosition < 1000 {
 		t.Errorf("ledger positions %d–%d: the tampered row's is missing", res.MinPosition, res.MaxPosition)
+	}
+}
+
+// TestVerifySecondLook: a difference that is gone at the second look (a
+// re-evaluation stored meanwhile) is not reported; without the second
+// look it is, and a difference that persists is reported either way.
+func TestVerifySecondLook(t *testing.T) {
+	env := verifiedEnv(t)
+	ctx := context.Background()
+	var transient, lasting string
+	if err := env.Conn.QueryRow(ctx, `SELECT min(event_id), max(event_id) FROM privaudit.access_verdicts FINAL
+		WHERE verdict = 'covered'`).Scan(&transient, &lasting); err != nil {
+		t.Fatal(err)
+	}
+	restate := func(id, verdict string, step int) {
+		exec(t, env, `INSERT INTO privaudit.access_verdicts (`+verdictColumns+`)
+			SELECT `+replaceColumns("verdict", verdict, "ledger_position", "ledger_position + 1000")+`
+			FROM privaudit.access_verdicts FINAL WHERE event_id = ?`, id)
+		if n := env.Count(t, "SELECT count() FROM privaudit.access_verdicts WHERE event_id = ?", id); n != uint64(step+1) {
+			t.Fatalf("setup: %d rows of %s", n, id)
+		}
+	}
+	restate(transient, "'consent_withdrawn'", 1)
+	restate(lasting, "'consent_withdrawn'", 1)
+
+	res, diffs := runWith(t, env, Options{ChunkEvents: 700, RecheckAfter: -1})
+	if res.Differing != 2 || len(diffs) != 2 || res.Settled != 0 {
+		t.Fatalf("without a second look: want both differences, got %+v %+v", res, diffs)
+	}
+	// The second look finds transient re-evaluated correctly meanwhile.
+	res, diffs = runWith(t, env, Options{ChunkEvents: 700, RecheckAfter: 10 * time.Millisecond,
+		afterFirstPass: func() { restate(transient, "'covered'", 2) }})
+	if res.Differing != 1 || res.Settled != 1 || len(diffs) != 1 || diffs[0].EventID != lasting || res.Checked != testEvents {
+		t.Errorf("with a second look: want only %s reported and one settled, got %+v %+v", lasting, res, diffs)
 	}
 }
