@@ -173,6 +173,36 @@ func (in *Ingestor) WaitStored(ctx context.Context) error {
 	return nil
 }
 
+// WaitVerdicts blocks until every record acknowledged before it was called
+// is stored with its verdict: events evaluated, and the verdicts consents
+// can change re-evaluated (a batch is acknowledged in the spool only then).
+// It returns the time of the call: the stored verdicts then reflect every
+// consent event accepted before it. Reports call it before they read the
+// verdict store.
+func (in *Ingestor) WaitVerdicts(ctx context.Context) (time.Time, error) {
+	at := time.Now().UTC()
+	target := map[audit.Kind]uint64{}
+	for k, sp := range in.spools {
+		target[k] = sp.Stats().LastSeq
+	}
+	for {
+		var behind int64
+		for k, sp := range in.spools {
+			if st := sp.Stats(); st.PendingEntries > 0 && st.AckedSeq < target[k] {
+				behind += st.PendingRecords
+			}
+		}
+		if behind == 0 {
+			return at, nil
+		}
+		select {
+		case <-ctx.Done():
+			return at, fmt.Errorf("wait for %d acknowledged records to be stored with their verdicts (is ClickHouse up? see /readyz and privaudit_spool_pending_records): %w", behind, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // Close stops the writers, then flushes what it can within ctx (a fresh
 // context from the caller, not the one cancelled by the shutdown signal);
 // anything left stays in the spool for the next start.

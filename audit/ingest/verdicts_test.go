@@ -350,3 +350,36 @@ func TestVerdictsRandomInterleaving(t *testing.T) {
 	}
 	t.Logf("%d requests, %d events; verdicts %v", len(reqs), n, kinds)
 }
+
+// TestWaitVerdicts checks that WaitVerdicts returns only once every record
+// acknowledged before the call has its stored verdict.
+func TestWaitVerdicts(t *testing.T) {
+	env := ingesttest.Start(t, ingesttest.Options{})
+	var events []string
+	for i := range 200 {
+		events = append(events, wireEvent(fmt.Sprintf("w%d", i), fmt.Sprintf("ws%d", i%7), "msg", "fraud_alert", "", verdictBase, "iban"))
+	}
+	if code, resp := env.Post(t, audit.KindConsents, wireConsent("wc", "wc", "ws1", "msg", "granted", verdictBase.Add(-time.Hour),
+		[]string{"fraud_alert"}, []string{"iban"})+"\n"); code != 200 {
+		t.Fatal(code, resp)
+	}
+	if code, resp := env.Post(t, audit.KindEvents, strings.Join(events, "\n")+"\n"); code != 200 {
+		t.Fatal(code, resp)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	before := time.Now()
+	at, err := env.Ingestor.WaitVerdicts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at.Before(before) {
+		t.Errorf("WaitVerdicts says %v, before it was called (%v)", at, before)
+	}
+	if n := env.Count(t, "SELECT count() FROM privaudit.access_verdicts FINAL"); n != 200 {
+		t.Fatalf("%d stored verdicts once WaitVerdicts returned, want 200", n)
+	}
+	if n := env.Count(t, "SELECT count() FROM privaudit.access_verdicts FINAL WHERE verdict = 'covered'"); n != 29 {
+		t.Errorf("%d covered, want the 29 accesses of ws1", n)
+	}
+}
