@@ -29,7 +29,8 @@ func (m *Main) mountOfficerAPI(ctx context.Context, s *server, mux *http.ServeMu
 	}
 	s.reports = runner
 	reports.Routes(mux, runner, s.tokens, m.Log)
-	check, err := verify.NewJob(verify.JobOptions{Conn: s.st.Conn, Schema: m.Config.Schema(), Registerer: s.metrics, Logger: m.Log})
+	check, err := verify.NewJob(verify.JobOptions{Conn: s.st.Conn, Schema: m.Config.Schema(), Registerer: s.metrics, Logger: m.Log,
+		Settle: s.ingestor.WaitVerdicts})
 	if err != nil {
 		return err
 	}

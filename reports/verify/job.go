@@ -24,6 +24,10 @@ type JobOptions struct {
 	Logger       *slog.Logger
 	// Now stamps the runs; default time.Now.
 	Now func() time.Time
+	// Settle, when set, runs before each check and waits until the records
+	// accepted before it are stored with their verdicts (the server's
+	// Ingestor.WaitVerdicts), so they are not reported as differences.
+	Settle func(ctx context.Context) (time.Time, error)
 }
 
 // Job runs scheduled checks and publishes each schedule's last result as
@@ -74,8 +78,23 @@ func NewJob(o JobOptions) (*Job, error) {
 // Run checks [from, to) for the schedule named schedule and publishes the
 // result.
 func (j *Job) Run(ctx context.Context, schedule string, from, to time.Time) (Result, error) {
-	res, err := Verdicts(ctx, Options{Conn: j.o.Conn, Schema: j.o.Schema, From: from, To: to,
+	res, err := j.check(ctx, from, to)
+	j.publish(schedule, res, err)
+	return res, err
+}
+
+func (j *Job) check(ctx context.Context, from, to time.Time) (Result, error) {
+	if j.o.Settle != nil {
+		if _, err := j.o.Settle(ctx); err != nil {
+			return Result{}, fmt.Errorf("verify verdicts: wait for the verdicts of the records accepted: %w", err)
+		}
+	}
+	return Verdicts(ctx, Options{Conn: j.o.Conn, Schema: j.o.Schema, From: from, To: to,
 		ChunkEvents: j.o.ChunkEvents, RecheckAfter: j.o.RecheckAfter, Logger: j.o.Logger})
+}
+
+// publish sets the gauges of schedule from a run's outcome.
+func (j *Job) publish(schedule string, res Result, err error) {
 	j.lastRun.WithLabelValues(schedule).Set(float64(j.o.Now().Unix()))
 	ok := 0.0
 	if err == nil {
@@ -91,5 +110,4 @@ func (j *Job) Run(ctx context.Context, schedule string, from, to time.Time) (Res
 			"max_ledger_position", res.MaxPosition, "settled", res.Settled, "duration", res.Duration.Round(time.Millisecond))
 	}
 	j.success.WithLabelValues(schedule).Set(ok)
-	return res, err
 }
