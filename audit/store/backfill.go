@@ -33,9 +33,10 @@ type BackfillOptions struct {
 // when access_verdicts holds no row but access_events does, every stored
 // access event gets the in-query engine's verdict (queries/verdicts/
 // backfill.sql) at ledger position 0, in chunks of events by subject hash.
-// Otherwise it does nothing. It runs before the writers start; a crash
-// midway leaves some verdicts stored, and the writers' catch-up and
-// `privaudit verify verdicts` see the rest.
+// Otherwise it does nothing. It runs before the writers start. A backfill
+// interrupted midway is not resumed (the store is no longer empty):
+// `privaudit verify verdicts` names the events left without a verdict, and
+// emptying access_verdicts before the next start redoes it.
 func BackfillVerdicts(ctx context.Context, o BackfillOptions) error {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -73,7 +74,7 @@ func BackfillVerdicts(ctx context.Context, o BackfillOptions) error {
 			clickhouse.Named("from_ns", from.UnixNano()), clickhouse.Named("to_ns", to.UnixNano()),
 			clickhouse.Named("buckets", buckets), clickhouse.Named("bucket", b)}
 		if err := o.Conn.Exec(ctx, sql, args...); err != nil {
-			return fmt.Errorf("verdict store backfill: chunk %d of %d: %w; it resumes at the next start only while the verdict store is empty: run `privaudit verify verdicts` to find what is missing", b+1, buckets, err)
+			return fmt.Errorf("verdict store backfill: chunk %d of %d: %w; it is not resumed: `TRUNCATE TABLE access_verdicts` before the next start redoes it", b+1, buckets, err)
 		}
 		o.Logger.Info("verdict store backfill progress", "chunk", b+1, "chunks", buckets,
 			"elapsed", time.Since(start).Round(time.Second))
