@@ -60,7 +60,7 @@ func (s *verdictStore) reevaluate(ctx context.Context, ts []consentTouch) error 
 		}
 		cols.add(e, ev, position, now)
 	}
-	if err := cols.insert(ctx, s.conn, s.sql.insert); err != nil {
+	if err := cols.insert(ctx, s.conn, s.sql.insert, verdictBlockRows); err != nil {
 		return err
 	}
 	s.metrics.observeReevaluation(read, cols.len(), time.Since(start))

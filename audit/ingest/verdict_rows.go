@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -44,6 +45,7 @@ func (a *arrCol) row(r int) []string {
 
 // storedEvents appends the records held to dst, as stored.
 func (r *eventRows) storedEvents(dst []storedEvent) []storedEvent {
+	dst = slices.Grow(dst, r.len())
 	for i := range r.len() {
 		dst = append(dst, storedEvent{seq: r.stamp.seq[i], Event: audit.Event{
 			EventID: r.eventID.str(i), OccurredAt: time.Unix(0, r.occurredNS[i]).UTC(),
@@ -173,9 +175,12 @@ func (c *verdictColumns) all() []any {
 		c.missing, c.isViolation, c.position, c.evaluatedAt}
 }
 
-// insert writes the columns as one INSERT, column by column.
-func (c *verdictColumns) insert(ctx context.Context, conn driver.Conn, sql string) error {
-	if c.len() == 0 {
+// insert writes the columns as one INSERT, in blocks of blockRows rows
+// appended column by column, so the driver's column buffers stay small
+// and are reused from block to block.
+func (c *verdictColumns) insert(ctx context.Context, conn driver.Conn, sql string, blockRows int) error {
+	n := c.len()
+	if n == 0 {
 		return nil
 	}
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplicate": 0}))
@@ -184,15 +189,63 @@ func (c *verdictColumns) insert(ctx context.Context, conn driver.Conn, sql strin
 		return fmt.Errorf("prepare verdict insert: %w", err)
 	}
 	defer b.Close()
-	for i, col := range c.all() {
-		if err := b.Column(i).Append(col); err != nil {
-			return fmt.Errorf("verdict column %d: %w", i, err)
+	cols := c.all()
+	for lo := 0; lo < n; lo += blockRows {
+		hi := min(lo+blockRows, n)
+		for i, col := range cols {
+			if err := b.Column(i).Append(sliceOf(col, lo, hi)); err != nil {
+				return fmt.Errorf("verdict column %d: %w", i, err)
+			}
+		}
+		if hi < n {
+			if err := b.Flush(); err != nil {
+				return fmt.Errorf("insert %d verdicts: %w", n, err)
+			}
 		}
 	}
 	if err := b.Send(); err != nil {
-		return fmt.Errorf("insert %d verdicts: %w", c.len(), err)
+		return fmt.Errorf("insert %d verdicts: %w", n, err)
 	}
 	return nil
+}
+
+// sliceOf returns rows [lo, hi) of one of verdictColumns' columns.
+func sliceOf(col any, lo, hi int) any {
+	switch v := col.(type) {
+	case []string:
+		return v[lo:hi]
+	case [][]string:
+		return v[lo:hi]
+	case []time.Time:
+		return v[lo:hi]
+	case []int64:
+		return v[lo:hi]
+	case []uint64:
+		return v[lo:hi]
+	case []uint8:
+		return v[lo:hi]
+	}
+	panic(fmt.Sprintf("verdict column of type %T", col))
+}
+
+// grow makes room for n more rows in every column.
+func (c *verdictColumns) grow(n int) {
+	for _, p := range []*[]string{&c.eventID, &c.actorID, &c.actorType, &c.subjectID, &c.action, &c.recipientID,
+		&c.recipientType, &c.purpose, &c.legalBasis, &c.consentID, &c.outcome, &c.channel, &c.jurisdiction,
+		&c.requestID, &c.verdict, &c.verdictConsentID, &c.verdictDetail} {
+		*p = slices.Grow(*p, n)
+	}
+	for _, p := range []*[][]string{&c.dataCategories, &c.fields, &c.attrKeys, &c.attrValues, &c.missing} {
+		*p = slices.Grow(*p, n)
+	}
+	for _, p := range []*[]time.Time{&c.occurredAt, &c.ingestedAt, &c.evaluatedAt} {
+		*p = slices.Grow(*p, n)
+	}
+	c.occurredNS = slices.Grow(c.occurredNS, n)
+	for _, p := range []*[]uint64{&c.recordCount, &c.ingestSeq, &c.position} {
+		*p = slices.Grow(*p, n)
+	}
+	c.isDisclosure, c.isViolation = slices.Grow(c.isDisclosure, n), slices.Grow(c.isViolation, n)
 }
 
 func nonNil(s []string) []string {

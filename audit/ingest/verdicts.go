@@ -58,6 +58,10 @@ func newVerdictStore(conn driver.Conn, schema queries.Schema, metrics *Metrics, 
 	return s, nil
 }
 
+// verdictBlockRows is the number of verdict rows per block sent within one
+// INSERT, as WriterOptions.BlockRows for the records.
+const verdictBlockRows = 2048
+
 // positionClock hands out ledger positions: Unix nanoseconds, strictly
 // increasing within the process even if the wall clock steps back.
 type positionClock struct{ last atomic.Uint64 }
@@ -114,11 +118,12 @@ func (s *verdictStore) evaluateEvents(ctx context.Context, evs []storedEvent) er
 		return err
 	}
 	var cols verdictColumns
+	cols.grow(len(evs))
 	now := time.Now().UTC().Truncate(time.Second)
 	for _, i := range storeOrder(evs) {
 		cols.add(&evs[i], l.Evaluate(&evs[i].Event), position, now)
 	}
-	if err := cols.insert(ctx, s.conn, s.sql.insert); err != nil {
+	if err := cols.insert(ctx, s.conn, s.sql.insert, verdictBlockRows); err != nil {
 		return err
 	}
 	s.metrics.observeVerdicts("evaluate", cols.len(), time.Since(start))

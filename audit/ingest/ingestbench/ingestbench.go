@@ -243,10 +243,12 @@ func sendPrivaudit(ctx context.Context, o Options, wire []byte) error {
 }
 
 // privTables are the tables privaudit's ingest writes (the records, the
-// key-hash view's table and the batch log); allTables adds the direct ones.
+// key-hash view's table, the batch log and the verdict store); allTables
+// adds the direct ones.
 var (
-	privTables = []string{"privaudit.access_events", "privaudit_meta.event_key_hashes", "privaudit_meta.ingest_batches"}
-	allTables  = append([]string{tableOne, tableParallel}, privTables...)
+	privTables = []string{"privaudit.access_events", "privaudit_meta.event_key_hashes", "privaudit_meta.ingest_batches",
+		"privaudit.access_verdicts", "privaudit_meta.consent_subjects"}
+	allTables = append([]string{tableOne, tableParallel}, privTables...)
 )
 
 // merges runs SYSTEM STOP or START MERGES for each table (all constants of
