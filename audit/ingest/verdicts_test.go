@@ -2,13 +2,8 @@ package ingest_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,34 +12,14 @@ import (
 )
 
 // verdictBase is the time the scenarios' accesses happen.
-var verdictBase = time.Date(2026, 10, 10, 12, 0, 0, 0, time.UTC)
+var verdictBase = ingesttest.VerdictBase
 
-// uid is a UUID named by s, for records the scenarios refer to by name.
-func uid(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return "00000000-0000-4000-8000-" + hex.EncodeToString(h[:6])
-}
-
-// wireEvent is an access event on the wire for the verdict scenarios.
-func wireEvent(id, subject, recipient, purpose, consentID string, at time.Time, cats ...string) string {
-	m := map[string]any{"event_id": uid(id), "occurred_at": at.Format(time.RFC3339Nano), "actor_id": "svc",
-		"actor_type": "service", "subject_id": subject, "action": "share", "data_categories": cats,
-		"recipient_id": recipient, "recipient_type": "third_party", "purpose": purpose,
-		"legal_basis": "consent", "record_count": 1, "channel": "api"}
-	if consentID != "" {
-		m["consent_id"] = consentID
-	}
-	b, _ := json.Marshal(m)
-	return string(b)
-}
-
-// wireConsent is a consent event on the wire for the verdict scenarios.
-func wireConsent(id, consentID, subject, recipient, status string, at time.Time, purposes, cats []string) string {
-	b, _ := json.Marshal(map[string]any{"consent_event_id": uid(id), "consent_id": consentID, "subject_id": subject,
-		"recipient_id": recipient, "status": status, "purposes": purposes, "data_categories": cats,
-		"effective_at": at.Format(time.RFC3339Nano), "method": "opt_in_app"})
-	return string(b)
-}
+// The scenarios' records, as ingesttest builds them.
+var (
+	uid         = ingesttest.UID
+	wireEvent   = ingesttest.WireEvent
+	wireConsent = ingesttest.WireConsent
+)
 
 // storedVerdict is one row of access_verdicts FINAL.
 type storedVerdict struct {
@@ -184,115 +159,23 @@ func TestLateConsentTransitions(t *testing.T) {
 	}
 }
 
-// randomRound returns the records of one round of
-// TestVerdictsRandomInterleaving: a few consents and accesses of the same
-// subjects, with ties of effective_at, withdrawals, re-grants, consents
-// moved between subjects, and accesses naming a consent or none.
-func randomRound(rng *rand.Rand, round int) (consents, events []string) {
-	name := func(kind string, i int) string { return fmt.Sprintf("r%d-%s%d", round, kind, i) }
-	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
-	some := func(xs ...string) []string {
-		var out []string
-		for _, x := range xs {
-			if rng.IntN(2) == 0 {
-				out = append(out, x)
-			}
-		}
-		if len(out) == 0 {
-			out = append(out, xs[0])
-		}
-		return out
-	}
-	at := func() time.Time { return verdictBase.Add(time.Duration(rng.IntN(6)-3) * time.Hour) }
-	for i := range 3 + rng.IntN(5) {
-		c := rng.IntN(3)
-		subj := name("s", c)
-		if rng.IntN(6) == 0 {
-			subj = name("s", rng.IntN(3))
-		}
-		status := pick("granted", "granted", "withdrawn")
-		purposes, cats := some("fraud_alert", "balance_inquiry"), some("account_balance", "iban")
-		if status == "withdrawn" {
-			purposes, cats = nil, nil
-		}
-		consents = append(consents, wireConsent(name("ce", i), name("c", c), subj, pick("msg", "card"), status, at(), purposes, cats))
-	}
-	for i := range 4 + rng.IntN(6) {
-		consent := ""
-		if rng.IntN(2) == 0 {
-			consent = name("c", rng.IntN(4)) // c3 is never given: consent_unknown
-		}
-		events = append(events, wireEvent(name("e", i), name("s", rng.IntN(3)), pick("msg", "card"),
-			pick("fraud_alert", "balance_inquiry"), consent, at().Add(30*time.Minute), some("account_balance", "iban")...))
-	}
-	return consents, events
-}
-
 // TestVerdictsRandomInterleaving stores consents and accesses of the same
-// subjects in 100 random orders, as concurrent requests of one to three
-// records, so consents arrive before, with and after the accesses they
-// decide and the two writers' batches interleave; then every stored verdict
-// must be the reference evaluator's over the whole ledger.
+// subjects in 100 random orders, as concurrent requests (see
+// ingesttest.Interleave), then every stored verdict must be the reference
+// evaluator's over the whole ledger. reports/verify runs the same load and
+// checks it with the SQL engine.
 func TestVerdictsRandomInterleaving(t *testing.T) {
 	env := ingesttest.Start(t, ingesttest.Options{})
-	rng := rand.New(rand.NewPCG(15, 100))
-	type request struct {
-		kind audit.Kind
-		body string
-	}
-	var reqs []request
-	for round := range 100 {
-		consents, events := randomRound(rng, round)
-		var recs []request
-		for _, c := range consents {
-			recs = append(recs, request{audit.KindConsents, c})
-		}
-		for _, e := range events {
-			recs = append(recs, request{audit.KindEvents, e})
-		}
-		rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
-		for len(recs) > 0 {
-			n := 1
-			for n < min(3, len(recs)) && recs[n].kind == recs[0].kind && rng.IntN(2) == 0 {
-				n++
-			}
-			var lines []string
-			for _, r := range recs[:n] {
-				lines = append(lines, r.body)
-			}
-			reqs = append(reqs, request{recs[0].kind, strings.Join(lines, "\n") + "\n"})
-			recs = recs[n:]
-		}
-	}
-	work := make(chan request)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := range work {
-				if code, resp := env.Post(t, r.kind, r.body); code != 200 {
-					t.Errorf("post %s: %d %s", r.kind, code, resp)
-				}
-			}
-		}()
-	}
-	for _, r := range reqs {
-		work <- r
-	}
-	close(work)
-	wg.Wait()
-	env.WaitStored(t)
+	reqs := ingesttest.Interleave(t, env, 15, 100)
 	n := checkAgainstReference(t, env)
-	got := storedVerdicts(t, env)
 	kinds := map[string]int{}
-	for _, v := range got {
+	for _, v := range storedVerdicts(t, env) {
 		kinds[v.verdict]++
 	}
 	if len(kinds) < 6 {
 		t.Errorf("the rounds exercise only %d verdicts: %v", len(kinds), kinds)
 	}
-	t.Logf("%d requests, %d events; verdicts %v", len(reqs), n, kinds)
+	t.Logf("%d requests, %d events; verdicts %v", reqs, n, kinds)
 }
 
 // TestWaitVerdicts checks that WaitVerdicts returns only once every record
