@@ -51,6 +51,19 @@ func testConsents(n int) []audit.Consent {
 	return cs
 }
 
+// row returns row r of a as strings of their own (nil when empty).
+func (a *arrCol) row(r int) []string {
+	lo, hi := a.first(r), a.rows[r]
+	if lo == hi {
+		return nil
+	}
+	out := make([]string, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		out = append(out, a.elems.str(i))
+	}
+	return out
+}
+
 func decodeEventRows(t *testing.T, payloads ...[]byte) *eventRows {
 	t.Helper()
 	r := &eventRows{}

@@ -30,36 +30,6 @@ func needsConsent(e *audit.Event) bool {
 // str returns value i of c as a string of its own.
 func (c *strCol) str(i int) string { return string(c.buf[c.start(i):c.ends[i]]) }
 
-// row returns row r of a as strings of their own (nil when empty).
-func (a *arrCol) row(r int) []string {
-	lo, hi := a.first(r), a.rows[r]
-	if lo == hi {
-		return nil
-	}
-	out := make([]string, 0, hi-lo)
-	for i := lo; i < hi; i++ {
-		out = append(out, a.elems.str(i))
-	}
-	return out
-}
-
-// storedEvents appends the records held to dst, as stored.
-func (r *eventRows) storedEvents(dst []storedEvent) []storedEvent {
-	dst = slices.Grow(dst, r.len())
-	for i := range r.len() {
-		dst = append(dst, storedEvent{seq: r.stamp.seq[i], Event: audit.Event{
-			EventID: r.eventID.str(i), OccurredAt: time.Unix(0, r.occurredNS[i]).UTC(),
-			ActorID: r.actorID.str(i), ActorType: r.actorType.str(i), SubjectID: r.subjectID.str(i),
-			Action: r.action.str(i), DataCategories: r.dataCategories.row(i), Fields: r.fields.row(i),
-			RecipientID: r.recipientID.str(i), RecipientType: r.recipientType.str(i), Purpose: r.purpose.str(i),
-			LegalBasis: r.legalBasis.str(i), ConsentID: r.consentID.str(i), Outcome: r.outcome.str(i),
-			RecordCount: r.recordCount[i], Channel: r.channel.str(i), Jurisdiction: r.jurisdiction.str(i),
-			RequestID: r.requestID.str(i), AttrKeys: r.attrKeys.row(i), AttrValues: r.attrValues.row(i),
-		}})
-	}
-	return dst
-}
-
 // consentTouch is what a consent batch tells the verdict store: a consent
 // event of consent_id, for subject_id, effective from effectiveNS.
 type consentTouch struct {

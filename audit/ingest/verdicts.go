@@ -13,6 +13,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/privaudit/privaudit/audit"
+
 	"github.com/privaudit/privaudit/queries"
 )
 
@@ -97,8 +99,11 @@ func (s *verdictStore) init(ctx context.Context) error {
 	return nil
 }
 
-// evaluateEvents stores the verdicts of evs, events just stored.
-func (s *verdictStore) evaluateEvents(ctx context.Context, evs []storedEvent) error {
+// evaluate computes the verdicts of evs, events just stored, and hands
+// them to store (res[i] is evs[i]'s) with their ledger position, all while
+// no re-evaluation runs.
+func (s *verdictStore) evaluate(ctx context.Context, evs []audit.Event,
+	store func(ctx context.Context, res []audit.Evaluation, position uint64) error) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -117,25 +122,23 @@ func (s *verdictStore) evaluateEvents(ctx context.Context, evs []storedEvent) er
 	if err := s.noteNamedSubjects(ctx, evs, l.subjectsOf); err != nil {
 		return err
 	}
-	var cols verdictColumns
-	cols.grow(len(evs))
-	now := time.Now().UTC().Truncate(time.Second)
-	for _, i := range storeOrder(evs) {
-		cols.add(&evs[i], l.Evaluate(&evs[i].Event), position, now)
+	res := make([]audit.Evaluation, len(evs))
+	for i := range evs {
+		res[i] = l.Evaluate(&evs[i])
 	}
-	if err := cols.insert(ctx, s.conn, s.sql.insert, verdictBlockRows); err != nil {
+	if err := store(ctx, res, position); err != nil {
 		return err
 	}
-	s.metrics.observeVerdicts("evaluate", cols.len(), time.Since(start))
+	s.metrics.observeVerdicts("evaluate", len(evs), time.Since(start))
 	return nil
 }
 
 // eventKeys returns the distinct subjects of the events whose verdict
 // depends on the ledger, and the consents they name.
-func eventKeys(evs []storedEvent) (subjects, named []string) {
+func eventKeys(evs []audit.Event) (subjects, named []string) {
 	seenS, seenC := map[string]bool{}, map[string]bool{}
 	for i := range evs {
-		e := &evs[i].Event
+		e := &evs[i]
 		if !needsConsent(e) {
 			continue
 		}
@@ -154,11 +157,11 @@ func eventKeys(evs []storedEvent) (subjects, named []string) {
 // noteNamedSubjects records in consent_subjects the events that name a
 // consent none of whose events is for their subject, so that a later event
 // of that consent finds them by its consent_id.
-func (s *verdictStore) noteNamedSubjects(ctx context.Context, evs []storedEvent, subjectsOf map[string][]string) error {
+func (s *verdictStore) noteNamedSubjects(ctx context.Context, evs []audit.Event, subjectsOf map[string][]string) error {
 	var pairs [][2]string
 	seen := map[[2]string]bool{}
 	for i := range evs {
-		e := &evs[i].Event
+		e := &evs[i]
 		if !needsConsent(e) || e.ConsentID == "" || slices.Contains(subjectsOf[e.ConsentID], e.SubjectID) {
 			continue
 		}
@@ -253,15 +256,29 @@ func (w *Writer) maintainVerdicts(ctx context.Context, buf rows, skipped []strin
 	if !ok {
 		return v.reevaluate(ctx, touches)
 	}
-	evs := er.storedEvents(nil)
-	if len(skipped) > 0 {
-		found, err := v.recoverStored(ctx, skipped)
-		if err != nil {
-			return err
-		}
-		evs = append(evs, found...)
+	evs := er.eventViews()
+	err := v.evaluate(ctx, evs, func(ctx context.Context, res []audit.Evaluation, position uint64) error {
+		return er.insertVerdicts(ctx, v.conn, v.sql.insert, evs, res, position)
+	})
+	if err != nil || len(skipped) == 0 {
+		return err
 	}
-	return v.evaluateEvents(ctx, evs)
+	found, err := v.recoverStored(ctx, skipped)
+	if err != nil {
+		return err
+	}
+	plain := make([]audit.Event, len(found))
+	for i := range found {
+		plain[i] = found[i].Event
+	}
+	return v.evaluate(ctx, plain, func(ctx context.Context, res []audit.Evaluation, position uint64) error {
+		var cols verdictColumns
+		now := time.Now().UTC().Truncate(time.Second)
+		for _, i := range storeOrder(found) {
+			cols.add(&found[i], res[i], position, now)
+		}
+		return cols.insert(ctx, v.conn, v.sql.insert, verdictBlockRows)
+	})
 }
 
 // storeOrder returns the indexes of evs in access_verdicts' ORDER BY

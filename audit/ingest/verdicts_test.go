@@ -2,13 +2,8 @@ package ingest_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,42 +12,21 @@ import (
 )
 
 // verdictBase is the time the scenarios' accesses happen.
-var verdictBase = time.Date(2026, 10, 10, 12, 0, 0, 0, time.UTC)
+var verdictBase = ingesttest.VerdictBase
 
-// uid is a UUID named by s, for records the scenarios refer to by name.
-func uid(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return "00000000-0000-4000-8000-" + hex.EncodeToString(h[:6])
-}
-
-// wireEvent is an access event on the wire for the verdict scenarios.
-func wireEvent(id, subject, recipient, purpose, consentID string, at time.Time, cats ...string) string {
-	m := map[string]any{"event_id": uid(id), "occurred_at": at.Format(time.RFC3339Nano), "actor_id": "svc",
-		"actor_type": "service", "subject_id": subject, "action": "share", "data_categories": cats,
-		"recipient_id": recipient, "recipient_type": "third_party", "purpose": purpose,
-		"legal_basis": "consent", "record_count": 1, "channel": "api"}
-	if consentID != "" {
-		m["consent_id"] = consentID
-	}
-	b, _ := json.Marshal(m)
-	return string(b)
-}
-
-// wireConsent is a consent event on the wire for the verdict scenarios.
-func wireConsent(id, consentID, subject, recipient, status string, at time.Time, purposes, cats []string) string {
-	b, _ := json.Marshal(map[string]any{"consent_event_id": uid(id), "consent_id": consentID, "subject_id": subject,
-		"recipient_id": recipient, "status": status, "purposes": purposes, "data_categories": cats,
-		"effective_at": at.Format(time.RFC3339Nano), "method": "opt_in_app"})
-	return string(b)
-}
+// The scenarios' records, as ingesttest builds them.
+var (
+	uid         = ingesttest.UID
+	wireEvent   = ingesttest.WireEvent
+	wireConsent = ingesttest.WireConsent
+)
 
 // storedVerdict is one row of access_verdicts FINAL.
 type storedVerdict struct {
 	verdict, consentID, detail string
 }
 
-// storedVerdicts reads the verdict store, checking that it holds exactly
-// one verdict per stored access event.
+// storedVerdicts reads the verdict store.
 func storedVerdicts(t *testing.T, env *ingesttest.Env) map[string]storedVerdict {
 	t.Helper()
 	rows, err := env.Conn.Query(context.Background(),
@@ -68,86 +42,31 @@ func storedVerdicts(t *testing.T, env *ingesttest.Env) map[string]storedVerdict 
 		if err := rows.Scan(&id, &v.verdict, &v.consentID, &v.detail); err != nil {
 			t.Fatal(err)
 		}
-		if _, dup := out[id]; dup {
-			t.Fatalf("event %s has two verdicts after FINAL", id)
-		}
 		out[id] = v
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if n := env.Count(t, "SELECT uniqExact(event_id) FROM privaudit.access_events"); n != uint64(len(out)) {
-		t.Fatalf("%d access events stored, %d with a stored verdict", n, len(out))
-	}
 	return out
 }
 
-// referenceVerdicts evaluates every stored access event against the whole
-// stored consent ledger with the in-memory reference evaluator.
-func referenceVerdicts(t *testing.T, env *ingesttest.Env) map[string]audit.Evaluation {
-	t.Helper()
-	ctx := context.Background()
-	crows, err := env.Conn.Query(ctx, `SELECT consent_event_id, consent_id, subject_id, recipient_id, status, purposes,
-		data_categories, effective_ns, has_expiry, expires_ns FROM privaudit.consent_events FINAL ORDER BY ingest_seq, consent_event_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &audit.Ledger{}
-	for crows.Next() {
-		var c audit.Consent
-		var eff, exp int64
-		var has uint8
-		if err := crows.Scan(&c.ConsentEventID, &c.ConsentID, &c.SubjectID, &c.RecipientID, &c.Status, &c.Purposes,
-			&c.DataCategories, &eff, &has, &exp); err != nil {
-			t.Fatal(err)
-		}
-		c.EffectiveAt = time.Unix(0, eff).UTC()
-		if has == 1 {
-			x := time.Unix(0, exp).UTC()
-			c.ExpiresAt = &x
-		}
-		l.Add(c)
-	}
-	crows.Close()
-	erows, err := env.Conn.Query(ctx, `SELECT event_id, occurred_ns, subject_id, action, data_categories, recipient_id,
-		recipient_type, purpose, legal_basis, consent_id, outcome FROM privaudit.access_events FINAL`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer erows.Close()
-	out := map[string]audit.Evaluation{}
-	for erows.Next() {
-		var e audit.Event
-		var ns int64
-		if err := erows.Scan(&e.EventID, &ns, &e.SubjectID, &e.Action, &e.DataCategories, &e.RecipientID,
-			&e.RecipientType, &e.Purpose, &e.LegalBasis, &e.ConsentID, &e.Outcome); err != nil {
-			t.Fatal(err)
-		}
-		e.OccurredAt = time.Unix(0, ns).UTC()
-		out[e.EventID] = l.Evaluate(&e)
-	}
-	return out
-}
-
-// checkAgainstReference fails the test for every stored verdict that
-// differs from the reference evaluator's.
+// checkAgainstReference fails the test for every stored verdict that is
+// missing, doubled or differs from the reference evaluator's.
 func checkAgainstReference(t *testing.T, env *ingesttest.Env) int {
 	t.Helper()
-	got, want := storedVerdicts(t, env), referenceVerdicts(t, env)
-	bad := 0
-	for id, w := range want {
-		g := got[id]
-		if g.verdict != string(w.Verdict) || g.consentID != w.ConsentID || g.detail != w.Detail {
-			if bad++; bad <= 10 {
-				t.Errorf("event %s: stored %s %q %q, reference %s %q %q", id, g.verdict, g.consentID, g.detail,
-					w.Verdict, w.ConsentID, w.Detail)
-			}
+	n, diffs, err := ingesttest.VerdictDiff(context.Background(), env.Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range diffs {
+		if i < 10 {
+			t.Error(d)
 		}
 	}
-	if bad > 0 {
-		t.Errorf("%d of %d stored verdicts differ from the reference", bad, len(want))
+	if len(diffs) > 0 {
+		t.Errorf("%d of %d stored verdicts differ from the reference", len(diffs), n)
 	}
-	return len(want)
+	return n
 }
 
 // transition is one scenario of TestLateConsentTransitions: consents stored
@@ -240,115 +159,23 @@ func TestLateConsentTransitions(t *testing.T) {
 	}
 }
 
-// randomRound returns the records of one round of
-// TestVerdictsRandomInterleaving: a few consents and accesses of the same
-// subjects, with ties of effective_at, withdrawals, re-grants, consents
-// moved between subjects, and accesses naming a consent or none.
-func randomRound(rng *rand.Rand, round int) (consents, events []string) {
-	name := func(kind string, i int) string { return fmt.Sprintf("r%d-%s%d", round, kind, i) }
-	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
-	some := func(xs ...string) []string {
-		var out []string
-		for _, x := range xs {
-			if rng.IntN(2) == 0 {
-				out = append(out, x)
-			}
-		}
-		if len(out) == 0 {
-			out = append(out, xs[0])
-		}
-		return out
-	}
-	at := func() time.Time { return verdictBase.Add(time.Duration(rng.IntN(6)-3) * time.Hour) }
-	for i := range 3 + rng.IntN(5) {
-		c := rng.IntN(3)
-		subj := name("s", c)
-		if rng.IntN(6) == 0 {
-			subj = name("s", rng.IntN(3))
-		}
-		status := pick("granted", "granted", "withdrawn")
-		purposes, cats := some("fraud_alert", "balance_inquiry"), some("account_balance", "iban")
-		if status == "withdrawn" {
-			purposes, cats = nil, nil
-		}
-		consents = append(consents, wireConsent(name("ce", i), name("c", c), subj, pick("msg", "card"), status, at(), purposes, cats))
-	}
-	for i := range 4 + rng.IntN(6) {
-		consent := ""
-		if rng.IntN(2) == 0 {
-			consent = name("c", rng.IntN(4)) // c3 is never given: consent_unknown
-		}
-		events = append(events, wireEvent(name("e", i), name("s", rng.IntN(3)), pick("msg", "card"),
-			pick("fraud_alert", "balance_inquiry"), consent, at().Add(30*time.Minute), some("account_balance", "iban")...))
-	}
-	return consents, events
-}
-
 // TestVerdictsRandomInterleaving stores consents and accesses of the same
-// subjects in 100 random orders, as concurrent requests of one to three
-// records, so consents arrive before, with and after the accesses they
-// decide and the two writers' batches interleave; then every stored verdict
-// must be the reference evaluator's over the whole ledger.
+// subjects in 100 random orders, as concurrent requests (see
+// ingesttest.Interleave), then every stored verdict must be the reference
+// evaluator's over the whole ledger. reports/verify runs the same load and
+// checks it with the SQL engine.
 func TestVerdictsRandomInterleaving(t *testing.T) {
 	env := ingesttest.Start(t, ingesttest.Options{})
-	rng := rand.New(rand.NewPCG(15, 100))
-	type request struct {
-		kind audit.Kind
-		body string
-	}
-	var reqs []request
-	for round := range 100 {
-		consents, events := randomRound(rng, round)
-		var recs []request
-		for _, c := range consents {
-			recs = append(recs, request{audit.KindConsents, c})
-		}
-		for _, e := range events {
-			recs = append(recs, request{audit.KindEvents, e})
-		}
-		rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
-		for len(recs) > 0 {
-			n := 1
-			for n < min(3, len(recs)) && recs[n].kind == recs[0].kind && rng.IntN(2) == 0 {
-				n++
-			}
-			var lines []string
-			for _, r := range recs[:n] {
-				lines = append(lines, r.body)
-			}
-			reqs = append(reqs, request{recs[0].kind, strings.Join(lines, "\n") + "\n"})
-			recs = recs[n:]
-		}
-	}
-	work := make(chan request)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := range work {
-				if code, resp := env.Post(t, r.kind, r.body); code != 200 {
-					t.Errorf("post %s: %d %s", r.kind, code, resp)
-				}
-			}
-		}()
-	}
-	for _, r := range reqs {
-		work <- r
-	}
-	close(work)
-	wg.Wait()
-	env.WaitStored(t)
+	reqs := ingesttest.Interleave(t, env, 15, 100)
 	n := checkAgainstReference(t, env)
-	got := storedVerdicts(t, env)
 	kinds := map[string]int{}
-	for _, v := range got {
+	for _, v := range storedVerdicts(t, env) {
 		kinds[v.verdict]++
 	}
 	if len(kinds) < 6 {
 		t.Errorf("the rounds exercise only %d verdicts: %v", len(kinds), kinds)
 	}
-	t.Logf("%d requests, %d events; verdicts %v", len(reqs), n, kinds)
+	t.Logf("%d requests, %d events; verdicts %v", reqs, n, kinds)
 }
 
 // TestWaitVerdicts checks that WaitVerdicts returns only once every record
@@ -381,5 +208,48 @@ func TestWaitVerdicts(t *testing.T) {
 	}
 	if n := env.Count(t, "SELECT count() FROM privaudit.access_verdicts FINAL WHERE verdict = 'covered'"); n != 29 {
 		t.Errorf("%d covered, want the 29 accesses of ws1", n)
+	}
+}
+
+// TestRecoversStoredWithoutVerdict covers the window a crash or a failed
+// batch leaves: records stored whose verdict work did not happen. The
+// verdict store is moved away, so the writers store an access and a consent
+// but fail to evaluate; once it is back, the retried batches find the
+// records already stored and must still evaluate the access and
+// re-evaluate for the consent.
+func TestRecoversStoredWithoutVerdict(t *testing.T) {
+	env := ingesttest.Start(t, ingesttest.Options{})
+	ctx := context.Background()
+	env.Ingest(t, audit.KindEvents, wireEvent("kept", "rs2", "msg", "fraud_alert", "", verdictBase, "iban")+"\n")
+	if err := env.Conn.Exec(ctx, "RENAME TABLE privaudit.access_verdicts TO privaudit.access_verdicts_away"); err != nil {
+		t.Fatal(err)
+	}
+	post := func(kind audit.Kind, body string) {
+		if code, resp := env.Post(t, kind, body+"\n"); code != 200 {
+			t.Fatal(code, resp)
+		}
+	}
+	post(audit.KindEvents, wireEvent("lost", "rs1", "msg", "fraud_alert", "", verdictBase, "iban"))
+	post(audit.KindConsents, wireConsent("rc2", "rc2", "rs2", "msg", "granted", verdictBase.Add(-24*time.Hour),
+		[]string{"fraud_alert"}, []string{"iban"}))
+	deadline := time.Now().Add(time.Minute)
+	for env.Count(t, "SELECT count() FROM privaudit.access_events")+env.Count(t, "SELECT count() FROM privaudit.consent_events") < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the records were not stored within a minute")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := env.Conn.Exec(ctx, "RENAME TABLE privaudit.access_verdicts_away TO privaudit.access_verdicts"); err != nil {
+		t.Fatal(err)
+	}
+	env.WaitStored(t)
+	if got := checkAgainstReference(t, env); got != 2 {
+		t.Errorf("%d events checked, want 2", got)
+	}
+	if v := storedVerdicts(t, env)[uid("kept")]; v.verdict != "covered" {
+		t.Errorf("kept: %s, want covered once the retried consent batch re-evaluates it", v.verdict)
+	}
+	if n := env.Count(t, "SELECT count() FROM privaudit.access_events"); n != 2 {
+		t.Errorf("%d raw access event rows, want 2: a retried batch must not store a record twice", n)
 	}
 }

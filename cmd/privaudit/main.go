@@ -42,6 +42,9 @@ Data:
   generate --out DIR           write a synthetic data set (events.ndjson, consents.ndjson)
   demo                         the whole story end to end on the embedded default
   bench                        measure ingest throughput against a direct INSERT
+  verify verdicts --from D --to D
+                               recompute every event's verdict and compare it with the
+                               verdict store (exit 3 when some differ)
 Other:
   version                      print the version
 
@@ -60,6 +63,10 @@ func main() {
 			os.Exit(2)
 		}
 		fmt.Fprintln(os.Stderr, "privaudit:", err)
+		var ec interface{ ExitCode() int }
+		if errors.As(err, &ec) {
+			os.Exit(ec.ExitCode())
+		}
 		os.Exit(1)
 	}
 }
@@ -96,6 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"generate": m.generate,
 		"demo":     m.demo,
 		"bench":    m.bench,
+		"verify":   m.verify,
 		"version":  func(context.Context, []string) error { fmt.Fprintln(stdout, "privaudit", version); return nil },
 	}
 	f, ok := commands[cmd]

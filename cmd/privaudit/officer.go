@@ -16,6 +16,7 @@ import (
 	"github.com/privaudit/privaudit/reports"
 	"github.com/privaudit/privaudit/reports/schedule"
 	"github.com/privaudit/privaudit/reports/sqlconsole"
+	"github.com/privaudit/privaudit/reports/verify"
 )
 
 // mountOfficerAPI adds the officer endpoints — the report catalog and
@@ -30,8 +31,14 @@ func (m *Main) mountOfficerAPI(ctx context.Context, s *server, mux *http.ServeMu
 	}
 	s.reports = runner
 	reports.Routes(mux, runner, s.tokens, m.Log)
+	check, err := verify.NewJob(verify.JobOptions{Conn: s.st.Conn, Schema: m.Config.Schema(), Registerer: s.metrics, Logger: m.Log,
+		Settle: s.ingestor.WaitVerdicts})
+	if err != nil {
+		return err
+	}
 	sch, err := schedule.New(schedule.Options{Runner: runner, Conn: s.st.Conn, Schema: m.Config.Schema(),
-		Schedules: m.Config.Schedules, OutputRoot: filepath.Join(m.Config.DataDir, "reports"), Logger: m.Log})
+		Schedules: m.Config.Schedules, OutputRoot: filepath.Join(m.Config.DataDir, "reports"), Logger: m.Log,
+		Verify: check.Run})
 	if err != nil {
 		return err
 	}

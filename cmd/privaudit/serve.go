@@ -20,6 +20,7 @@ import (
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/chserver"
 	"github.com/privaudit/privaudit/audit/ingest"
+	"github.com/privaudit/privaudit/audit/store"
 	"github.com/privaudit/privaudit/reports"
 	"github.com/privaudit/privaudit/reports/schedule"
 )
@@ -36,7 +37,9 @@ type server struct {
 	// scheduler runs the configured schedules; it records runs through the
 	// ingestor, so it stops first.
 	scheduler *schedule.Scheduler
-	URL       string
+	// metrics is /metrics' registry.
+	metrics prometheus.Registerer
+	URL     string
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {
@@ -82,6 +85,10 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 		st.Close()
 		return nil, err
 	}
+	if err := store.BackfillVerdicts(ctx, store.BackfillOptions{Conn: st.Conn, Schema: m.Config.Schema(), Logger: m.Log}); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if s.tokens, err = auth.NewStore(st.Conn, m.Config.Schema(), m.Log); err != nil {
 		st.Close()
 		return nil, err
@@ -92,6 +99,7 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = reg
 	if st.Managed != nil {
 		st.Managed.Supervise(chserver.SuperviseOptions{})
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "privaudit_clickhouse_restarts_total",

@@ -70,6 +70,9 @@ type Config struct {
 	Timezone string `yaml:"timezone" json:"timezone,omitempty"`
 	// Report is the catalog name of the report (`privaudit report list`).
 	Report string `yaml:"report" json:"report"`
+	// Verify, instead of Report, runs a check over the period: "verdicts"
+	// is `privaudit verify verdicts`, its result on /metrics.
+	Verify string `yaml:"verify" json:"verify,omitempty"`
 	// Params are the report's parameters.
 	Params map[string]string `yaml:"params" json:"params,omitempty"`
 	// Period is previous_day, previous_week, previous_month or explicit.
@@ -132,7 +135,11 @@ func compile(c Config) (*compiled, error) {
 	if err := cc.checkPeriod(); err != nil {
 		errs = append(errs, err)
 	}
-	if len(c.Formats) == 0 {
+	if c.isVerify() {
+		if err := c.checkVerify(); err != nil {
+			errs = append(errs, err)
+		}
+	} else if len(c.Formats) == 0 {
 		cc.cfg.Formats = []string{reports.DefaultFormat}
 	}
 	if err := checkFilename(cc.cfg.Filename, len(cc.cfg.Formats)); err != nil {
@@ -304,6 +311,10 @@ func compileAll(cfgs []Config, r *reports.Runner) ([]*compiled, error) {
 			continue
 		}
 		seen[c.Name] = true
+		if c.isVerify() {
+			out = append(out, cc)
+			continue
+		}
 		if r == nil {
 			if err := cc.checkBuiltin(); err != nil {
 				errs = append(errs, err)

@@ -80,7 +80,7 @@ func (s *Scheduler) startNow(ctx context.Context, name string) (Run, <-chan Run,
 // newRun describes a run of j fired at fired.
 func (s *Scheduler) newRun(j *job, trigger string, fired time.Time, by string) Run {
 	from, to := j.period(fired)
-	return Run{ID: uuid.NewString(), Schedule: j.cfg.Name, Report: j.cfg.Report, Trigger: trigger, RequestedBy: by,
+	return Run{ID: uuid.NewString(), Schedule: j.cfg.Name, Report: j.cfg.runName(), Trigger: trigger, RequestedBy: by,
 		Instance: s.o.Instance, FiredAt: fired.UTC(), From: from, To: to, Formats: j.cfg.Formats}
 }
 
@@ -186,6 +186,9 @@ func (s *Scheduler) produce(ctx context.Context, j *job, r *Run) (err error) {
 			}
 		}
 	}()
+	if j.cfg.isVerify() {
+		return s.runVerify(ctx, j, r)
+	}
 	if err := os.MkdirAll(j.dir, 0o750); err != nil {
 		return fmt.Errorf("output folder: %w", err)
 	}

@@ -42,6 +42,9 @@ type Options struct {
 	Instance string
 	// ProgressEvery is how often a long run logs its progress; default 30s.
 	ProgressEvery time.Duration
+	// Verify runs the checks of `verify:` schedules; required when one is
+	// configured.
+	Verify VerifyFunc
 
 	// run replaces Runner.Run (tests: a job body that blocks, fails or panics).
 	run RunFunc
@@ -115,8 +118,12 @@ func New(o Options) (*Scheduler, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, c := range cs {
-		dir, err := outputDir(c.cfg, o.OutputRoot)
-		if err != nil {
+		var dir string
+		if c.cfg.isVerify() {
+			if o.Verify == nil {
+				return nil, fmt.Errorf("schedule %s: verify: %s needs a verifier (privaudit serve provides one)", c.cfg.Name, c.cfg.Verify)
+			}
+		} else if dir, err = outputDir(c.cfg, o.OutputRoot); err != nil {
 			return nil, err
 		}
 		j := &job{compiled: c, dir: dir, slot: make(chan struct{}, 1)}
@@ -180,6 +187,9 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		return err
 	}
 	for _, j := range s.jobs {
+		if j.dir == "" {
+			continue // a check writes no file
+		}
 		if err := os.MkdirAll(j.dir, 0o750); err != nil {
 			return fmt.Errorf("schedule %s: output folder: %w", j.cfg.Name, err)
 		}
