@@ -22,7 +22,7 @@ type Metrics struct {
 	keyLookups  *prometheus.CounterVec
 	verdicts    *prometheus.CounterVec
 	verdictTime *prometheus.HistogramVec
-	reevalRead  prometheus.Counter
+	reevalRead  *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -53,8 +53,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Verdict rows written to the verdict store: evaluate (events just stored) and reevaluate (verdicts a new consent event changed)."}, []string{"step"}),
 		verdictTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "privaudit_verdicts_batch_seconds",
 			Help: "Time to evaluate one batch of events, or re-evaluate after one batch of consents.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}, []string{"step"}),
-		reevalRead: prometheus.NewCounter(prometheus.CounterOpts{Name: "privaudit_verdicts_reevaluation_rows_read_total",
-			Help: "Stored verdict rows read to find those new consent events can change."}),
+		reevalRead: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "privaudit_verdicts_reevaluation_rows_read_total",
+			Help: "Rows ClickHouse read to re-evaluate after consent batches: table access_verdicts (the verdicts they may change) and consent_events (their ledger)."}, []string{"table"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.records, m.rejected, m.requestTime, m.batchSize, m.batchTime,
@@ -75,7 +75,8 @@ func (m *Metrics) observeVerdicts(step string, written int, d time.Duration) {
 	m.verdictTime.WithLabelValues(step).Observe(d.Seconds())
 }
 
-func (m *Metrics) observeReevaluation(read, written int, d time.Duration) {
-	m.reevalRead.Add(float64(read))
+func (m *Metrics) observeReevaluation(ledgerRead, verdictsRead uint64, written int, d time.Duration) {
+	m.reevalRead.WithLabelValues("consent_events").Add(float64(ledgerRead))
+	m.reevalRead.WithLabelValues("access_verdicts").Add(float64(verdictsRead))
 	m.observeVerdicts("reevaluate", written, d)
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -41,12 +44,13 @@ func (s *verdictStore) reevaluate(ctx context.Context, ts []consentTouch) error 
 		}
 		subjects = append(subjects, t.subjectID)
 	}
-	l, err := s.readLedger(ctx, subjects, ids)
+	var ledgerRead, verdictsRead atomic.Uint64
+	l, err := s.readLedger(readCounting(ctx, &ledgerRead), subjects, ids)
 	if err != nil {
 		return err
 	}
 	scope := newReevalScope(l, since)
-	affected, read, err := s.readAffected(ctx, scope)
+	affected, err := s.readAffected(readCounting(ctx, &verdictsRead), scope)
 	if err != nil {
 		return err
 	}
@@ -63,7 +67,7 @@ func (s *verdictStore) reevaluate(ctx context.Context, ts []consentTouch) error 
 	if err := cols.insert(ctx, s.conn, s.sql.insert, verdictBlockRows); err != nil {
 		return err
 	}
-	s.metrics.observeReevaluation(read, cols.len(), time.Since(start))
+	s.metrics.observeReevaluation(ledgerRead.Load(), verdictsRead.Load(), cols.len(), time.Since(start))
 	return nil
 }
 
@@ -119,10 +123,9 @@ func (sc *reevalScope) covers(e *audit.Event) bool {
 }
 
 // readAffected reads the stored events in scope with their stored
-// verdicts; read is the number of rows ClickHouse returned.
-func (s *verdictStore) readAffected(ctx context.Context, sc reevalScope) ([]storedEvent, int, error) {
+// verdicts.
+func (s *verdictStore) readAffected(ctx context.Context, sc reevalScope) ([]storedEvent, error) {
 	var out []storedEvent
-	read := 0
 	sinceSec := max(sc.earliest/1e9, 0) // occurred_at is a DateTime: never before 1970
 	err := queryIDs(ctx, s.conn, s.sql.affected, sc.subjects, func(rs driver.Rows) error {
 		var e storedEvent
@@ -131,7 +134,6 @@ func (s *verdictStore) readAffected(ctx context.Context, sc reevalScope) ([]stor
 		if err := scanEvent(rs, &e, &verdict, &consentID, &detail, &missing); err != nil {
 			return err
 		}
-		read++
 		if sc.covers(&e.Event) {
 			e.stored = storedVerdictOf(verdict, consentID, detail, missing)
 			out = append(out, e)
@@ -139,9 +141,15 @@ func (s *verdictStore) readAffected(ctx context.Context, sc reevalScope) ([]stor
 		return nil
 	}, sinceSec, sc.earliest)
 	if err != nil {
-		return nil, read, fmt.Errorf("read the verdicts %d consent(s) can change: %w", len(sc.since), err)
+		return nil, fmt.Errorf("read the verdicts %d consent(s) can change: %w", len(sc.since), err)
 	}
-	return out, read, nil
+	return out, nil
+}
+
+// readCounting returns ctx with ClickHouse's progress reports of the
+// rows its queries read added to n.
+func readCounting(ctx context.Context, n *atomic.Uint64) context.Context {
+	return clickhouse.Context(ctx, clickhouse.WithProgress(func(p *clickhouse.Progress) { n.Add(p.Rows) }))
 }
 
 // sameEvaluation reports whether two evaluations store the same verdict.

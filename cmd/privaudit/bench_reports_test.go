@@ -27,6 +27,7 @@ func TestBenchReportsSmall(t *testing.T) {
 		`subject-access csv\s+\d+\.\d+ s`,
 		`× to raw one customer's rows \(≤ 3\.0×: (met|NOT MET)\)`,
 		`late consents: 300 consent events dated before the period`,
+		`writers' re-evaluation:\s+read [1-9]\d* verdict rows .* [1-9]\d* verdicts changed`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out.String()) {
 			t.Errorf("bench reports output lacks %q:\n%s", re, out.String())

@@ -47,6 +47,12 @@ type Options struct {
 	// once the consents are stored, before rerunning the reports, which
 	// read the stored verdicts. Nil: the reports rerun at once.
 	WaitVerdicts func(ctx context.Context) error
+	// ServerMetrics, if set, returns the ingesting server's counters by
+	// series (as /metrics prints them, e.g.
+	// `privaudit_verdicts_written_total{step="reevaluate"}`); the late-consent
+	// load reads the re-evaluation's rows read and verdicts rewritten from
+	// their change.
+	ServerMetrics func(ctx context.Context) (map[string]float64, error)
 	// Log receives progress lines.
 	Log io.Writer
 }
@@ -85,7 +91,37 @@ type Late struct {
 	// Changeable counts the period's events the late consents can change
 	// (same subject and recipient, naming no consent).
 	Changeable uint64
-	Reports    []Figure
+	// Reevaluation is what the writers' re-evaluation of the late consents
+	// cost, from Options.ServerMetrics (zero without it).
+	Reevaluation Reevaluation
+	Reports      []Figure
+}
+
+// Reevaluation counts what re-evaluating after a consent load read and wrote.
+type Reevaluation struct {
+	VerdictRows, LedgerRows float64 // rows ClickHouse read: access_verdicts, and the consent ledger
+	Rewritten               float64 // verdicts that changed
+}
+
+// Reevaluation series of the server's /metrics.
+const (
+	metricReevalVerdicts = `privaudit_verdicts_reevaluation_rows_read_total{table="access_verdicts"}`
+	metricReevalLedger   = `privaudit_verdicts_reevaluation_rows_read_total{table="consent_events"}`
+	metricRewritten      = `privaudit_verdicts_written_total{step="reevaluate"}`
+)
+
+// reevaluation returns the change of the re-evaluation counters from before.
+func (b *bench) reevaluation(ctx context.Context, before map[string]float64) (Reevaluation, error) {
+	if b.o.ServerMetrics == nil {
+		return Reevaluation{}, nil
+	}
+	after, err := b.o.ServerMetrics(ctx)
+	if err != nil {
+		return Reevaluation{}, err
+	}
+	return Reevaluation{VerdictRows: after[metricReevalVerdicts] - before[metricReevalVerdicts],
+		LedgerRows: after[metricReevalLedger] - before[metricReevalLedger],
+		Rewritten:  after[metricRewritten] - before[metricRewritten]}, nil
 }
 
 // Baseline returns the baseline named name.
@@ -305,6 +341,12 @@ func (b *bench) late(ctx context.Context) (Late, error) {
 	if err != nil {
 		return l, err
 	}
+	var metricsBefore map[string]float64
+	if b.o.ServerMetrics != nil {
+		if metricsBefore, err = b.o.ServerMetrics(ctx); err != nil {
+			return l, err
+		}
+	}
 	fmt.Fprintf(b.o.Log, "late consents: sending %d…\n", l.Consents)
 	start := time.Now()
 	s := client.New(client.Options{Server: b.o.URL, Token: b.o.Token})
@@ -320,6 +362,9 @@ func (b *bench) late(ctx context.Context) (Late, error) {
 		}
 	}
 	l.StoreSeconds = time.Since(start).Seconds()
+	if l.Reevaluation, err = b.reevaluation(ctx, metricsBefore); err != nil {
+		return l, err
+	}
 	if l.Changeable, err = b.changeable(ctx); err != nil {
 		return l, err
 	}
