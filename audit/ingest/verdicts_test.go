@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +252,36 @@ func TestRecoversStoredWithoutVerdict(t *testing.T) {
 	}
 	if n := env.Count(t, "SELECT count() FROM privaudit.access_events"); n != 2 {
 		t.Errorf("%d raw access event rows, want 2: a retried batch must not store a record twice", n)
+	}
+}
+
+// TestVerdictStoreHoldsEventColumns: access_verdicts restates the columns
+// of access_events (migration 0050); they must stay the same columns, of
+// the same types, in the same order, followed by the verdict's own.
+func TestVerdictStoreHoldsEventColumns(t *testing.T) {
+	env := ingesttest.Start(t, ingesttest.Options{})
+	columns := func(table string) []string {
+		rows, err := env.Conn.Query(context.Background(),
+			"SELECT name, type FROM system.columns WHERE database = 'privaudit' AND table = ?", table) // in table order
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var name, typ string
+			if err := rows.Scan(&name, &typ); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, name+" "+typ)
+		}
+		return out
+	}
+	events, verdicts := columns("access_events"), columns("access_verdicts")
+	want := append(slices.DeleteFunc(slices.Clone(events), func(c string) bool { return c == "batch_id String" }),
+		"is_disclosure UInt8", "verdict String", "verdict_consent_id String", "verdict_detail String",
+		"missing_categories Array(String)", "is_violation UInt8", "ledger_position UInt64", "evaluated_at DateTime")
+	if !slices.Equal(verdicts, want) {
+		t.Errorf("access_verdicts columns\n%v\nwant access_events' (but batch_id) and the verdict's\n%v", verdicts, want)
 	}
 }
