@@ -32,9 +32,9 @@ const ledgerReads = 4
 
 // readLedger reads the ledger deciding events of subjects and events naming
 // the consents named. It reads consent_subjects for the named consents and
-// for every consent found, so a consent whose events name several subjects
-// is read whole.
-func (s *verdictStore) readLedger(ctx context.Context, subjects, named []string) (*partialLedger, error) {
+// for every consent found that wholly matters (nil: all), so a consent
+// whose events name several subjects is read whole.
+func (s *verdictStore) readLedger(ctx context.Context, subjects, named []string, matters func(audit.Consent) bool) (*partialLedger, error) {
 	l := &partialLedger{byID: map[string][]audit.Consent{}, subjectsOf: map[string][]string{}}
 	seenSubject := map[string]bool{}
 	var entries []ledgerRow
@@ -63,8 +63,8 @@ func (s *verdictStore) readLedger(ctx context.Context, subjects, named []string)
 		if len(l.byID) == before && round > 0 {
 			break
 		}
-		for id := range l.byID {
-			if _, ok := l.subjectsOf[id]; !ok {
+		for id, evs := range l.byID {
+			if _, ok := l.subjectsOf[id]; !ok && (matters == nil || slices.ContainsFunc(evs, matters)) {
 				lookup = append(lookup, id)
 			}
 		}

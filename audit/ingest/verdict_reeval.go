@@ -45,7 +45,7 @@ func (s *verdictStore) reevaluate(ctx context.Context, ts []consentTouch) error 
 		subjects = append(subjects, t.subjectID)
 	}
 	var ledgerRead, verdictsRead atomic.Uint64
-	l, err := s.readLedger(readCounting(ctx, &ledgerRead), subjects, ids)
+	l, err := s.readLedger(readCounting(ctx, &ledgerRead), subjects, ids, nil)
 	if err != nil {
 		return err
 	}

@@ -114,8 +114,10 @@ func (s *verdictStore) evaluate(ctx context.Context, evs []audit.Event,
 	defer s.mu.RUnlock()
 	start := time.Now()
 	position := s.clock.next()
-	subjects, named := eventKeys(evs)
-	l, err := s.readLedger(ctx, subjects, named)
+	subjects, named, pairs := eventKeys(evs)
+	// Besides the consents the events name (looked up whole), only those
+	// naming the pair of an event that names none decide anything.
+	l, err := s.readLedger(ctx, subjects, named, func(c audit.Consent) bool { return pairs[[2]string{c.SubjectID, c.RecipientID}] })
 	if err != nil {
 		return err
 	}
@@ -134,9 +136,11 @@ func (s *verdictStore) evaluate(ctx context.Context, evs []audit.Event,
 }
 
 // eventKeys returns the distinct subjects of the events whose verdict
-// depends on the ledger, and the consents they name.
-func eventKeys(evs []audit.Event) (subjects, named []string) {
+// depends on the ledger, the consents they name, and the (subject_id,
+// recipient_id) pairs of those naming none.
+func eventKeys(evs []audit.Event) (subjects, named []string, pairs map[[2]string]bool) {
 	seenS, seenC := map[string]bool{}, map[string]bool{}
+	pairs = map[[2]string]bool{}
 	for i := range evs {
 		e := &evs[i]
 		if !needsConsent(e) {
@@ -146,12 +150,15 @@ func eventKeys(evs []audit.Event) (subjects, named []string) {
 			seenS[e.SubjectID] = true
 			subjects = append(subjects, e.SubjectID)
 		}
-		if e.ConsentID != "" && !seenC[e.ConsentID] {
+		switch {
+		case e.ConsentID == "":
+			pairs[[2]string{e.SubjectID, e.RecipientID}] = true
+		case !seenC[e.ConsentID]:
 			seenC[e.ConsentID] = true
 			named = append(named, e.ConsentID)
 		}
 	}
-	return subjects, named
+	return subjects, named, pairs
 }
 
 // noteNamedSubjects records in consent_subjects the events that name a

@@ -97,55 +97,14 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	srv := startServe(t, bin, dataDir)
 	token := createToken(t, bin, dataDir, "ingest")
 
-	const clients, per = 4, 200
-	var mu sync.Mutex
-	acked := map[string]map[int]bool{"events": {}, "consents": {}}
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func(c int) {
-			defer wg.Done()
-			for r := 0; ; r++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				kind, record := "events", crashEvent
-				if r%2 == 1 {
-					kind, record = "consents", crashConsent
-				}
-				first := (c*100000 + r) * per
-				var b strings.Builder
-				for i := first; i < first+per; i++ {
-					b.WriteString(record(i) + "\n")
-				}
-				req, _ := http.NewRequest("POST", srv.url+"/v1/"+kind, strings.NewReader(b.String()))
-				req.Header.Set("Authorization", "Bearer "+token)
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					return // the server died
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					mu.Lock()
-					for i := first; i < first+per; i++ {
-						acked[kind][i] = true
-					}
-					mu.Unlock()
-				}
-			}
-		}(c)
-	}
+	load := startMixedLoad(srv.url, token, loadKind{"events", crashEvent, 200}, loadKind{"consents", crashConsent, 200})
 	time.Sleep(1500 * time.Millisecond)
 	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	srv.cmd.Wait()
-	close(stop)
-	wg.Wait()
+	acked := load.stop()
+	const per = 200
 	if len(acked["events"]) == 0 || len(acked["consents"]) == 0 {
 		t.Fatalf("%d event and %d consent requests acknowledged before the kill, want some of each",
 			len(acked["events"])/per, len(acked["consents"])/per)
@@ -173,6 +132,87 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 		checkRawRows(t, conn, k.records, uint64(len(ids)))
 		checkRawRows(t, conn, k.keys, uint64(len(ids)))
 	}
+}
+
+// loadKind is one kind of record a mixed load sends: record(i) is record
+// number i, sent per to a request.
+type loadKind struct {
+	kind   string
+	record func(i int) string
+	per    int
+}
+
+// mixedLoad is four clients sending requests of two kinds in turn to a
+// serve until it dies or stop is called.
+type mixedLoad struct {
+	mu    sync.Mutex
+	acked map[string]map[int]bool // by kind, the record numbers acknowledged
+	wg    sync.WaitGroup
+	done  chan struct{}
+}
+
+func startMixedLoad(url, token string, kinds ...loadKind) *mixedLoad {
+	l := &mixedLoad{acked: map[string]map[int]bool{}, done: make(chan struct{})}
+	for _, k := range kinds {
+		l.acked[k.kind] = map[int]bool{}
+	}
+	for c := range 4 {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for r := 0; ; r++ {
+				select {
+				case <-l.done:
+					return
+				default:
+				}
+				k := kinds[r%len(kinds)]
+				first := (c*100000 + r) * k.per
+				if !l.send(url, token, k, first) {
+					return // the server died
+				}
+			}
+		}()
+	}
+	return l
+}
+
+// send posts records [first, first+k.per) and reports whether the server answered.
+func (l *mixedLoad) send(url, token string, k loadKind, first int) bool {
+	var b strings.Builder
+	for i := first; i < first+k.per; i++ {
+		b.WriteString(k.record(i) + "\n")
+	}
+	req, _ := http.NewRequest("POST", url+"/v1/"+k.kind, strings.NewReader(b.String()))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		l.mu.Lock()
+		for i := first; i < first+k.per; i++ {
+			l.acked[k.kind][i] = true
+		}
+		l.mu.Unlock()
+	}
+	return true
+}
+
+// count returns how many records of kind were acknowledged so far.
+func (l *mixedLoad) count(kind string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.acked[kind])
+}
+
+// stop ends the load and returns the acknowledged record numbers by kind.
+func (l *mixedLoad) stop() map[string]map[int]bool {
+	close(l.done)
+	l.wg.Wait()
+	return l.acked
 }
 
 // attachClickHouse connects to the managed ClickHouse of a running serve.

@@ -3,10 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -53,55 +49,11 @@ func TestKill9VerdictsConsistent(t *testing.T) {
 	dataDir := t.TempDir()
 	srv := startServe(t, bin, dataDir)
 	token := createToken(t, bin, dataDir, "ingest")
-	var mu sync.Mutex
-	acked := map[string]int{}
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for c := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for r := 0; ; r++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				kind, record, per := "events", verdictEvent, 50
-				if r%2 == 1 {
-					kind, record, per = "consents", verdictConsent, 5
-				}
-				first := (c*100000 + r) * per
-				var b strings.Builder
-				for i := first; i < first+per; i++ {
-					b.WriteString(record(i) + "\n")
-				}
-				req, _ := http.NewRequest("POST", srv.url+"/v1/"+kind, strings.NewReader(b.String()))
-				req.Header.Set("Authorization", "Bearer "+token)
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					return // the server died
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					mu.Lock()
-					acked[kind] += per
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	load := startMixedLoad(srv.url, token, loadKind{"events", verdictEvent, 50}, loadKind{"consents", verdictConsent, 5})
 	waitAcked := time.Now().Add(60 * time.Second)
-	for {
-		mu.Lock()
-		e, c := acked["events"], acked["consents"]
-		mu.Unlock()
-		if e >= 2000 && c >= 200 {
-			break
-		}
+	for load.count("events") < 2000 || load.count("consents") < 200 {
 		if time.Now().After(waitAcked) {
-			t.Fatalf("only %d events and %d consents acknowledged in 60s", e, c)
+			t.Fatalf("only %d events and %d consents acknowledged in 60s", load.count("events"), load.count("consents"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -109,9 +61,8 @@ func TestKill9VerdictsConsistent(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.cmd.Wait()
-	close(stop)
-	wg.Wait()
-	t.Logf("%d events and %d consents acknowledged before kill -9", acked["events"], acked["consents"])
+	acked := load.stop()
+	t.Logf("%d events and %d consents acknowledged before kill -9", len(acked["events"]), len(acked["consents"]))
 
 	srv2 := startServe(t, bin, dataDir)
 	defer func() {
@@ -119,8 +70,8 @@ func TestKill9VerdictsConsistent(t *testing.T) {
 		srv2.cmd.Wait()
 	}()
 	conn := attachClickHouse(t, dataDir)
-	waitForStoredIn(t, conn, eventsTable, acked["events"])
-	waitForStoredIn(t, conn, consentsTable, acked["consents"])
+	waitForStoredIn(t, conn, eventsTable, len(acked["events"]))
+	waitForStoredIn(t, conn, consentsTable, len(acked["consents"]))
 	// The restarted writers replay what the spool holds, re-evaluating as
 	// they go: poll until the store agrees, and fail with what still differs.
 	deadline := time.Now().Add(90 * time.Second)
