@@ -42,36 +42,10 @@ func ReportSection(name, section string, s Schema) (string, error) {
 	if err := s.Validate(); err != nil {
 		return "", err
 	}
-	path := "reports/" + name + ".sql"
-	t, err := newTemplate(path)
+	out, err := renderWithEngine(reportFiles, "reports/"+name+".sql", section, s)
 	if err != nil {
 		return "", err
 	}
-	for _, p := range []string{reportShared, path} {
-		src, err := fs.ReadFile(reportFiles, p)
-		if err != nil {
-			return "", fmt.Errorf("report sql %s: %w", name, err)
-		}
-		if _, err := t.New(p).Parse(string(src)); err != nil {
-			return "", fmt.Errorf("parse %s: %w", p, err)
-		}
-	}
-	data := templateData{DB: s.DB, MetaDB: s.MetaDB, Schema: s}
-	if s.Cluster != "" {
-		data.OnCluster = "ON CLUSTER " + s.Cluster
-	}
-	exec := path
-	if section != "" {
-		exec = section
-		if t.Lookup(section) == nil {
-			return "", fmt.Errorf("report sql %s: no section %q", name, section)
-		}
-	}
-	var b bytes.Buffer
-	if err := t.ExecuteTemplate(&b, exec, data); err != nil {
-		return "", fmt.Errorf("render %s %s: %w", path, section, err)
-	}
-	out := strings.TrimSpace(b.String())
 	reportCache.Store(key, out)
 	return out, nil
 }
@@ -98,4 +72,43 @@ func cutSQL(name string) (string, bool) {
 		return "", false
 	}
 	return name[:len(name)-len(ext)], true
+}
+
+// renderWithEngine renders the file at path of fsys — or its block
+// {{define "SECTION"}} when section is not empty — after parsing the shared
+// templates of reports/verdicts.sql (the stored verdicts and the in-query
+// engine), which every report and verdict statement may include.
+func renderWithEngine(fsys fs.FS, path, section string, s Schema) (string, error) {
+	t, err := newTemplate(path)
+	if err != nil {
+		return "", err
+	}
+	for _, f := range []struct {
+		fsys fs.FS
+		path string
+	}{{reportFiles, reportShared}, {fsys, path}} {
+		src, err := fs.ReadFile(f.fsys, f.path)
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", f.path, err)
+		}
+		if _, err := t.New(f.path).Parse(string(src)); err != nil {
+			return "", fmt.Errorf("parse %s: %w", f.path, err)
+		}
+	}
+	data := templateData{DB: s.DB, MetaDB: s.MetaDB, Schema: s}
+	if s.Cluster != "" {
+		data.OnCluster = "ON CLUSTER " + s.Cluster
+	}
+	exec := path
+	if section != "" {
+		exec = section
+		if t.Lookup(section) == nil {
+			return "", fmt.Errorf("%s: no section %q", path, section)
+		}
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, exec, data); err != nil {
+		return "", fmt.Errorf("render %s %s: %w", path, section, err)
+	}
+	return strings.TrimSpace(b.String()), nil
 }
