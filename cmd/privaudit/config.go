@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -226,6 +227,9 @@ func (c *Config) Validate() error {
 	} else if abs, err := filepath.Abs(c.DataDir); err == nil {
 		c.DataDir = abs
 	}
+	if err := c.normalizeServer(); err != nil {
+		errs = append(errs, err)
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("tls_cert and tls_key must be set together"))
 	}
@@ -266,4 +270,20 @@ func (c *Config) Validate() error {
 // Schema is where privaudit's tables live.
 func (c *Config) Schema() queries.Schema {
 	return queries.Schema{DB: c.ClickHouse.Database, MetaDB: c.ClickHouse.MetaDatabase, Cluster: c.ClickHouse.Cluster}
+}
+
+// normalizeServer accepts a server given without a scheme (127.0.0.1:8700)
+// as http://, and refuses any scheme but http and https.
+func (c *Config) normalizeServer() error {
+	if c.Server == "" {
+		return nil // only the client commands need it; they say so
+	}
+	if !strings.Contains(c.Server, "://") {
+		c.Server = "http://" + c.Server
+	}
+	u, err := url.Parse(c.Server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("server %q: want a URL like http://127.0.0.1:8700 or https://privaudit.example.com", c.Server)
+	}
+	return nil
 }

@@ -26,3 +26,25 @@ func TestConfigInFlightLimit(t *testing.T) {
 		t.Fatalf("defaults: %v", err)
 	}
 }
+
+// TestServerWithoutScheme: a server given as host:port is taken as
+// http://host:port; another scheme, or no host, is refused by name.
+func TestServerWithoutScheme(t *testing.T) {
+	for _, c := range []struct{ in, want, err string }{
+		{"127.0.0.1:8700", "http://127.0.0.1:8700", ""},
+		{"privaudit.example.com", "http://privaudit.example.com", ""},
+		{"https://privaudit.example.com/", "https://privaudit.example.com/", ""},
+		{"ftp://privaudit.example.com", "", `server "ftp://privaudit.example.com"`},
+		{"http://", "", `server "http://"`},
+	} {
+		cfg := DefaultConfig()
+		cfg.Server = c.in
+		err := cfg.Validate()
+		switch {
+		case c.err == "" && (err != nil || cfg.Server != c.want):
+			t.Errorf("%s: server %q, err %v; want %q", c.in, cfg.Server, err, c.want)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: err %v, want one naming %s", c.in, err, c.err)
+		}
+	}
+}

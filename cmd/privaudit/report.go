@@ -130,11 +130,29 @@ func (m *Main) reportRun(ctx context.Context, args []string) error {
 			return usageError{"period: " + err.Error()}
 		}
 	}
+	if err := checkOutFormat(rf.out, rf.format); err != nil {
+		return err
+	}
 	if rf.format == "" {
 		rf.format = formatFromName(rf.out)
 	}
 	q := reports.QueryValues(rf.from, rf.to, rf.format, rf.params)
 	return m.download(ctx, name, q, rf.out)
+}
+
+// checkOutFormat refuses an --out whose extension names another format
+// than --format: a file called .xlsx holding csv opens as garbage.
+func checkOutFormat(out, format string) error {
+	ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(out), "."))
+	switch ext {
+	case "xlsx", "csv", "json":
+	default:
+		return nil
+	}
+	if format != "" && format != ext {
+		return usageError{fmt.Sprintf("--out %s is a .%s file but --format is %s: drop --format, or name the file .%s", out, ext, format, format)}
+	}
+	return nil
 }
 
 // formatFromName guesses the format from a file name's extension.

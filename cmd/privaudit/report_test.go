@@ -115,3 +115,20 @@ func TestReportCommandInterrupted(t *testing.T) {
 		t.Errorf("an interrupted download left %v", ents)
 	}
 }
+
+// TestReportOutContradictsFormat: an --out whose extension names another
+// format than --format is refused before anything is asked of the server.
+func TestReportOutContradictsFormat(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"report", "run", "disclosures", "--from", "2026-10-01", "--to", "2026-11-01",
+		"--format", "csv", "--out", "disclosures.xlsx", "--server", "127.0.0.1:1", "--token", "pa_x"}, &stdout, &stderr)
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--out disclosures.xlsx is a .xlsx file but --format is csv") {
+		t.Fatalf("err %v, want a usage error naming both", err)
+	}
+	err = run(context.Background(), []string{"report", "run", "disclosures", "--from", "2026-10-01", "--to", "2026-11-01",
+		"--format", "csv", "--out", "disclosures.csv", "--server", "127.0.0.1:1", "--token", "pa_x"}, &stdout, &stderr)
+	if errors.As(err, &ue) || err == nil || !strings.Contains(err.Error(), "http://127.0.0.1:1") {
+		t.Fatalf("matching --out and --format: err %v, want the server (given without a scheme) tried", err)
+	}
+}
