@@ -112,14 +112,20 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return s, nil
 	}
 	stopStale(opts.Dir, opts.Logger)
+	// Fixed ports (a cluster node's, written into its peers' configuration)
+	// would fail again the same way: their caller retries instead.
+	attempts := 3
+	if len(opts.Ports) == 2 {
+		attempts = 1
+	}
 	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; attempt < attempts; attempt++ {
 		s, err := launch(ctx, bin, opts)
 		if err == nil {
 			return s, nil
 		}
 		lastErr = err
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || attempt+1 == attempts {
 			break
 		}
 		opts.Logger.Warn("managed clickhouse did not start, retrying on other ports", "attempt", attempt+1, "err", err)

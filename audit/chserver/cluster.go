@@ -70,7 +70,10 @@ var clusterTmpl = template.Must(template.New("cluster").Parse(`<?xml version="1.
 `))
 
 // StartCluster starts ZooKeeper and the nodes, and waits until every node
-// answers. Stop it when done.
+// answers. Stop it when done. The nodes' ports are written into every
+// node's configuration, so a node that cannot start (another process took
+// one of its ports after they were picked) cannot move alone: the whole
+// cluster is started again on fresh ports, up to three times.
 func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	if o.Name == "" {
 		o.Name = "privaudit"
@@ -82,13 +85,30 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	if _, err := os.Stat(zkServerScript); err != nil {
 		return nil, ErrNoZooKeeper
 	}
+	dir := o.Dir
+	for attempt := 1; ; attempt++ {
+		c, err := startCluster(ctx, o, dir)
+		if err == nil || attempt == 3 || ctx.Err() != nil {
+			return c, err
+		}
+		o.Logger.Warn("test cluster did not start, starting it again on other ports", "attempt", attempt, "err", err)
+		dir = filepath.Join(o.Dir, "retry"+strconv.Itoa(attempt))
+	}
+}
+
+// freePorts picks a cluster's ports; tests replace it to hand out a port
+// another process holds.
+var freePorts = FreePorts
+
+// startCluster is one attempt of StartCluster, in dir.
+func startCluster(ctx context.Context, o ClusterOptions, dir string) (*Cluster, error) {
 	start := time.Now()
-	ports, err := FreePorts(1 + 3*o.Nodes)
+	ports, err := freePorts(1 + 3*o.Nodes)
 	if err != nil {
 		return nil, err
 	}
 	c := &Cluster{Name: o.Name, AdminUser: "privaudit", AdminPassword: randomSecret()}
-	if err := c.startZooKeeper(ctx, filepath.Join(o.Dir, "zookeeper"), ports[0]); err != nil {
+	if err := c.startZooKeeper(ctx, filepath.Join(dir, "zookeeper"), ports[0]); err != nil {
 		return nil, err
 	}
 	shards := make([][]int, o.Shards)
@@ -96,7 +116,7 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 		shards[i%o.Shards] = append(shards[i%o.Shards], ports[1+3*i])
 	}
 	for i := range o.Nodes {
-		dir := filepath.Join(o.Dir, "node"+strconv.Itoa(i+1))
+		dir := filepath.Join(dir, "node"+strconv.Itoa(i+1))
 		if err := os.MkdirAll(filepath.Join(dir, "config.d"), 0o750); err != nil {
 			c.Stop()
 			return nil, fmt.Errorf("cluster node dir: %w", err)
