@@ -77,6 +77,7 @@ func (m *Main) reportList(ctx context.Context, args []string) error {
 type runFlags struct {
 	from, to, format, out string
 	params                paramFlag
+	allowEmpty            bool
 }
 
 // paramFlag collects repeated --param k=v.
@@ -105,6 +106,7 @@ func (m *Main) reportRun(ctx context.Context, args []string) error {
 		fs.Var(rf.params, "param", "report parameter NAME=VALUE (repeatable); see `privaudit report list`")
 		fs.StringVar(&rf.format, "format", "", "xlsx, csv or json (default: from --out's extension, else xlsx)")
 		fs.StringVar(&rf.out, "out", "", "file to write (default: the server's file name in the current directory; - for stdout)")
+		fs.BoolVar(&rf.allowEmpty, "allow-empty", false, "succeed when subject-access finds nothing at all about the customer (else: a warning and exit status 1)")
 	})
 	if err != nil {
 		return err
@@ -137,7 +139,12 @@ func (m *Main) reportRun(ctx context.Context, args []string) error {
 		rf.format = formatFromName(rf.out)
 	}
 	q := reports.QueryValues(rf.from, rf.to, rf.format, rf.params)
-	return m.download(ctx, name, q, rf.out)
+	rows, err := m.download(ctx, name, q, rf.out)
+	if err == nil && name == "subject-access" && rows == "0" && !rf.allowEmpty {
+		return fmt.Errorf("subject-access: nothing at all is recorded about subject_id %q up to %s (no access, disclosure or consent): "+
+			"check the id; the empty report was written anyway; pass --allow-empty when no record is the answer", rf.params["subject_id"], rf.to)
+	}
+	return err
 }
 
 // checkOutFormat refuses an --out whose extension names another format
@@ -168,12 +175,13 @@ func formatFromName(name string) string {
 
 // download fetches one report and writes it to out atomically: into a
 // temporary file next to it, renamed only once the download is complete.
-func (m *Main) download(ctx context.Context, name string, q url.Values, out string) error {
+// It returns the row count the server sent in the trailer.
+func (m *Main) download(ctx context.Context, name string, q url.Values, out string) (string, error) {
 	stop := m.heartbeat(name, 5*time.Second)
 	resp, err := m.api(ctx, apiCall{method: http.MethodGet, path: "/v1/reports/" + url.PathEscape(name), query: q})
 	stop()
 	if err != nil {
-		return fmt.Errorf("report %s: %w", name, err)
+		return "", fmt.Errorf("report %s: %w", name, err)
 	}
 	defer resp.Body.Close()
 	if out == "" {
@@ -182,15 +190,15 @@ func (m *Main) download(ctx context.Context, name string, q url.Values, out stri
 	pw := &progressWriter{w: m.Stderr, name: name, start: time.Now(), last: time.Now()}
 	if out == "-" {
 		if _, err := io.Copy(io.MultiWriter(m.Stdout, pw), resp.Body); err != nil {
-			return fmt.Errorf("report %s: download interrupted: %w", name, err)
+			return "", fmt.Errorf("report %s: download interrupted: %w", name, err)
 		}
 	} else if err := writeAtomic(out, io.TeeReader(resp.Body, pw)); err != nil {
-		return fmt.Errorf("report %s: %w; nothing was written to %s", name, err, out)
+		return "", fmt.Errorf("report %s: %w; nothing was written to %s", name, err, out)
 	}
 	rows, sum := resp.Trailer.Get(reports.TrailerRows), resp.Trailer.Get(reports.TrailerSHA256)
 	fmt.Fprintf(m.Stderr, "report %s: wrote %s (%s rows, %d bytes, %.1fs); sha256 of the detail data %s; consent ledger position %s\n",
 		name, out, rows, pw.n, time.Since(pw.start).Seconds(), sum, resp.Trailer.Get(reports.TrailerLedger))
-	return nil
+	return rows, nil
 }
 
 // heartbeat prints a line every interval until stop is called: the server

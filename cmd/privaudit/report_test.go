@@ -132,3 +132,29 @@ func TestReportOutContradictsFormat(t *testing.T) {
 		t.Fatalf("matching --out and --format: err %v, want the server (given without a scheme) tried", err)
 	}
 }
+
+// TestSubjectAccessUnknownCustomer: a mistyped customer id, about whom
+// nothing is recorded, warns and fails instead of passing as an empty
+// report; --allow-empty accepts it; a known customer passes.
+func TestSubjectAccessUnknownCustomer(t *testing.T) {
+	env := reportServer(t, false)
+	dir := t.TempDir()
+	args := func(id string, extra ...string) []string {
+		return append([]string{"run", "subject-access", "--from", "2026-10-01", "--to", "2026-11-01",
+			"--param", "subject_id=" + id, "--out", filepath.Join(dir, id+".csv")}, extra...)
+	}
+	_, _, err := runReport(t, env, auth.RoleOfficer, args("cust-1O")...)
+	if err == nil || !strings.Contains(err.Error(), `nothing at all is recorded about subject_id "cust-1O"`) ||
+		!strings.Contains(err.Error(), "--allow-empty") {
+		t.Fatalf("unknown customer: err %v, want a failure naming the id and --allow-empty", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cust-1O.csv")); err != nil {
+		t.Errorf("the empty report should still be written: %v", err)
+	}
+	if _, stderr, err := runReport(t, env, auth.RoleOfficer, args("cust-1O", "--allow-empty")...); err != nil {
+		t.Errorf("--allow-empty: %v %s", err, stderr)
+	}
+	if _, stderr, err := runReport(t, env, auth.RoleOfficer, args("cust-01")...); err != nil {
+		t.Errorf("known customer: %v %s", err, stderr)
+	}
+}
