@@ -125,9 +125,19 @@ func namesPair(events []LedgerEntry, e *Event) bool {
 	return false
 }
 
+// NeedsConsent reports whether e's verdict depends on the consent ledger:
+// every event but denied ones and those on another legal basis (SPEC §3
+// steps 1 and 2). A consent event can change only these events' verdicts.
+func (e *Event) NeedsConsent() bool {
+	return e.Outcome != "denied" && e.LegalBasis == "consent"
+}
+
 // evaluateBasis decides the events that need no consent: denied ones and
 // those on another legal basis (SPEC §3 steps 1 and 2).
 func evaluateBasis(e *Event) (Evaluation, bool) {
+	if e.NeedsConsent() {
+		return Evaluation{}, false
+	}
 	switch {
 	case e.Outcome == "denied":
 		return Evaluation{Verdict: VerdictDenied, ConsentID: e.ConsentID, Detail: "the request was refused (outcome denied)"}, true

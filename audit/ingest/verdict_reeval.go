@@ -134,7 +134,7 @@ func (s *verdictStore) readAffected(ctx context.Context, sc reevalScope) ([]stor
 		if err := scanEvent(rs, &e, &verdict, &consentID, &detail, &missing); err != nil {
 			return err
 		}
-		if sc.covers(&e.Event) {
+		if e.NeedsConsent() && sc.covers(&e.Event) {
 			e.stored = storedVerdictOf(verdict, consentID, detail, missing)
 			out = append(out, e)
 		}

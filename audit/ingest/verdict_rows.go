@@ -21,12 +21,6 @@ type storedEvent struct {
 	stored audit.Evaluation
 }
 
-// needsConsent reports whether e's verdict depends on the consent ledger:
-// denied events and those on another legal basis never change.
-func needsConsent(e *audit.Event) bool {
-	return e.Outcome != "denied" && e.LegalBasis == "consent"
-}
-
 // str returns value i of c as a string of its own.
 func (c *strCol) str(i int) string { return string(c.buf[c.start(i):c.ends[i]]) }
 

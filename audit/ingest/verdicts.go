@@ -143,7 +143,7 @@ func eventKeys(evs []audit.Event) (subjects, named []string, pairs map[[2]string
 	pairs = map[[2]string]bool{}
 	for i := range evs {
 		e := &evs[i]
-		if !needsConsent(e) {
+		if !e.NeedsConsent() {
 			continue
 		}
 		if !seenS[e.SubjectID] {
@@ -169,7 +169,7 @@ func (s *verdictStore) noteNamedSubjects(ctx context.Context, evs []audit.Event,
 	seen := map[[2]string]bool{}
 	for i := range evs {
 		e := &evs[i]
-		if !needsConsent(e) || e.ConsentID == "" || slices.Contains(subjectsOf[e.ConsentID], e.SubjectID) {
+		if !e.NeedsConsent() || e.ConsentID == "" || slices.Contains(subjectsOf[e.ConsentID], e.SubjectID) {
 			continue
 		}
 		p := [2]string{e.ConsentID, e.SubjectID}
