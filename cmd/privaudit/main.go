@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 )
 
@@ -47,6 +48,8 @@ Data:
                                verdict store (exit 3 when some differ)
 Other:
   version                      print the version
+
+Run ` + "`privaudit COMMAND --help`" + ` (or ` + "`privaudit help COMMAND`" + `) for a command's own usage and flags.
 
 Configuration: a YAML file (--config or PRIVAUDIT_CONFIG), PRIVAUDIT_* environment
 variables and flags; see README.md.
@@ -86,11 +89,17 @@ type Main struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || len(args) == 1 && isHelpArg(args[0]) {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
+	if args[0] == "help" {
+		args = append(slices.Clone(args[1:]), "--help")
+	}
 	cmd, rest := args[0], args[1:]
+	if groupHelp(stdout, cmd, rest) {
+		return nil
+	}
 	m := &Main{Stdout: stdout, Stderr: stderr}
 	commands := map[string]func(context.Context, []string) error{
 		"serve":    m.serve,
@@ -110,7 +119,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !ok {
 		return usageError{fmt.Sprintf("unknown command %q; run `privaudit help`", cmd)}
 	}
-	return f(ctx, rest)
+	if err := f(ctx, rest); !errors.Is(err, errHelpShown) {
+		return err
+	}
+	return nil
 }
 
 // parse loads the configuration and parses the command's flags; extra
@@ -133,6 +145,7 @@ func (m *Main) parse(name string, args []string, extra func(fs *flag.FlagSet)) (
 	m.Config = cfg
 	fs := flag.NewFlagSet("privaudit "+name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {}
 	fs.String("config", configPath, "YAML configuration file [PRIVAUDIT_CONFIG]")
 	m.Config.Flags(fs)
 	if extra != nil {
@@ -140,9 +153,10 @@ func (m *Main) parse(name string, args []string, extra func(fs *flag.FlagSet)) (
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil, usageError{"help requested"}
+			printHelp(m.Stdout, name, fs)
+			return nil, errHelpShown
 		}
-		return nil, usageError{err.Error()}
+		return nil, usageError{fmt.Sprintf("%v; run `privaudit %s --help` for its flags", err, name)}
 	}
 	if err := m.Config.Validate(); err != nil {
 		return nil, err

@@ -88,8 +88,8 @@ func (m *Main) queryRequest(sql string, qf queryFlags) (sqlconsole.Request, erro
 	if req.Format == "" {
 		req.Format = m.defaultQueryFormat(qf.out)
 	}
-	if req.Format == "xlsx" && qf.out == "" && isTerminal(m.Stdout) {
-		return req, usageError{"xlsx output needs --out FILE (or a redirect)"}
+	if err := m.refuseBinaryToTerminal(req.Format, qf.out); err != nil {
+		return req, err
 	}
 	return req, nil
 }
@@ -111,16 +111,6 @@ func (m *Main) defaultQueryFormat(out string) string {
 		return "table"
 	}
 	return "csv"
-}
-
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // runQuery posts req and streams the answer to out (stdout when empty).

@@ -138,6 +138,9 @@ func (m *Main) reportRun(ctx context.Context, args []string) error {
 	if rf.format == "" {
 		rf.format = formatFromName(rf.out)
 	}
+	if err := m.refuseBinaryToTerminal(rf.format, rf.out); err != nil {
+		return err
+	}
 	q := reports.QueryValues(rf.from, rf.to, rf.format, rf.params)
 	rows, err := m.download(ctx, name, q, rf.out)
 	if err == nil && name == "subject-access" && rows == "0" && !rf.allowEmpty {

@@ -264,6 +264,9 @@ func (m *Main) runsGet(ctx context.Context, args []string) error {
 	if out == "" {
 		out = filepath.Base(name)
 	}
+	if err := m.refuseBinaryToTerminal(strings.TrimPrefix(filepath.Ext(name), "."), out); err != nil {
+		return err
+	}
 	resp, err := m.api(ctx, apiCall{method: http.MethodGet, path: "/v1/runs/" + url.PathEscape(id) + "/files/" + url.PathEscape(name)})
 	if err != nil {
 		return fmt.Errorf("runs get %s %s: %w", id, name, err)
