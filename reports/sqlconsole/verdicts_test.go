@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -113,6 +114,27 @@ func TestVerdictsInAdHocSQL(t *testing.T) {
 		}
 		if len(exp) != 12 || strings.Join(got, "\n") != strings.Join(exp, "\n") {
 			t.Errorf("privaudit.verdicts:\n%s\nwant access_verdicts FINAL (12 events):\n%s", strings.Join(got, "\n"), strings.Join(exp, "\n"))
+		}
+	})
+
+	t.Run("README examples", func(t *testing.T) {
+		b, err := os.ReadFile("../../README.md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, block := range strings.Split(string(b), "```sql\n")[1:] {
+			sql, _, _ := strings.Cut(block, "```")
+			if !strings.Contains(sql, "privaudit.verdicts") && !strings.Contains(sql, "AS finding") {
+				continue
+			}
+			n++
+			if code, body, _ := f.query(t, Request{SQL: sql}); code != http.StatusOK {
+				t.Errorf("README example fails as the officer: %d %s\n%s", code, body, sql)
+			}
+		}
+		if n < 2 {
+			t.Errorf("found %d README examples on the verdicts, want 2", n)
 		}
 	})
 
