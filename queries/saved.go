@@ -63,15 +63,19 @@ type savedVariant struct {
 // variant's value.
 const variantParam = "variant"
 
-var loadSaved = sync.OnceValues(func() ([]SavedQuery, error) {
-	ents, err := fs.ReadDir(savedFiles, "saved")
+var loadSaved = sync.OnceValues(func() ([]SavedQuery, error) { return readSaved(savedFiles) })
+
+// readSaved parses the saved query files saved/*.sql of fsys, sorted by
+// name; a name defined twice is an error.
+func readSaved(fsys fs.FS) ([]SavedQuery, error) {
+	ents, err := fs.ReadDir(fsys, "saved")
 	if err != nil {
 		return nil, fmt.Errorf("list saved queries: %w", err)
 	}
 	var out []SavedQuery
 	for _, e := range ents {
 		p := path.Join("saved", e.Name())
-		src, err := fs.ReadFile(savedFiles, p)
+		src, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return nil, fmt.Errorf("read saved query %s: %w", e.Name(), err)
 		}
@@ -89,7 +93,7 @@ var loadSaved = sync.OnceValues(func() ([]SavedQuery, error) {
 		}
 	}
 	return out, nil
-})
+}
 
 // expand returns the saved queries of one parsed file: itself, or one per
 // variant it declares.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -221,5 +222,20 @@ func TestSavedVariantsRejects(t *testing.T) {
 		if _, err := parseSaved("bad", src); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("parseSaved(%q) = %v, want an error containing %q", src, err, want)
 		}
+	}
+}
+
+func TestSavedNameDefinedTwice(t *testing.T) {
+	fsys := fstest.MapFS{
+		"saved/kinds.sql":  {Data: []byte(testVariants)},
+		"saved/kind-b.sql": {Data: []byte("-- title: T\n-- description: D\nSELECT 1")},
+	}
+	if _, err := readSaved(fsys); err == nil || !strings.Contains(err.Error(), "saved query kind-b is defined twice") {
+		t.Errorf("readSaved = %v, want kind-b refused as defined twice", err)
+	}
+	delete(fsys, "saved/kind-b.sql")
+	qs, err := readSaved(fsys)
+	if err != nil || len(qs) != 2 {
+		t.Errorf("readSaved = %d queries, %v; want kind-a and kind-b", len(qs), err)
 	}
 }

@@ -4,7 +4,10 @@
 --   the verdict store (access_verdicts FINAL): the latest verdict of each
 --   event, so an event a later consent re-evaluated shows only its current
 --   verdict. Optional filters narrow to one customer, recipient, data
---   category or jurisdiction, or to disclosures only.
+--   category or jurisdiction, or to disclosures only. No rows means no event
+--   had this verdict, nothing more: a recipient nobody consented to has no
+--   consent_withdrawn events but no_consent ones, so to ask whether anything
+--   reached a recipient without a live consent use shares-after-withdrawal.
 -- variant: verdict-covered               covered                Covered: accesses a consent of the customer allowed
 -- variant: verdict-other-basis           other_basis            Other basis: accesses made on a legal basis other than consent
 -- variant: verdict-denied                denied                 Denied: accesses that were refused
