@@ -225,3 +225,49 @@ func TestUnknownSavedQuerySuggestsNearest(t *testing.T) {
 		t.Errorf("mistyped parameter: %d %s, want 400 suggesting recipient", code, body)
 	}
 }
+
+// TestSavedQueriesWaitForVerdicts checks that a saved query answers from the
+// verdicts as of the request: while a consent accepted before it is not yet
+// stored with its re-evaluation (its writer is held back by a detached
+// bookkeeping table), the saved query is refused as unavailable rather than
+// answering with the stale verdict, and once the writer catches up it
+// answers with the new one.
+func TestSavedQueriesWaitForVerdicts(t *testing.T) {
+	f := startFixture(t, fixtureOptions{Console: Options{FreshWait: 2 * time.Second}})
+	ctx := context.Background()
+	at := time.Now().UTC().Add(-time.Hour)
+	f.ingestEvents(t, share(map[string]any{"event_id": evIDs(1)[0], "subject_id": "cust-7", "occurred_at": at.Format(time.RFC3339)}))
+	period := map[string]string{"since": at.Format(time.DateOnly), "until": at.AddDate(0, 0, 1).Format(time.DateOnly)}
+	verdicts := func() (int, string) {
+		code, body, _ := f.query(t, Request{Saved: "verdict-no-consent", Params: withParams(period, "subject", "cust-7")})
+		return code, body
+	}
+	if code, body := verdicts(); code != http.StatusOK || len(decodeJSONResult(t, body).Rows) != 1 {
+		t.Fatalf("before the consent: %d %s, want the event as no_consent", code, body)
+	}
+	if err := f.env.Conn.Exec(ctx, "DETACH TABLE privaudit_meta.consent_subjects"); err != nil {
+		t.Fatal(err)
+	}
+	attached := false
+	attach := func() {
+		if !attached {
+			attached = true
+			if err := f.env.Conn.Exec(ctx, "ATTACH TABLE privaudit_meta.consent_subjects"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	defer attach()
+	if code, body := f.env.Post(t, "consents", ndjson(t, []map[string]any{grant(map[string]any{"consent_id": "c-7", "subject_id": "cust-7"})})); code != http.StatusOK {
+		t.Fatalf("post consent: %d %s", code, body)
+	}
+	code, body := verdicts()
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "the stored verdicts do not yet reflect") {
+		t.Errorf("while the consent's verdicts are pending: %d %s, want 503 naming the pending verdicts", code, body)
+	}
+	attach()
+	f.env.WaitStored(t)
+	if code, body := verdicts(); code != http.StatusOK || len(decodeJSONResult(t, body).Rows) != 0 {
+		t.Errorf("after the consent is stored: %d %s, want no no_consent event", code, body)
+	}
+}
