@@ -4,7 +4,9 @@
 -- is never counted twice), the event columns an officer needs, and the
 -- verdict with the consent that decided it, its detail and the categories
 -- the consent lacks. Bookkeeping (ledger_position, ingest_seq, occurred_ns)
--- is left out; evaluated_at says when the verdict was last evaluated.
+-- is left out; evaluated_at says when the verdict was last evaluated. A
+-- column added to access_verdicts later reaches the view only through a
+-- migration that recreates it (TestVerdictsInAdHocSQL compares the two).
 -- A plain view: on one shard of replicas (cluster mode) each replica holds
 -- the whole table, so the view reads its own replica.
 CREATE VIEW IF NOT EXISTS {{.DB}}.verdicts {{.OnCluster}} AS

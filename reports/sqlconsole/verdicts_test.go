@@ -117,6 +117,32 @@ func TestVerdictsInAdHocSQL(t *testing.T) {
 		}
 	})
 
+	t.Run("view columns", func(t *testing.T) {
+		cols := func(table string) []string {
+			rows, err := f.env.Conn.Query(context.Background(),
+				"SELECT name FROM system.columns WHERE database = 'privaudit' AND table = ? ORDER BY name", table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var out []string
+			for rows.Next() {
+				var n string
+				if err := rows.Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n != "occurred_ns" && n != "ingest_seq" && n != "ledger_position" {
+					out = append(out, n)
+				}
+			}
+			return out
+		}
+		if got, want := cols("verdicts"), cols("access_verdicts"); len(want) < 20 || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("privaudit.verdicts has columns %v, want those of access_verdicts but its bookkeeping: %v "+
+				"(a column added to access_verdicts needs a migration recreating the view)", got, want)
+		}
+	})
+
 	t.Run("README examples", func(t *testing.T) {
 		b, err := os.ReadFile("../../README.md")
 		if err != nil {
