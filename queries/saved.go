@@ -36,26 +36,46 @@ type SavedParam struct {
 	Description string `json:"description,omitempty"`
 }
 
-// SavedQuery is one file of the saved query library, queries/saved/NAME.sql:
-// a header of `-- title:`, `-- description:` and `-- param:` lines, then one
-// read statement that uses its parameters as @name placeholders.
+// SavedQuery is one query of the saved query library. A file
+// queries/saved/NAME.sql holds a header of `-- title:`, `-- description:`
+// and `-- param:` lines, then one read statement that uses its parameters
+// as @name placeholders; it is the saved query NAME. A file may instead
+// declare variants, `-- variant: NAME VALUE TITLE` lines: it is then one
+// saved query per variant, each with its own name and title, sharing the
+// description, parameters and statement, in which @variant is bound to the
+// variant's VALUE.
 type SavedQuery struct {
 	Name        string       `json:"name"`
 	Title       string       `json:"title"`
 	Description string       `json:"description"`
 	Params      []SavedParam `json:"params"`
 	path        string
+	variant     string         // the value bound to @variant, for a variant
+	variants    []savedVariant // while parsing a file that declares variants
 }
 
-var loadSaved = sync.OnceValues(func() ([]SavedQuery, error) {
-	ents, err := fs.ReadDir(savedFiles, "saved")
+// savedVariant is one `-- variant:` line of a saved query file.
+type savedVariant struct {
+	name, value, title string
+}
+
+// variantParam is the placeholder a file with variants binds to the
+// variant's value.
+const variantParam = "variant"
+
+var loadSaved = sync.OnceValues(func() ([]SavedQuery, error) { return readSaved(savedFiles) })
+
+// readSaved parses the saved query files saved/*.sql of fsys, sorted by
+// name; a name defined twice is an error.
+func readSaved(fsys fs.FS) ([]SavedQuery, error) {
+	ents, err := fs.ReadDir(fsys, "saved")
 	if err != nil {
 		return nil, fmt.Errorf("list saved queries: %w", err)
 	}
 	var out []SavedQuery
 	for _, e := range ents {
 		p := path.Join("saved", e.Name())
-		src, err := fs.ReadFile(savedFiles, p)
+		src, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return nil, fmt.Errorf("read saved query %s: %w", e.Name(), err)
 		}
@@ -64,11 +84,31 @@ var loadSaved = sync.OnceValues(func() ([]SavedQuery, error) {
 			return nil, err
 		}
 		q.path = p
-		out = append(out, q)
+		out = append(out, q.expand()...)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	for i := 1; i < len(out); i++ {
+		if out[i].Name == out[i-1].Name {
+			return nil, fmt.Errorf("saved query %s is defined twice (%s, %s)", out[i].Name, out[i-1].path, out[i].path)
+		}
+	}
 	return out, nil
-})
+}
+
+// expand returns the saved queries of one parsed file: itself, or one per
+// variant it declares.
+func (q SavedQuery) expand() []SavedQuery {
+	if len(q.variants) == 0 {
+		return []SavedQuery{q}
+	}
+	out := make([]SavedQuery, len(q.variants))
+	for i, v := range q.variants {
+		vq := q
+		vq.Name, vq.Title, vq.variant, vq.variants = v.name, v.title, v.value, nil
+		out[i] = vq
+	}
+	return out
+}
 
 // Saved lists the saved query library, by name.
 func Saved() ([]SavedQuery, error) {
@@ -91,7 +131,7 @@ func LookupSaved(name string) (SavedQuery, error) {
 		names[i] = q.Name
 	}
 	return SavedQuery{}, &QueryError{Kind: ErrNotFound,
-		Message: fmt.Sprintf("no saved query %q; the saved queries are: %s", name, strings.Join(names, ", "))}
+		Message: fmt.Sprintf("no saved query %q%s; the saved queries are: %s", name, DidYouMean(name, names), strings.Join(names, ", "))}
 }
 
 // SQL returns the query's statement rendered for schema s, without its
@@ -112,12 +152,19 @@ func (q SavedQuery) SQL(s Schema) (string, error) {
 // kind ErrInvalid; it never repeats a value (values may be personal data).
 func (q SavedQuery) Bind(params map[string]string) ([]any, error) {
 	var problems []string
+	declared := make([]string, len(q.Params))
+	for i, p := range q.Params {
+		declared[i] = p.Name
+	}
 	for name := range params {
-		if !slices.ContainsFunc(q.Params, func(p SavedParam) bool { return p.Name == name }) {
-			problems = append(problems, fmt.Sprintf("unknown parameter %q", name))
+		if !slices.Contains(declared, name) {
+			problems = append(problems, fmt.Sprintf("unknown parameter %q%s", name, DidYouMean(name, declared)))
 		}
 	}
-	args := make([]any, 0, len(q.Params))
+	args := make([]any, 0, len(q.Params)+1)
+	if q.variant != "" {
+		args = append(args, clickhouse.Named(variantParam, q.variant))
+	}
 	for _, p := range q.Params {
 		raw, ok := params[p.Name]
 		if !ok {
@@ -248,6 +295,12 @@ func parseSaved(name, src string) (SavedQuery, error) {
 			q.Title = val
 		case "description":
 			q.Description = strings.TrimSpace(q.Description + " " + val)
+		case "variant":
+			v, err := parseVariantDecl(val)
+			if err != nil {
+				return fail("%v", err)
+			}
+			q.variants = append(q.variants, v)
 		case "param":
 			p, err := parseParamDecl(val)
 			if err != nil {
@@ -258,17 +311,32 @@ func parseSaved(name, src string) (SavedQuery, error) {
 			}
 			q.Params = append(q.Params, p)
 		default:
-			return fail("unknown header %q (want title, description or param)", key)
+			return fail("unknown header %q (want title, description, param or variant)", key)
 		}
 		last = key
 	}
-	if q.Title == "" || q.Description == "" {
-		return fail("a `-- title:` and a `-- description:` line are required")
+	switch {
+	case q.Description == "":
+		return fail("a `-- description:` line is required")
+	case q.Title == "" && len(q.variants) == 0:
+		return fail("a `-- title:` line is required")
+	case q.Title != "" && len(q.variants) > 0:
+		return fail("a file with `-- variant:` lines has no `-- title:`: each variant line carries its title")
 	}
 	if err := checkSavedBody(q, body); err != nil {
 		return fail("%v", err)
 	}
 	return q, nil
+}
+
+var variantRE = regexp.MustCompile(`^([a-z0-9]+(?:-[a-z0-9]+)*)\s+(\S+)\s+(\S.*)$`)
+
+func parseVariantDecl(val string) (savedVariant, error) {
+	m := variantRE.FindStringSubmatch(val)
+	if m == nil {
+		return savedVariant{}, fmt.Errorf("bad variant line %q (want: NAME VALUE TITLE, NAME in lower-case-with-dashes)", val)
+	}
+	return savedVariant{name: m[1], value: m[2], title: strings.TrimSpace(m[3])}, nil
 }
 
 func parseParamDecl(val string) (SavedParam, error) {
@@ -290,7 +358,8 @@ func parseParamDecl(val string) (SavedParam, error) {
 }
 
 // checkSavedBody checks that the statement is one read statement and that
-// its @name placeholders are exactly the declared parameters.
+// its @name placeholders are exactly the declared parameters, plus
+// @variant when (and only when) the file declares variants.
 func checkSavedBody(q SavedQuery, body string) error {
 	if _, err := CheckStatement(body); err != nil {
 		return err
@@ -299,7 +368,17 @@ func checkSavedBody(q SavedQuery, body string) error {
 	if err != nil {
 		return err
 	}
+	hasVariants := len(q.variants) > 0
+	if hasVariants != slices.Contains(used, variantParam) {
+		return fmt.Errorf("@%s goes with `-- variant:` lines: a file uses both or neither", variantParam)
+	}
+	if slices.ContainsFunc(q.Params, func(p SavedParam) bool { return p.Name == variantParam }) {
+		return fmt.Errorf("parameter %s is reserved for `-- variant:` lines", variantParam)
+	}
 	for _, u := range used {
+		if u == variantParam {
+			continue
+		}
 		if !slices.ContainsFunc(q.Params, func(p SavedParam) bool { return p.Name == u }) {
 			return fmt.Errorf("@%s is used but not declared (add `-- param: %s TYPE`)", u, u)
 		}

@@ -2,8 +2,10 @@ package queries
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -166,5 +168,74 @@ func TestBindRejects(t *testing.T) {
 		if strings.Contains(qe.Message, secret) {
 			t.Errorf("Bind error repeats a parameter value: %q", qe.Message)
 		}
+	}
+}
+
+const testVariants = `-- description: Events of one kind.
+-- variant: kind-a  a   Kind A: the first kind
+-- variant: kind-b  b   Kind B
+-- param: since Date
+SELECT event_id FROM {{.DB}}.access_events WHERE kind = @variant AND occurred_at >= @since
+`
+
+// TestSavedVariants checks that a file with variant lines is one saved
+// query per variant, each binding its own value to @variant.
+func TestSavedVariants(t *testing.T) {
+	q, err := parseSaved("kinds", testVariants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs := q.expand()
+	if len(qs) != 2 || qs[0].Name != "kind-a" || qs[0].Title != "Kind A: the first kind" || qs[1].Name != "kind-b" ||
+		qs[1].Description != "Events of one kind." || len(qs[1].Params) != 1 {
+		t.Fatalf("expanded %+v", qs)
+	}
+	for i, want := range []string{"a", "b"} {
+		args, err := qs[i].Bind(map[string]string{"since": "2026-01-01"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range args {
+			nv := a.(driver.NamedValue)
+			got = append(got, nv.Name+"="+fmt.Sprint(nv.Value))
+		}
+		if len(got) != 2 || got[0] != "variant="+want {
+			t.Errorf("%s binds %v, want variant=%s and since", qs[i].Name, got, want)
+		}
+	}
+	if _, err := qs[0].Bind(map[string]string{"since": "2026-01-01", "variant": "b"}); err == nil || !strings.Contains(err.Error(), `unknown parameter "variant"`) {
+		t.Errorf("a caller may not choose the variant: %v", err)
+	}
+}
+
+func TestSavedVariantsRejects(t *testing.T) {
+	cases := map[string]string{
+		"-- description: D\n-- variant: a x A\nSELECT 1":                                  "@variant goes with",
+		"-- title: T\n-- description: D\nSELECT @variant":                                 "@variant goes with",
+		"-- title: T\n-- description: D\n-- variant: a x A\nSELECT @variant":              "has no `-- title:`",
+		"-- description: D\n-- variant: A_b x A\nSELECT @variant":                         "bad variant line",
+		"-- description: D\n-- variant: a x\nSELECT @variant":                             "bad variant line",
+		"-- description: D\n-- variant: a x A\n-- param: variant String\nSELECT @variant": "reserved",
+	}
+	for src, want := range cases {
+		if _, err := parseSaved("bad", src); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("parseSaved(%q) = %v, want an error containing %q", src, err, want)
+		}
+	}
+}
+
+func TestSavedNameDefinedTwice(t *testing.T) {
+	fsys := fstest.MapFS{
+		"saved/kinds.sql":  {Data: []byte(testVariants)},
+		"saved/kind-b.sql": {Data: []byte("-- title: T\n-- description: D\nSELECT 1")},
+	}
+	if _, err := readSaved(fsys); err == nil || !strings.Contains(err.Error(), "saved query kind-b is defined twice") {
+		t.Errorf("readSaved = %v, want kind-b refused as defined twice", err)
+	}
+	delete(fsys, "saved/kind-b.sql")
+	qs, err := readSaved(fsys)
+	if err != nil || len(qs) != 2 {
+		t.Errorf("readSaved = %d queries, %v; want kind-a and kind-b", len(qs), err)
 	}
 }

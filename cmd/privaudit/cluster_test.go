@@ -131,6 +131,10 @@ func TestReplicatedPairInOrderAndNodeDown(t *testing.T) {
 	if err := node2.QueryRow(ctx, "SELECT count() FROM privaudit.access_events").Scan(&n); err != nil || n != 20 {
 		t.Fatalf("node 2 holds %d events (%v), want 20", n, err)
 	}
+	// The officers' view of the verdicts is created ON CLUSTER too.
+	if err := node2.QueryRow(ctx, "SELECT count() FROM privaudit.verdicts").Scan(&n); err != nil || n != 20 {
+		t.Fatalf("privaudit.verdicts on node 2 shows %d events (%v), want 20", n, err)
+	}
 }
 
 // postEvents ingests crashEvent(from..from+n-1) through in's handler and

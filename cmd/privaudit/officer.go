@@ -68,7 +68,7 @@ func (m *Main) mountOfficerAPI(ctx context.Context, s *server, mux *http.ServeMu
 		return fmt.Errorf("reader user is not safe for ad-hoc SQL: %w", err)
 	}
 	console, err := sqlconsole.New(sqlconsole.Options{Runner: qrunner, Schema: m.Config.Schema(),
-		Record: s.ingestor.Record, Version: version, Logger: m.Log,
+		Record: s.ingestor.Record, WaitVerdicts: s.ingestor.WaitVerdicts, Version: version, Logger: m.Log,
 		MaxQueries: m.Config.Query.Slots, MaxQueriesPerToken: m.Config.Query.SlotsPerToken})
 	if err != nil {
 		return err

@@ -51,9 +51,21 @@ type Options struct {
 	// MaxQueriesPerToken bounds the queries one token runs at once (default
 	// DefaultMaxQueriesPerToken); beyond it the answer is 429 with Retry-After.
 	MaxQueriesPerToken int
-	Logger             *slog.Logger
-	Now                func() time.Time
+	// WaitVerdicts, when set, is called before a saved query runs and
+	// returns once every record accepted before the call is stored with its
+	// verdict; wire it to (*ingest.Ingestor).WaitVerdicts. Saved queries
+	// then answer from the verdicts as of the request, as reports do.
+	// Ad-hoc SQL never waits: it reads what is stored.
+	WaitVerdicts func(ctx context.Context) (time.Time, error)
+	// FreshWait bounds that wait (default DefaultFreshWait); past it the
+	// saved query is refused as unavailable, to be retried.
+	FreshWait time.Duration
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
+
+// DefaultFreshWait is the default Options.FreshWait.
+const DefaultFreshWait = time.Minute
 
 // Console is the HTTP face of the ad-hoc SQL runner.
 type Console struct {
@@ -86,6 +98,9 @@ func New(o Options) (*Console, error) {
 	}
 	if o.MaxQueriesPerToken <= 0 {
 		o.MaxQueriesPerToken = DefaultMaxQueriesPerToken
+	}
+	if o.FreshWait <= 0 {
+		o.FreshWait = DefaultFreshWait
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -46,6 +46,7 @@ func startFixture(t *testing.T, o fixtureOptions) *fixture {
 		f.runner = queries.NewRunner(f.reader, o.Runner)
 		co := o.Console
 		co.Runner, co.Schema, co.Record = f.runner, e.Schema, e.Ingestor.Record
+		co.WaitVerdicts = e.Ingestor.WaitVerdicts
 		co.Logger = slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		var err error
 		if f.console, err = New(co); err != nil {

@@ -3,6 +3,7 @@ package sqlconsole
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -123,8 +124,33 @@ func (c *Console) begin(ctx context.Context, ru *run) (*queries.Result, error) {
 			return nil, err
 		}
 		q.SQL = ru.sql
+		if err := c.waitVerdicts(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return c.o.Runner.Query(ctx, q)
+}
+
+// waitVerdicts waits, through Options.WaitVerdicts and for at most
+// Options.FreshWait, until the stored verdicts reflect every record
+// accepted before the request; a wait that times out is an ErrUnavailable
+// saying what is pending.
+func (c *Console) waitVerdicts(ctx context.Context) error {
+	if c.o.WaitVerdicts == nil {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, c.o.FreshWait)
+	defer cancel()
+	_, err := c.o.WaitVerdicts(wctx)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return &queries.QueryError{Kind: queries.ErrCanceled, Message: "canceled while waiting for the stored verdicts", Err: ctx.Err()}
+	}
+	return &queries.QueryError{Kind: queries.ErrUnavailable, Err: err,
+		Message: fmt.Sprintf("the stored verdicts do not yet reflect every record accepted before this query (still pending after %s: %v); "+
+			"the records are safe in the spool: check the ingest writers (GET /metrics, the server log) and run the saved query again", c.o.FreshWait, err)}
 }
 
 // finish records the run as an access event and logs it — without the SQL

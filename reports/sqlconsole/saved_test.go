@@ -104,8 +104,9 @@ func ingestStoryConsents(t *testing.T, f *fixture, now time.Time, at func(float6
 }
 
 // ingestStoryEvents: five card-transaction shares to adnet (two after a
-// withdrawal), a denied access, and emp-bulk reading 2, 2, 2, then 25
-// records a day.
+// withdrawal, one by cust-5 who never consented), two contact-detail shares
+// to adnet-2, which no customer ever consented to, a denied access, and
+// emp-bulk reading 2, 2, 2, then 25 records a day.
 func ingestStoryEvents(t *testing.T, f *fixture, at func(float64) string) {
 	t.Helper()
 	adShare := func(id, subject string, day float64, jur string) map[string]any {
@@ -118,6 +119,10 @@ func ingestStoryEvents(t *testing.T, f *fixture, at func(float64) string) {
 		adShare("00000000-0000-4000-8000-000000000003", "cust-2", 3, "US-CA"),
 		adShare("00000000-0000-4000-8000-000000000004", "cust-2", 6, "US-CA"),
 		adShare("00000000-0000-4000-8000-000000000005", "cust-5", 5.5, "US-NY"),
+		share(map[string]any{"event_id": "00000000-0000-4000-8000-000000000007", "subject_id": "cust-6", "occurred_at": at(2), "recipient_id": "adnet-2",
+			"purpose": "targeted_advertising", "data_categories": []string{"contact_details"}, "jurisdiction": "US-NY", "actor_id": "svc-adnet2"}),
+		share(map[string]any{"event_id": "00000000-0000-4000-8000-000000000008", "subject_id": "cust-6", "occurred_at": at(7), "recipient_id": "adnet-2",
+			"purpose": "targeted_advertising", "data_categories": []string{"contact_details"}, "jurisdiction": "US-NY", "actor_id": "svc-adnet2"}),
 		share(map[string]any{"actor_id": "partner-x", "actor_type": "partner", "outcome": "denied", "occurred_at": at(2)}),
 	}
 	for day, n := range map[float64]int{1.2: 2, 2.2: 2, 3.2: 2, 4.2: 25} {
@@ -149,23 +154,42 @@ func TestSavedLibraryOnClickHouse(t *testing.T) {
 		col    string
 		want   []string
 	}{
-		{"shares-after-withdrawal", p(), "event_id", []string{"00000000-0000-4000-8000-000000000003", "00000000-0000-4000-8000-000000000002"}},
-		{"shares-after-withdrawal", p("jurisdiction", "US-NY", "category", "card_transactions"), "event_id", []string{"00000000-0000-4000-8000-000000000002"}},
+		{"shares-after-withdrawal", p(), "event_id", evIDs(7, 3, 2, 5, 8)},
+		{"shares-after-withdrawal", p(), "finding", []string{"never_consented", "withdrawn", "withdrawn", "never_consented", "never_consented"}},
+		{"shares-after-withdrawal", p(), "consent_id", []string{"", "c-ad-2", "c-ad-1", "", ""}},
+		{"shares-after-withdrawal", p("jurisdiction", "US-NY", "category", "card_transactions"), "event_id", evIDs(2, 5)},
+		// Nobody ever consented to adnet-2: its shares are listed as such, never "0 rows".
+		{"shares-after-withdrawal", p("recipient", "adnet-2"), "event_id", evIDs(7, 8)},
+		{"shares-after-withdrawal", p("recipient", "adnet-2"), "finding", []string{"never_consented", "never_consented"}},
 		{"shares-after-withdrawal", p("recipient", "msgr"), "event_id", nil},
 		{"top-recipients-by-category", p("category", "card_transactions"), "events", []string{"5"}},
 		{"top-recipients-by-category", p("category", "card_transactions"), "subjects", []string{"3"}},
-		{"ad-network-subjects", p(), "subject_id", []string{"cust-1", "cust-2", "cust-5"}},
+		{"top-recipients-by-category", p("category", "card_transactions"), "covered", []string{"2"}},
+		{"top-recipients-by-category", p("category", "card_transactions"), "violations", []string{"3"}},
+		{"top-recipients-by-category", p("category", "card_transactions"), "never_consented", []string{"1"}},
+		{"ad-network-subjects", p(), "subject_id", []string{"cust-1", "cust-2", "cust-5", "cust-6"}},
+		{"ad-network-subjects", p(), "recipient_id", []string{"adnet", "adnet", "adnet", "adnet-2"}},
+		{"ad-network-subjects", p(), "covered", []string{"1", "1", "0", "0"}},
+		{"ad-network-subjects", p(), "withdrawn", []string{"1", "1", "0", "0"}},
+		{"ad-network-subjects", p(), "never_consented", []string{"0", "0", "1", "2"}},
+		{"ad-network-subjects", p(), "violations", []string{"1", "1", "1", "2"}},
+		{"ad-network-subjects", p("recipient", "adnet-2"), "verdicts", []string{"[no_consent]"}},
 		{"ad-network-subjects", p("purpose", "fraud"), "subject_id", nil},
 		{"consents-expiring-next-month", nil, "consent_id", []string{"c-msg-1"}},
 		{"unusual-actors", p("min_events", "10"), "actor_id", []string{"emp-bulk"}},
 		{"unusual-actors", p("min_events", "10"), "events", []string{"25"}},
 		{"subject-recipients", map[string]string{"subject": "cust-1"}, "recipient_id", []string{"adnet"}},
 		{"subject-recipients", map[string]string{"subject": "cust-1"}, "events", []string{"2"}},
+		{"subject-recipients", map[string]string{"subject": "cust-1"}, "covered", []string{"1"}},
+		{"subject-recipients", map[string]string{"subject": "cust-1"}, "verdicts", []string{"[consent_withdrawn covered]"}},
 		{"denied-accesses", p(), "actor_id", []string{"partner-x"}},
 		{"backdated-consents", p("min_days", "20"), "consent_id", []string{"c-old"}},
 	}
 	all, _ := queries.Saved()
 	covered := map[string]bool{}
+	for _, q := range all {
+		covered[q.Name] = strings.HasPrefix(q.Name, "verdict-") // TestVerdictsInAdHocSQL runs these
+	}
 	for _, c := range cases {
 		covered[c.saved] = true
 		code, body, _ := f.query(t, Request{Saved: c.saved, Params: c.params})
@@ -188,6 +212,15 @@ func TestSavedLibraryOnClickHouse(t *testing.T) {
 			t.Errorf("saved query %s is not tested on ClickHouse", q.Name)
 		}
 	}
+}
+
+// evIDs returns the story's event ids numbered ns.
+func evIDs(ns ...int) []string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
+	}
+	return out
 }
 
 // jsonResult is the json format of POST /v1/query.
