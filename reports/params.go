@@ -12,6 +12,7 @@ import (
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/apierr"
+	"github.com/privaudit/privaudit/queries"
 )
 
 // ParseTime reads a period bound: a UTC date (2026-10-01, meaning its
@@ -57,7 +58,7 @@ func checkPeriod(from, to time.Time) error {
 func bindParams(d Definition, from, to time.Time, given map[string]string) ([]resolvedParam, []any, error) {
 	for k := range given {
 		if !slices.ContainsFunc(d.Params, func(p ParamSpec) bool { return p.Name == k }) {
-			return nil, nil, apierr.Errorf(apierr.Invalid, "report %s has no parameter %q; %s", d.Name, k, paramHelp(d))
+			return nil, nil, apierr.Errorf(apierr.Invalid, "report %s has no parameter %q%s; %s", d.Name, k, queries.DidYouMean(k, d.paramNames()), paramHelp(d))
 		}
 	}
 	args := []any{
@@ -89,6 +90,15 @@ func bindParams(d Definition, from, to time.Time, given map[string]string) ([]re
 		}
 	}
 	return out, args, nil
+}
+
+// paramNames lists d's parameter names, in d's order.
+func (d Definition) paramNames() []string {
+	out := make([]string, len(d.Params))
+	for i, p := range d.Params {
+		out[i] = p.Name
+	}
+	return out
 }
 
 // resolvedParam is a parameter's value as used by a run.

@@ -3,6 +3,7 @@ package reports
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestParamControlCharacters: a report parameter holding a control
@@ -17,5 +18,23 @@ func TestParamControlCharacters(t *testing.T) {
 	}
 	if got, err := p.bind("cust-0042"); err != nil || got != "cust-0042" {
 		t.Errorf("bind(cust-0042) = %v, %v", got, err)
+	}
+}
+
+// TestUnknownParamSuggestsNearest: a mistyped report parameter is refused
+// with the nearest parameter's name; a name close to none gets no guess.
+func TestUnknownParamSuggestsNearest(t *testing.T) {
+	d, ok := Default().Lookup("subject-access")
+	if !ok {
+		t.Fatal("no subject-access report")
+	}
+	from, to := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	_, _, err := bindParams(d, from, to, map[string]string{"subjct_id": "cust-1"})
+	if err == nil || !strings.Contains(err.Error(), `no parameter "subjct_id" (did you mean subject_id?)`) {
+		t.Errorf("typo: err %v, want the nearest parameter suggested", err)
+	}
+	_, _, err = bindParams(d, from, to, map[string]string{"colour": "red"})
+	if err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("unrelated name: err %v, want a refusal without a guess", err)
 	}
 }

@@ -177,8 +177,8 @@ type Plan struct {
 func (r *Runner) Plan(req RunRequest) (*Plan, error) {
 	d, ok := r.o.Catalog.Lookup(req.Report)
 	if !ok {
-		return nil, apierr.Errorf(apierr.NotFound, "unknown report %q; the catalog has: %s (`privaudit report list` shows their parameters)",
-			req.Report, strings.Join(r.o.Catalog.Names(), ", "))
+		return nil, apierr.Errorf(apierr.NotFound, "unknown report %q%s; the catalog has: %s (`privaudit report list` shows their parameters)",
+			req.Report, queries.DidYouMean(req.Report, r.o.Catalog.Names()), strings.Join(r.o.Catalog.Names(), ", "))
 	}
 	if req.Format == "" {
 		req.Format = DefaultFormat

@@ -132,3 +132,14 @@ func TestRefusesBinaryToTerminal(t *testing.T) {
 		t.Errorf("csv to a terminal: err %v, want it allowed (the unreachable server fails it)", err)
 	}
 }
+
+// TestUnknownCommandSuggestsNearest: a mistyped command names the nearest
+// one.
+func TestUnknownCommandSuggestsNearest(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"reprot", "list"}, &stdout, &stderr)
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `unknown command "reprot" (did you mean report?)`) {
+		t.Errorf("err %v, want the nearest command suggested", err)
+	}
+}

@@ -11,10 +11,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
 	"syscall"
+
+	"github.com/privaudit/privaudit/queries"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -117,7 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	f, ok := commands[cmd]
 	if !ok {
-		return usageError{fmt.Sprintf("unknown command %q; run `privaudit help`", cmd)}
+		return usageError{fmt.Sprintf("unknown command %q%s; run `privaudit help`", cmd, queries.DidYouMean(cmd, slices.Sorted(maps.Keys(commands))))}
 	}
 	if err := f(ctx, rest); !errors.Is(err, errHelpShown) {
 		return err

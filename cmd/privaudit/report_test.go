@@ -90,7 +90,7 @@ func TestReportCommand(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{auth.RoleOfficer, []string{"run", "disclosure", "--from", "2026-10-01", "--to", "2026-11-01"}, "unknown report \"disclosure\"; the catalog has: access-review"},
+		{auth.RoleOfficer, []string{"run", "disclosure", "--from", "2026-10-01", "--to", "2026-11-01"}, "unknown report \"disclosure\" (did you mean disclosures?); the catalog has: access-review"},
 		{auth.RoleOfficer, []string{"run", "disclosures", "--from", "2026-11-01", "--to", "2026-10-01"}, "empty period"},
 		{auth.RoleOfficer, []string{"run", "disclosures", "--from", "1 October", "--to", "2026-10-01"}, "neither a date"},
 		{auth.RoleOfficer, []string{"run", "subject-access", "--from", "2026-10-01", "--to", "2026-11-01"}, "needs parameter subject_id"},

@@ -27,7 +27,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{with("bad-cron", func(c *Config) { c.Cron = "0 25 * * *" }), "schedule bad-cron: cron \"0 25 * * *\""},
 		{with("bad-zone", func(c *Config) { c.Timezone = "Europe/Atlantis" }), "schedule bad-zone: timezone \"Europe/Atlantis\""},
-		{with("no-report", func(c *Config) { c.Report = "disclosure" }), "schedule no-report: unknown report \"disclosure\"; the catalog has: access-review"},
+		{with("no-report", func(c *Config) { c.Report = "disclosure" }), "schedule no-report: unknown report \"disclosure\" (did you mean disclosures?); the catalog has: access-review"},
 		{with("no-param", func(c *Config) { c.Report = "subject-access" }), "schedule no-param: report subject-access needs parameter subject_id"},
 		{with("bad-param", func(c *Config) { c.Params = map[string]string{"colour": "red"} }), "schedule bad-param: report disclosures has no parameter \"colour\""},
 		{with("bad-value", func(c *Config) { c.Report, c.Params = "consents", map[string]string{"backdated_days": "many"} }), "schedule bad-value: report consents parameter backdated_days"},

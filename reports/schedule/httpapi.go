@@ -106,7 +106,7 @@ func (s *Scheduler) handleRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Schedule != "" {
 		if _, ok := s.byName[f.Schedule]; !ok {
-			apierr.Write(w, r, s.log, apierr.Errorf(apierr.NotFound, "no schedule %q; `privaudit schedule list` shows them", f.Schedule))
+			apierr.Write(w, r, s.log, s.unknown(f.Schedule))
 			return
 		}
 	}

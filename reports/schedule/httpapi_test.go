@@ -73,6 +73,9 @@ func TestHTTPAPI(t *testing.T) {
 	if resp, b := call(t, env, auth.RoleOfficer, "POST", "/v1/schedules/nope/run", nil); resp.StatusCode != 404 || !strings.Contains(string(b), "schedule list") {
 		t.Errorf("unknown schedule: %d %s", resp.StatusCode, b)
 	}
+	if resp, b := call(t, env, auth.RoleOfficer, "POST", "/v1/schedules/montly/run", nil); resp.StatusCode != 404 || !strings.Contains(string(b), "(did you mean monthly?)") {
+		t.Errorf("mistyped schedule: %d %s, want the nearest name suggested", resp.StatusCode, b)
+	}
 
 	var first Run
 	if resp, b := call(t, env, auth.RoleOfficer, "POST", "/v1/schedules/monthly/run", &first); resp.StatusCode != 200 ||

@@ -290,7 +290,7 @@ func TestValidateWithoutClickHouse(t *testing.T) {
 	pdf := cfg("pdf")
 	pdf.Formats = []string{"pdf"}
 	err := Validate([]Config{cfg("fine"), bad, pdf}, nil)
-	if err == nil || !strings.Contains(err.Error(), `schedule typo: unknown report "disclosure"; the catalog has: access-review`) ||
+	if err == nil || !strings.Contains(err.Error(), `schedule typo: unknown report "disclosure" (did you mean disclosures?); the catalog has: access-review`) ||
 		!strings.Contains(err.Error(), `schedule pdf: unknown format "pdf"`) || strings.Contains(err.Error(), "fine") {
 		t.Errorf("Validate without a runner: %v", err)
 	}

@@ -46,7 +46,7 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) (Run, error) {
 func (s *Scheduler) startNow(ctx context.Context, name string) (Run, <-chan Run, error) {
 	j, ok := s.byName[name]
 	if !ok {
-		return Run{}, nil, apierr.Errorf(apierr.NotFound, "no schedule %q; `privaudit schedule list` shows the configured ones", name)
+		return Run{}, nil, s.unknown(name)
 	}
 	if !s.begin() {
 		return Run{}, nil, apierr.Errorf(apierr.Unavailable, "the scheduler is stopping; try again once privaudit is back")

@@ -14,6 +14,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/robfig/cron/v3"
 
+	"github.com/privaudit/privaudit/audit/apierr"
 	"github.com/privaudit/privaudit/queries"
 	"github.com/privaudit/privaudit/reports"
 )
@@ -317,6 +318,15 @@ func (s *Scheduler) skip(r Run, reason string) {
 	r.Error = reason
 	s.log.Warn("scheduled run skipped", "schedule", r.Schedule, "fired_at", r.FiredAt, "reason", reason)
 	s.record(r)
+}
+
+// unknown is the error for a schedule name that is not configured.
+func (s *Scheduler) unknown(name string) error {
+	names := make([]string, len(s.jobs))
+	for i, j := range s.jobs {
+		names[i] = j.cfg.Name
+	}
+	return apierr.Errorf(apierr.NotFound, "no schedule %q%s; `privaudit schedule list` shows the configured ones", name, queries.DidYouMean(name, names))
 }
 
 func (s *Scheduler) now() time.Time { return s.o.Now().UTC() }
