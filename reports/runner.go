@@ -109,6 +109,12 @@ func NewRunner(o Options) (*Runner, error) {
 	return r, nil
 }
 
+// Record records evs with the runner's Recorder: the other actions on
+// reports (downloads of a scheduled run's files) are recorded like runs.
+func (r *Runner) Record(ctx context.Context, evs ...audit.Event) error {
+	return r.o.Recorder(ctx, evs...)
+}
+
 // Catalog returns the runner's catalog.
 func (r *Runner) Catalog() *Catalog { return r.o.Catalog }
 
@@ -137,7 +143,12 @@ type RunRequest struct {
 	// "schedule", ….
 	Channel   string
 	RequestID string
-	Out       io.Writer
+	// Attrs are recorded as attributes of the run's access event beside
+	// the report's own (e.g. the schedule and run of a scheduled run); a
+	// key the report sets itself (report, from, rows, …) keeps the
+	// report's value.
+	Attrs map[string]string
+	Out   io.Writer
 	// Progress, if set, is called with the rows rendered so far.
 	Progress func(rows int64)
 }
