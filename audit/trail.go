@@ -18,6 +18,9 @@ const (
 	// TrailLegalBasis is the legal basis of every trail event: the bank's
 	// obligation to audit its processing.
 	TrailLegalBasis = "legal_obligation"
+	// TrailDataCategory is the data category of privaudit's own records:
+	// what a query of the audit log reveals.
+	TrailDataCategory = "audit_log"
 	// TrailActorType is the actor type of an officer's action. Runs the
 	// cron spec or a catch-up fired are the schedule's (ActorType system).
 	TrailActorType = "employee"

@@ -15,10 +15,6 @@ import (
 	"github.com/privaudit/privaudit/reports"
 )
 
-// runFileCategory is the data category of a downloaded file whose report
-// is no longer in the catalog.
-const runFileCategory = "report_output"
-
 // recordDownload records that the caller of r is handed file of run, as an
 // export under the token's name (audit.TrailChannelRunFile). It is called
 // before the first byte is sent: a download that cannot be recorded is
@@ -45,7 +41,7 @@ func (s *Scheduler) recordDownload(r *http.Request, run Run, file File) error {
 // that customer as its subject (so the download shows in their own
 // subject-access report), as the run's renderings are recorded.
 func (s *Scheduler) downloadEvent(who string, run Run, file File, now time.Time) audit.Event {
-	subject, categories := reports.RunSubjectAll, []string{runFileCategory}
+	subject, categories := reports.RunSubjectAll, []string{audit.TrailDataCategory}
 	if def, ok := s.o.Runner.Catalog().Lookup(run.Report); ok {
 		categories = def.Categories
 		if j, ok := s.byName[run.Schedule]; ok && def.SubjectParam != "" && j.cfg.Params[def.SubjectParam] != "" {

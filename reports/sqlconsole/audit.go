@@ -21,7 +21,7 @@ const (
 	// Purpose of every query-run event.
 	Purpose = audit.TrailPurposeQuery
 	// DataCategory of every query-run event.
-	DataCategory = "audit_log"
+	DataCategory = audit.TrailDataCategory
 )
 
 // maxSQLAttr bounds the SQL text kept in the event (the wire contract's
