@@ -187,7 +187,11 @@ func (m *Main) printRun(r schedule.Run) {
 	fmt.Fprintf(m.Stdout, "run %s of schedule %s (%s, attempt %d): %s — %d rows, %d files, %d bytes, %s\n",
 		r.ID, r.Schedule, r.Trigger, r.Attempt, r.Status, r.Rows, len(r.Files), r.Bytes(),
 		(time.Duration(r.DurationMS) * time.Millisecond).String())
-	fmt.Fprintf(m.Stdout, "  period %s, started %s\n", periodText(r.From, r.To, time.UTC), r.StartedAt.Format(time.RFC3339))
+	by := ""
+	if r.RequestedBy != "" {
+		by = " by " + r.RequestedBy
+	}
+	fmt.Fprintf(m.Stdout, "  period %s, started %s%s\n", periodText(r.From, r.To, time.UTC), r.StartedAt.Format(time.RFC3339), by)
 	if r.Error != "" {
 		fmt.Fprintf(m.Stdout, "  error: %s\n", r.Error)
 	}
