@@ -53,7 +53,7 @@ func init() {
 			"recipient": audit.TrailRecipient, "actor_type": audit.TrailActorType,
 			"channel_api": audit.TrailChannelAPI, "channel_manual": audit.TrailChannelManual,
 			"channel_run_file": audit.TrailChannelRunFile,
-			"kind_report_run": ActivityReportRun, "kind_schedule_run": ActivityScheduleRun,
+			"kind_report_run":  ActivityReportRun, "kind_schedule_run": ActivityScheduleRun,
 			"kind_run_file": ActivityRunFile, "kind_query": ActivityQuery, "kind_saved_query": ActivitySavedQuery,
 		},
 	})
