@@ -223,6 +223,10 @@ func fileTime(t time.Time) string {
 	return t.Format("2006-01-02T150405Z")
 }
 
+// PeriodText formats a period bound as a run's access event records it;
+// other trail events about a period (run-file downloads) use it too.
+func PeriodText(t time.Time) string { return periodText(t) }
+
 // periodText formats a period bound for display.
 func periodText(t time.Time) string {
 	t = t.UTC()

@@ -51,7 +51,7 @@ func (s *Scheduler) downloadEvent(who string, run Run, file File, now time.Time)
 	attrs := map[string]string{
 		"schedule": run.Schedule, "run_id": run.ID, "report": run.Report, "file": file.Name, "format": file.Format,
 		"sha256": file.SHA256, "bytes": strconv.FormatInt(file.Size, 10), "rows": strconv.FormatInt(run.Rows, 10),
-		"from": run.From.UTC().Format(time.RFC3339), "to": run.To.UTC().Format(time.RFC3339),
+		"from": reports.PeriodText(run.From), "to": reports.PeriodText(run.To),
 	}
 	ev := audit.Event{
 		EventID: uuid.NewString(), OccurredAt: now.UTC(), ActorID: who, ActorType: audit.TrailActorType,
