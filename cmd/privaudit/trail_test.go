@@ -112,9 +112,37 @@ func TestOfficerTrail(t *testing.T) {
 			t.Errorf("officer-activity lists the schedule as an officer: %q", key)
 		}
 	}
+	checkLatestChoices(t, o, csvName)
 	q := `{"sql": "SELECT count() FROM privaudit.access_events FINAL WHERE actor_id = 'schedule:monthly'", "format": "csv"}`
 	if _, body := o.read(t, "POST", "/v1/query", "bob", q); body != "count()\n0\n" {
 		t.Errorf("the run alice started is recorded under the schedule's name: %q", body)
+	}
+}
+
+// checkLatestChoices: `runs get --latest` picks one file with --format,
+// and says what to do when the run has several files and --out is stdout
+// or not a folder, or none of the format asked.
+func checkLatestChoices(t *testing.T, o *officerServer, csvName string) {
+	t.Helper()
+	dest := filepath.Join(t.TempDir(), "latest.csv")
+	if _, stderr, err := o.cli(t, "alice", runsCmd, "get", "--latest", "monthly", "--format", "csv", "--out", dest); err != nil ||
+		!strings.Contains(stderr, "wrote "+dest) {
+		t.Errorf("runs get --latest --format csv: %v\n%s", err, stderr)
+	}
+	for _, c := range []struct{ args, want []string }{
+		{[]string{"--out", "-"}, []string{"2 files", "--format"}},
+		{[]string{"--out", dest}, []string{"2 files", "existing folder", "--format"}},
+		{[]string{"--format", "json"}, []string{"no json file", "xlsx, csv"}},
+	} {
+		_, _, err := o.cli(t, "alice", runsCmd, append([]string{"get", "--latest", "monthly"}, c.args...)...)
+		for _, w := range c.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("runs get --latest monthly %v: %v, want it to say %q", c.args, err, w)
+			}
+		}
+	}
+	if _, _, err := o.cli(t, "alice", runsCmd, "get", "x", csvName, "--latest", "monthly"); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("runs get RUN_ID FILE --latest: %v", err)
 	}
 }
 
