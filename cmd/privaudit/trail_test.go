@@ -43,9 +43,9 @@ func queryCmd(m *Main) func(context.Context, []string) error    { return m.query
 
 // TestOfficerTrail: officer alice runs a report with the CLI, starts the
 // schedule by hand, downloads its files with `runs get` (by name and with
-// --latest) and runs an ad-hoc query; the officer-activity report lists
-// each action under her name, and the run she started is not recorded
-// under the schedule's name.
+// --latest) and runs an ad-hoc and a saved query; the officer-activity
+// report lists each action under her name, and the run she started is not
+// recorded under the schedule's name.
 func TestOfficerTrail(t *testing.T) {
 	o := trailServer(t)
 	if _, _, err := o.cli(t, "alice", runsCmd, "get", "--latest", "monthly"); err == nil ||
@@ -79,29 +79,16 @@ func TestOfficerTrail(t *testing.T) {
 	if _, stderr, err := o.cli(t, "alice", queryCmd, "SELECT 1"); err != nil {
 		t.Fatalf("query: %v\n%s", err, stderr)
 	}
-
-	from, to := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly), time.Now().UTC().AddDate(0, 0, 2).Format(time.DateOnly)
-	resp, body := o.read(t, "GET", "/v1/reports/officer-activity?format=csv&from="+from+"&to="+to, "bob", "")
-	if resp.StatusCode != 200 {
-		t.Fatalf("officer-activity: %d %s", resp.StatusCode, body)
+	if _, stderr, err := o.cli(t, "alice", queryCmd, "--saved", "denied-accesses", "--param", "since=2026-10-01", "--param", "until=2026-11-01"); err != nil {
+		t.Fatalf("saved query: %v\n%s", err, stderr)
 	}
-	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
-	if err != nil || len(recs) < 2 {
-		t.Fatalf("officer-activity csv (%v):\n%s", err, body)
-	}
-	count := map[string]int{}
-	for _, rec := range recs[1:] {
-		row := map[string]string{}
-		for i, h := range recs[0] {
-			row[h] = rec[i]
-		}
-		count[row["actor_id"]+"|"+row["activity"]+"|"+row["what"]]++
-	}
+	count, body := officerActivity(t, o, "bob")
 	for key, n := range map[string]int{
 		"alice|report run|disclosures":           1,
 		"alice|schedule run by hand|disclosures": 2, // one rendering per format
 		"alice|run-file download|" + csvName:     2, // by name and with --latest
 		"alice|ad-hoc query|":                    1,
+		"alice|saved query|denied-accesses":      1,
 	} {
 		if count[key] != n {
 			t.Errorf("officer-activity: %d rows %q, want %d; rows:\n%s", count[key], key, n, body)
@@ -117,6 +104,30 @@ func TestOfficerTrail(t *testing.T) {
 	if _, body := o.read(t, "POST", "/v1/query", "bob", q); body != "count()\n0\n" {
 		t.Errorf("the run alice started is recorded under the schedule's name: %q", body)
 	}
+}
+
+// officerActivity runs officer-activity over yesterday to the day after
+// tomorrow as who, and counts its rows by actor|activity|what.
+func officerActivity(t *testing.T, o *officerServer, who string) (map[string]int, string) {
+	t.Helper()
+	from, to := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly), time.Now().UTC().AddDate(0, 0, 2).Format(time.DateOnly)
+	resp, body := o.read(t, "GET", "/v1/reports/officer-activity?format=csv&from="+from+"&to="+to, who, "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("officer-activity: %d %s", resp.StatusCode, body)
+	}
+	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(recs) < 2 {
+		t.Fatalf("officer-activity csv (%v):\n%s", err, body)
+	}
+	count := map[string]int{}
+	for _, rec := range recs[1:] {
+		row := map[string]string{}
+		for i, h := range recs[0] {
+			row[h] = rec[i]
+		}
+		count[row["actor_id"]+"|"+row["activity"]+"|"+row["what"]]++
+	}
+	return count, body
 }
 
 // checkLatestChoices: `runs get --latest` picks one file with --format,
