@@ -134,13 +134,14 @@ type RunRequest struct {
 	From, To time.Time // the period [From, To)
 	Params   map[string]string
 	Format   string // csv, json, xlsx; "" is DefaultFormat
-	// Actor is who runs the report: the token's name or the schedule's.
+	// Actor is who runs the report: the token's name (a schedule run
+	// started by hand included) or the schedule's.
 	Actor string
 	// ActorType is the recorded actor type: "employee" (default) or
-	// "system" for schedules.
+	// "system" for the scheduler's own runs.
 	ActorType string
-	// Channel is recorded on the run's access event: "api" (default),
-	// "schedule", ….
+	// Channel is recorded on the run's access event: one of the
+	// audit.TrailChannel* ("api" by default).
 	Channel   string
 	RequestID string
 	// Attrs are recorded as attributes of the run's access event beside

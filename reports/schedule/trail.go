@@ -39,7 +39,9 @@ func (s *Scheduler) recordDownload(r *http.Request, run Run, file File) error {
 // downloadEvent is the access event recording that who was handed file of
 // run: the report's data categories and, for a report about one customer,
 // that customer as its subject (so the download shows in their own
-// subject-access report), as the run's renderings are recorded.
+// subject-access report), as the run's renderings are recorded. The
+// customer is read from the schedule as configured now; a schedule no
+// longer configured leaves RunSubjectAll.
 func (s *Scheduler) downloadEvent(who string, run Run, file File, now time.Time) audit.Event {
 	subject, categories := reports.RunSubjectAll, []string{audit.TrailDataCategory}
 	if def, ok := s.o.Runner.Catalog().Lookup(run.Report); ok {
