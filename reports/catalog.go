@@ -68,6 +68,12 @@ func (d Definition) check() error {
 			return fmt.Errorf("report %s: parameter %s: unknown kind %q", d.Name, p.Name, p.Kind)
 		}
 	}
+	for name := range d.Bind {
+		if !paramNameRE.MatchString(name) || slices.Contains(reservedArgs, name) ||
+			slices.ContainsFunc(d.Params, func(p ParamSpec) bool { return p.Name == name }) {
+			return fmt.Errorf("report %s: bound value name %q is not allowed (a parameter's or a reserved name)", d.Name, name)
+		}
+	}
 	if d.SubjectParam != "" && !slices.ContainsFunc(d.Params, func(p ParamSpec) bool { return p.Name == d.SubjectParam && p.Required }) {
 		return fmt.Errorf("report %s: SubjectParam %s must be a required parameter", d.Name, d.SubjectParam)
 	}

@@ -135,7 +135,7 @@ func (h *handler) run(w http.ResponseWriter, req *http.Request) {
 func (h *handler) request(req *http.Request) (RunRequest, error) {
 	q := req.URL.Query()
 	rr := RunRequest{Report: req.PathValue("name"), Format: DefaultFormat, Params: map[string]string{},
-		Channel: "api", RequestID: validRequestID(req.Header.Get("X-Request-Id"))}
+		Channel: defaultChannel, RequestID: validRequestID(req.Header.Get("X-Request-Id"))}
 	if id, ok := auth.FromContext(req.Context()); ok {
 		rr.Actor = id.Name
 	}

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ func checkPeriod(from, to time.Time) error {
 // bindParams checks the report parameters given against d and returns the
 // resolved values (defaults filled in), in d's order, and their SQL
 // arguments. The period is bound as @from_s, @to_s (Unix seconds, floor)
-// and @from_ns, @to_ns (Unix nanoseconds).
+// and @from_ns, @to_ns (Unix nanoseconds), d.Bind's values by their names.
 func bindParams(d Definition, from, to time.Time, given map[string]string) ([]resolvedParam, []any, error) {
 	for k := range given {
 		if !slices.ContainsFunc(d.Params, func(p ParamSpec) bool { return p.Name == k }) {
@@ -64,6 +65,9 @@ func bindParams(d Definition, from, to time.Time, given map[string]string) ([]re
 	args := []any{
 		clickhouse.Named("from_s", from.Unix()), clickhouse.Named("to_s", to.Unix()),
 		clickhouse.Named("from_ns", from.UnixNano()), clickhouse.Named("to_ns", to.UnixNano()),
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.Bind)) {
+		args = append(args, clickhouse.Named(name, d.Bind[name]))
 	}
 	var out []resolvedParam
 	values := map[string]string{}

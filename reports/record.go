@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"maps"
 	"sort"
 	"strconv"
 	"time"
@@ -15,26 +16,30 @@ import (
 // privaudit's own users, for the audit report, under a legal obligation.
 const (
 	RunSubjectAll   = "privaudit:report" // subject of runs over many customers
-	RunPurpose      = "audit_report"
-	RunLegalBasis   = "legal_obligation"
-	RunRecipient    = "internal"
+	RunPurpose      = audit.TrailPurposeReport
+	RunLegalBasis   = audit.TrailLegalBasis
+	RunRecipient    = audit.TrailRecipient
 	RunAction       = "export"
-	defaultChannel  = "api"
-	defaultActorTyp = "employee"
+	defaultChannel  = audit.TrailChannelAPI
+	defaultActorTyp = audit.TrailActorType
 )
 
 // event is the access event that records a finished run: who ran which
 // report over which period and parameters, the consent ledger position its
 // verdicts reflect, how many rows it revealed and the digest of what it
-// revealed.
+// revealed, and the request's own attributes (RunRequest.Attrs).
 func (p *Plan) event(now time.Time, res render.Result, pos LedgerPosition) audit.Event {
 	d := p.Definition
 	subject := RunSubjectAll
-	attrs := map[string]string{
+	attrs := maps.Clone(p.req.Attrs)
+	if attrs == nil {
+		attrs = map[string]string{}
+	}
+	maps.Copy(attrs, map[string]string{
 		"report": d.Name, "from": periodText(p.req.From), "to": periodText(p.req.To),
 		"format": p.Format, "rows": strconv.FormatInt(res.Rows, 10), "sha256": res.SHA256,
 		"ledger_position": pos.Value(),
-	}
+	})
 	for _, rp := range p.params {
 		attrs["param."+rp.Name] = rp.Value
 		if rp.Name == d.SubjectParam {

@@ -49,6 +49,10 @@ type Definition struct {
 	// the report is about; the run's access event names that customer as
 	// its subject (so it shows in the customer's own subject-access report).
 	SubjectParam string
+	// Bind holds fixed String values bound to the SQL as @NAME beside the
+	// parameters: constants the SQL compares with whose one home is Go
+	// (e.g. audit.TrailPurposeReport), so the SQL does not restate them.
+	Bind map[string]string
 }
 
 // ParamKind is the type of a report parameter.

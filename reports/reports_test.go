@@ -87,6 +87,8 @@ var specColumns = map[string][]string{
 		"effective_at", "expires_at", "ingested_at"},
 	"processing-inventory": {"purpose", "data_category", "recipient_id", "legal_basis", "events", "subjects"},
 	"access-review":        {"actor_id", "actor_type", "data_categories", "events", "subjects", "records", "after_hours_events"},
+	// Issue 16: the officers' trail.
+	"officer-activity": {"occurred_at", "actor_id", "activity", "what", "parameters", "row_count", "result"},
 }
 
 func TestCatalog(t *testing.T) {
@@ -130,6 +132,7 @@ func TestCatalog(t *testing.T) {
 // keeps what it is given, and checks the detail header and the summary.
 func TestReportsColumnsAndSummaries(t *testing.T) {
 	env := goldenEnv(t, ingesttest.Options{})
+	plantTrail(t, env) // officer-activity's rows
 	r := newTestRunner(t, env, nil)
 	params := map[string]map[string]string{"subject-access": {"subject_id": "cust-01"}}
 	for _, d := range r.Catalog().List() {

@@ -109,6 +109,12 @@ func NewRunner(o Options) (*Runner, error) {
 	return r, nil
 }
 
+// Record records evs with the runner's Recorder: the other actions on
+// reports (downloads of a scheduled run's files) are recorded like runs.
+func (r *Runner) Record(ctx context.Context, evs ...audit.Event) error {
+	return r.o.Recorder(ctx, evs...)
+}
+
 // Catalog returns the runner's catalog.
 func (r *Runner) Catalog() *Catalog { return r.o.Catalog }
 
@@ -128,16 +134,22 @@ type RunRequest struct {
 	From, To time.Time // the period [From, To)
 	Params   map[string]string
 	Format   string // csv, json, xlsx; "" is DefaultFormat
-	// Actor is who runs the report: the token's name or the schedule's.
+	// Actor is who runs the report: the token's name (a schedule run
+	// started by hand included) or the schedule's.
 	Actor string
 	// ActorType is the recorded actor type: "employee" (default) or
-	// "system" for schedules.
+	// "system" for the scheduler's own runs.
 	ActorType string
-	// Channel is recorded on the run's access event: "api" (default),
-	// "schedule", ….
+	// Channel is recorded on the run's access event: one of the
+	// audit.TrailChannel* ("api" by default).
 	Channel   string
 	RequestID string
-	Out       io.Writer
+	// Attrs are recorded as attributes of the run's access event beside
+	// the report's own (e.g. the schedule and run of a scheduled run); a
+	// key the report sets itself (report, from, rows, …) keeps the
+	// report's value.
+	Attrs map[string]string
+	Out   io.Writer
 	// Progress, if set, is called with the rows rendered so far.
 	Progress func(rows int64)
 }
@@ -211,6 +223,10 @@ func fileTime(t time.Time) string {
 	}
 	return t.Format("2006-01-02T150405Z")
 }
+
+// PeriodText formats a period bound as a run's access event records it;
+// other trail events about a period (run-file downloads) use it too.
+func PeriodText(t time.Time) string { return periodText(t) }
 
 // periodText formats a period bound for display.
 func periodText(t time.Time) string {

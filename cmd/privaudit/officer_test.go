@@ -25,7 +25,11 @@ type officerServer struct {
 	token map[string]string // by name: ingest, alice, bob (officers)
 }
 
-func startOfficerServer(t *testing.T) *officerServer {
+func startOfficerServer(t *testing.T) *officerServer { return startOfficerServerWith(t, nil) }
+
+// startOfficerServerWith is startOfficerServer with the configuration
+// changed by configure (if set) before the server starts.
+func startOfficerServerWith(t *testing.T, configure func(*Config)) *officerServer {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a managed ClickHouse")
@@ -33,6 +37,9 @@ func startOfficerServer(t *testing.T) *officerServer {
 	var logs bytes.Buffer
 	m := &Main{Config: DefaultConfig(), Stdout: io.Discard, Stderr: &logs}
 	m.Config.DataDir, m.Config.Listen, m.Config.Ingest.Linger = t.TempDir(), "127.0.0.1:0", 20*time.Millisecond
+	if configure != nil {
+		configure(&m.Config)
+	}
 	if err := m.Config.Validate(); err != nil {
 		t.Fatal(err)
 	}

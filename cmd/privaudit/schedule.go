@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,7 +29,9 @@ const scheduleUsage = `usage:
 const runsUsage = `usage:
   privaudit runs [--schedule NAME] [--limit N]      run history, newest first
   privaudit runs show RUN_ID                        the attempts and files of one run
-  privaudit runs get RUN_ID FILE [--out PATH]       download a file of a past run (- for stdout)`
+  privaudit runs get RUN_ID FILE [--out PATH]       download a file of a past run (- for stdout)
+  privaudit runs get --latest SCHEDULE [--format F] [--out PATH]
+                                                    download the newest successful run's files`
 
 // schedule is `privaudit schedule list|run`, a client of a running server.
 func (m *Main) schedule(ctx context.Context, args []string) error {
@@ -184,7 +187,11 @@ func (m *Main) printRun(r schedule.Run) {
 	fmt.Fprintf(m.Stdout, "run %s of schedule %s (%s, attempt %d): %s — %d rows, %d files, %d bytes, %s\n",
 		r.ID, r.Schedule, r.Trigger, r.Attempt, r.Status, r.Rows, len(r.Files), r.Bytes(),
 		(time.Duration(r.DurationMS) * time.Millisecond).String())
-	fmt.Fprintf(m.Stdout, "  period %s, started %s\n", periodText(r.From, r.To, time.UTC), r.StartedAt.Format(time.RFC3339))
+	by := ""
+	if r.RequestedBy != "" {
+		by = " by " + r.RequestedBy
+	}
+	fmt.Fprintf(m.Stdout, "  period %s, started %s%s\n", periodText(r.From, r.To, time.UTC), r.StartedAt.Format(time.RFC3339), by)
 	if r.Error != "" {
 		fmt.Fprintf(m.Stdout, "  error: %s\n", r.Error)
 	}
@@ -253,14 +260,79 @@ func (m *Main) runsShow(ctx context.Context, args []string) error {
 }
 
 func (m *Main) runsGet(ctx context.Context, args []string) error {
-	var out string
-	pos, err := m.parseWith("runs get", args, 2, func(fs *flag.FlagSet) {
-		fs.StringVar(&out, "out", "", "file to write (default: FILE in the current directory; - for stdout)")
-	})
-	if err != nil {
-		return err
+	var out, latest, format string
+	want := 2
+	if len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		want = 0
 	}
-	id, name := pos[0], pos[1]
+	pos, err := m.parseWith("runs get", args, want, func(fs *flag.FlagSet) {
+		fs.StringVar(&out, "out", "", "file to write (default: FILE in the current directory; - for stdout); with --latest and several files, a folder")
+		fs.StringVar(&latest, "latest", "", "fetch the files of this schedule's newest successful run instead of RUN_ID FILE")
+		fs.StringVar(&format, "format", "", "with --latest: only the file of this format (xlsx, csv, json)")
+	})
+	switch {
+	case err != nil:
+		return err
+	case latest != "" && want != 0:
+		return usageError{"privaudit runs get: give either RUN_ID FILE or --latest SCHEDULE, not both\n" + runsUsage}
+	case latest != "":
+		return m.runsGetLatest(ctx, latest, format, out)
+	case want == 0:
+		return usageError{"privaudit runs get: give RUN_ID FILE, or --latest SCHEDULE\n" + runsUsage}
+	case format != "":
+		return usageError{"privaudit runs get: --format goes with --latest; RUN_ID FILE names the file already"}
+	}
+	return m.fetchRunFile(ctx, pos[0], pos[1], out)
+}
+
+// runsGetLatest downloads the files of the newest successful run of
+// schedule name (only the one of format, if given): into out if it is one
+// file, else into the folder out (default the current one).
+func (m *Main) runsGetLatest(ctx context.Context, name, format, out string) error {
+	q := url.Values{"schedule": {name}, "status": {schedule.StatusSuccess}, "limit": {"1"}}
+	var rr schedule.RunsResponse
+	if err := m.getJSON(ctx, http.MethodGet, "/v1/runs", q, &rr); err != nil {
+		return fmt.Errorf("runs get --latest %s: %w", name, err)
+	}
+	if len(rr.Runs) == 0 {
+		return fmt.Errorf("runs get --latest %s: schedule %s has no successful run yet; start one with `privaudit schedule run %s`, or see its attempts with `privaudit runs --schedule %s`",
+			name, name, name, name)
+	}
+	run := rr.Runs[0]
+	var files []schedule.File
+	var formats []string
+	for _, f := range run.Files {
+		formats = append(formats, f.Format)
+		if format == "" || f.Format == format {
+			files = append(files, f)
+		}
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("runs get --latest %s: run %s has no %s file; it has %s (choose one with --format)", name, run.ID, format, strings.Join(formats, ", "))
+	}
+	if len(files) == 1 {
+		return m.fetchRunFile(ctx, run.ID, files[0].Name, out)
+	}
+	if out == "-" {
+		return fmt.Errorf("runs get --latest %s: run %s has %d files (%s); choose one with --format to write it to stdout", name, run.ID, len(files), strings.Join(formats, ", "))
+	}
+	if out != "" {
+		if st, err := os.Stat(out); err != nil || !st.IsDir() {
+			return fmt.Errorf("runs get --latest %s: run %s has %d files (%s): --out %s must be an existing folder, or choose one file with --format",
+				name, run.ID, len(files), strings.Join(formats, ", "), out)
+		}
+	}
+	for _, f := range files {
+		if err := m.fetchRunFile(ctx, run.ID, f.Name, filepath.Join(out, f.Name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetchRunFile downloads file name of run id to out ("" for name in the
+// current folder, - for stdout), verifying its SHA-256.
+func (m *Main) fetchRunFile(ctx context.Context, id, name, out string) error {
 	if out == "" {
 		out = filepath.Base(name)
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,7 +38,7 @@ type RunsResponse struct {
 //
 //	GET  /v1/schedules                  the schedules and their next fire times
 //	POST /v1/schedules/{name}/run       run now and answer the run; ?wait=false: answer 202 at once
-//	GET  /v1/runs                       ?schedule=NAME&limit=N — run history, newest first
+//	GET  /v1/runs                       ?schedule=NAME&status=S&limit=N — run history, newest first
 //	GET  /v1/runs/{id}                  the attempts of one run
 //	GET  /v1/runs/{id}/files/{name}     download an output file of a run
 func (s *Scheduler) Routes(mux *http.ServeMux, wrap func(http.Handler) http.Handler) {
@@ -89,12 +90,16 @@ func (s *Scheduler) handleRun(w http.ResponseWriter, r *http.Request) {
 
 func (s *Scheduler) handleRuns(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := RunFilter{Schedule: q.Get("schedule")}
+	f := RunFilter{Schedule: q.Get("schedule"), Status: q.Get("status")}
 	for k := range q {
-		if k != "schedule" && k != "limit" {
-			apierr.Write(w, r, s.log, apierr.Errorf(apierr.Invalid, "unknown query parameter %q: use schedule and limit", k))
+		if k != "schedule" && k != "limit" && k != "status" {
+			apierr.Write(w, r, s.log, apierr.Errorf(apierr.Invalid, "unknown query parameter %q: use schedule, status and limit", k))
 			return
 		}
+	}
+	if f.Status != "" && !slices.Contains(runStatuses, f.Status) {
+		apierr.Write(w, r, s.log, apierr.Errorf(apierr.Invalid, "status=%q: want one of %s", f.Status, strings.Join(runStatuses, ", ")))
+		return
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -140,7 +145,8 @@ var contentTypes = map[string]string{
 
 // handleFile serves a file a run recorded, by its name. The name must be a
 // plain file name the run recorded; the path served is the recorded one,
-// never built from the request.
+// never built from the request. The download is recorded before its first
+// byte is sent (recordDownload); one that cannot be recorded is refused.
 func (s *Scheduler) handleFile(w http.ResponseWriter, r *http.Request) {
 	id, name := r.PathValue("id"), r.PathValue("name")
 	if name != filepath.Base(name) || strings.ContainsAny(name, `/\`) || name == ".." || name == "." {
@@ -148,11 +154,12 @@ func (s *Scheduler) handleFile(w http.ResponseWriter, r *http.Request) {
 			"no file %q: give a file name as `privaudit runs show %s` lists it, without folders", name, id))
 		return
 	}
-	file, schedule, err := s.runFile(r, id, name)
+	file, run, err := s.runFile(r, id, name)
 	if err != nil {
 		apierr.Write(w, r, s.log, err)
 		return
 	}
+	schedule := run.Schedule
 	f, err := os.Open(file.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		apierr.Write(w, r, s.log, apierr.Errorf(apierr.NotFound,
@@ -168,6 +175,10 @@ func (s *Scheduler) handleFile(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("run file not served", "run_id", id, "file", name, "err", err)
 		apierr.Write(w, r, s.log, apierr.Errorf(apierr.NotFound,
 			"file %s of run %s has changed since the run wrote it (a later run of schedule %s wrote the same name, or it was modified): %v", name, id, schedule, err))
+		return
+	}
+	if err := s.recordDownload(r, run, file); err != nil {
+		apierr.Write(w, r, s.log, err)
 		return
 	}
 	ct, ok := contentTypes[file.Format]
@@ -187,23 +198,23 @@ func (s *Scheduler) handleFile(w http.ResponseWriter, r *http.Request) {
 }
 
 // runFile finds the file name among the files of run id's successful
-// attempt.
-func (s *Scheduler) runFile(r *http.Request, id, name string) (File, string, error) {
+// attempt, and returns it with that attempt.
+func (s *Scheduler) runFile(r *http.Request, id, name string) (File, Run, error) {
 	runs, err := s.Runs(r.Context(), RunFilter{RunID: id, Limit: 1000})
 	if err != nil {
-		return File{}, "", err
+		return File{}, Run{}, err
 	}
 	if len(runs) == 0 {
-		return File{}, "", apierr.Errorf(apierr.NotFound, "no run %q; `privaudit runs` lists them", id)
+		return File{}, Run{}, apierr.Errorf(apierr.NotFound, "no run %q; `privaudit runs` lists them", id)
 	}
 	for _, run := range runs {
 		for _, f := range run.Files {
 			if run.Status == StatusSuccess && f.Name == name {
-				return f, run.Schedule, nil
+				return f, run, nil
 			}
 		}
 	}
-	return File{}, "", apierr.Errorf(apierr.NotFound, "run %s has no file %q; `privaudit runs show %s` lists its files", id, name, id)
+	return File{}, Run{}, apierr.Errorf(apierr.NotFound, "run %s has no file %q; `privaudit runs show %s` lists its files", id, name, id)
 }
 
 // verify checks that f still holds what the run recorded (size and

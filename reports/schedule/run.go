@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/apierr"
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/reports"
@@ -226,19 +227,26 @@ func (s *Scheduler) produce(ctx context.Context, j *job, r *Run) (err error) {
 	return syncDir(j.dir)
 }
 
-// request is the report request of one format of r.
+// request is the report request of one format of r. A run started by hand
+// is recorded under the officer who started it; any other under the
+// schedule's name.
 func (s *Scheduler) request(j *job, r Run, format string, out *output) reports.RunRequest {
 	start, last := time.Now(), time.Now()
-	return reports.RunRequest{Report: j.cfg.Report, From: r.From, To: r.To, Params: j.cfg.Params, Format: format,
-		Actor: actor(j.cfg.Name), ActorType: "system", Channel: "schedule", RequestID: r.ID, Out: out,
-		Progress: func(rows int64) {
-			if time.Since(last) < s.o.ProgressEvery {
-				return
-			}
-			last = time.Now()
-			s.log.Info("scheduled run in progress", "schedule", r.Schedule, "run_id", r.ID, "format", format,
-				"rows", rows, "bytes", out.n, "elapsed", time.Since(start).Round(time.Second))
-		}}
+	req := reports.RunRequest{Report: j.cfg.Report, From: r.From, To: r.To, Params: j.cfg.Params, Format: format,
+		Actor: actor(j.cfg.Name), ActorType: "system", Channel: audit.TrailChannelSchedule, RequestID: r.ID, Out: out,
+		Attrs: map[string]string{"schedule": r.Schedule, "run_id": r.ID, "trigger": r.Trigger}}
+	if r.Trigger == TriggerManual && r.RequestedBy != "" {
+		req.Actor, req.ActorType, req.Channel = r.RequestedBy, audit.TrailActorType, audit.TrailChannelManual
+	}
+	req.Progress = func(rows int64) {
+		if time.Since(last) < s.o.ProgressEvery {
+			return
+		}
+		last = time.Now()
+		s.log.Info("scheduled run in progress", "schedule", r.Schedule, "run_id", r.ID, "format", format,
+			"rows", rows, "bytes", out.n, "elapsed", time.Since(start).Round(time.Second))
+	}
+	return req
 }
 
 // record writes r to the run history, with its own bounded context so a

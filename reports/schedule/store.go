@@ -21,6 +21,9 @@ const (
 	StatusSkipped  = "skipped"  // the fire did not run; Error says why
 )
 
+// runStatuses lists every run status.
+var runStatuses = []string{StatusRunning, StatusSuccess, StatusFailed, StatusPanic, StatusCanceled, StatusSkipped}
+
 // Triggers: what started a run.
 const (
 	TriggerSchedule = "schedule" // the cron spec fired
@@ -76,6 +79,7 @@ func (r Run) Bytes() int64 {
 type RunFilter struct {
 	Schedule string // "" for every schedule
 	RunID    string // "" for every run
+	Status   string // "" for every status, e.g. StatusSuccess
 	Limit    int    // attempts returned, newest first; default 50, at most 1000
 }
 
@@ -138,7 +142,7 @@ func (st *store) runs(ctx context.Context, f RunFilter) ([]Run, error) {
 		f.Limit = 50
 	}
 	f.Limit = min(f.Limit, 1000)
-	out, err := st.scanRuns(ctx, "list_runs", f.Schedule, f.Schedule, f.RunID, f.RunID, f.Limit)
+	out, err := st.scanRuns(ctx, "list_runs", f.Schedule, f.Schedule, f.RunID, f.RunID, f.Status, f.Status, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}

@@ -19,9 +19,9 @@ const (
 	// privaudit's audit log as a whole, not one customer.
 	SubjectID = "privaudit:query"
 	// Purpose of every query-run event.
-	Purpose = "audit_query"
+	Purpose = audit.TrailPurposeQuery
 	// DataCategory of every query-run event.
-	DataCategory = "audit_log"
+	DataCategory = audit.TrailDataCategory
 )
 
 // maxSQLAttr bounds the SQL text kept in the event (the wire contract's
@@ -56,12 +56,12 @@ func auditEvent(ru *run, now time.Time, errKind string) audit.Event {
 	}
 	ev := audit.Event{
 		EventID: newUUID(), OccurredAt: ru.start.UTC(),
-		ActorID: clip(ru.user, audit.MaxStringLen), ActorType: "employee",
+		ActorID: clip(ru.user, audit.MaxStringLen), ActorType: audit.TrailActorType,
 		SubjectID: SubjectID, Action: "read", DataCategories: []string{DataCategory},
-		RecipientID: "internal", RecipientType: "internal",
-		Purpose: Purpose, LegalBasis: "legal_obligation",
+		RecipientID: audit.TrailRecipient, RecipientType: audit.TrailRecipient,
+		Purpose: Purpose, LegalBasis: audit.TrailLegalBasis,
 		Outcome: "allowed", RecordCount: uint64(max(ru.rows, 0)),
-		Channel: "api", RequestID: ru.queryID,
+		Channel: audit.TrailChannelAPI, RequestID: ru.queryID,
 	}
 	if ev.ActorID == "" {
 		ev.ActorID = "unknown"
