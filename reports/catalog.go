@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/privaudit/privaudit/queries"
 )
 
 // Catalog is a set of report definitions, listed by name.
@@ -87,6 +89,13 @@ func (c *Catalog) Lookup(name string) (Definition, bool) {
 		return Definition{}, false
 	}
 	return c.defs[i], true
+}
+
+// Unknown describes a report name the catalog lacks, suggesting the
+// nearest name and listing the catalog.
+func (c *Catalog) Unknown(name string) string {
+	names := c.Names()
+	return fmt.Sprintf("unknown report %q%s; the catalog has: %s", name, queries.DidYouMean(name, names), strings.Join(names, ", "))
 }
 
 // List returns every definition, sorted by name.

@@ -189,8 +189,7 @@ type Plan struct {
 func (r *Runner) Plan(req RunRequest) (*Plan, error) {
 	d, ok := r.o.Catalog.Lookup(req.Report)
 	if !ok {
-		return nil, apierr.Errorf(apierr.NotFound, "unknown report %q%s; the catalog has: %s (`privaudit report list` shows their parameters)",
-			req.Report, queries.DidYouMean(req.Report, r.o.Catalog.Names()), strings.Join(r.o.Catalog.Names(), ", "))
+		return nil, apierr.Errorf(apierr.NotFound, "%s (`privaudit report list` shows their parameters)", r.o.Catalog.Unknown(req.Report))
 	}
 	if req.Format == "" {
 		req.Format = DefaultFormat

@@ -339,7 +339,7 @@ func compileAll(cfgs []Config, r *reports.Runner) ([]*compiled, error) {
 func (cc *compiled) plan(r *reports.Runner) error {
 	c := cc.cfg
 	if _, ok := r.Catalog().Lookup(c.Report); !ok {
-		return fmt.Errorf("schedule %s: unknown report %q; the catalog has: %s", c.Name, c.Report, strings.Join(r.Catalog().Names(), ", "))
+		return fmt.Errorf("schedule %s: %s", c.Name, r.Catalog().Unknown(c.Report))
 	}
 	for _, f := range c.Formats {
 		if !slices.Contains(r.FormatNames(), f) {
@@ -360,7 +360,7 @@ func (cc *compiled) checkBuiltin() error {
 	c := cc.cfg
 	cat := reports.Default()
 	if _, ok := cat.Lookup(c.Report); !ok {
-		return fmt.Errorf("schedule %s: unknown report %q; the catalog has: %s", c.Name, c.Report, strings.Join(cat.Names(), ", "))
+		return fmt.Errorf("schedule %s: %s", c.Name, cat.Unknown(c.Report))
 	}
 	formats := reports.Formats()
 	for _, f := range c.Formats {
