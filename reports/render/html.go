@@ -123,8 +123,21 @@ func (h *htmlWriter) raw(parts ...string) {
 	}
 }
 
-// text writes s escaped.
-func (h *htmlWriter) text(s string) { h.raw(html.EscapeString(s)) }
+// text writes s escaped, with what neither HTML nor XML may hold (invalid
+// UTF-8, control characters other than tab and line ends, noncharacters)
+// replaced by U+FFFD.
+func (h *htmlWriter) text(s string) { h.raw(html.EscapeString(strings.Map(htmlRune, strings.ToValidUTF8(s, "\uFFFD")))) }
+
+// htmlRune keeps r, or replaces it by U+FFFD where a page may not hold it.
+func htmlRune(r rune) rune {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r':
+		return r
+	case r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == 0xfffe || r == 0xffff:
+		return '\uFFFD'
+	}
+	return r
+}
 
 // elem writes <tag>escaped text</tag>.
 func (h *htmlWriter) elem(tag, s string) {
