@@ -126,7 +126,9 @@ func (h *htmlWriter) raw(parts ...string) {
 // text writes s escaped, with what neither HTML nor XML may hold (invalid
 // UTF-8, control characters other than tab and line ends, noncharacters)
 // replaced by U+FFFD.
-func (h *htmlWriter) text(s string) { h.raw(html.EscapeString(strings.Map(htmlRune, strings.ToValidUTF8(s, "\uFFFD")))) }
+func (h *htmlWriter) text(s string) {
+	h.raw(html.EscapeString(strings.Map(htmlRune, strings.ToValidUTF8(s, "\uFFFD"))))
+}
 
 // htmlRune keeps r, or replaces it by U+FFFD where a page may not hold it.
 func htmlRune(r rune) rune {
