@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -348,4 +349,40 @@ func readHTML(t *testing.T, b []byte) [][]string {
 	tab[0] = columnNames(d)
 	checkNothingInternal(t, "html page", [][]string{{strings.Join(all, "\n")}})
 	return tab
+}
+
+// TestCustomerExportRecorded checks that a run of the customer-ready
+// report is recorded as an access event about the customer, and that the
+// customer's next export shows it in plain words, without the officer's
+// name.
+func TestCustomerExportRecorded(t *testing.T) {
+	env := plantedEnv(t)
+	r := newTestRunner(t, env, env.Ingestor.Record)
+	var first bytes.Buffer
+	res, err := r.Run(context.Background(), RunRequest{Report: CustomerSubjectAccess, From: octFrom, To: octTo, Format: "csv",
+		Params: map[string]string{"subject_id": planted}, Actor: "test-officer", Out: &first})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.WaitStored(t)
+	var subject, actor, report string
+	err = env.Conn.QueryRow(context.Background(), `SELECT subject_id, actor_id, attr_values[indexOf(attr_keys, 'report')]
+		FROM `+env.Schema.DB+`.access_events FINAL WHERE event_id = ?`, res.EventID).Scan(&subject, &actor, &report)
+	if err != nil || subject != planted || actor != "test-officer" || report != CustomerSubjectAccess {
+		t.Fatalf("recorded run: %v subject %q actor %q report %q", err, subject, actor, report)
+	}
+	// The run happened now: a period up to the next day holds it.
+	to := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	var next bytes.Buffer
+	if _, err := r.Run(context.Background(), RunRequest{Report: CustomerSubjectAccess, From: octFrom, To: to, Format: "csv",
+		Params: map[string]string{"subject_id": planted}, Actor: "test-officer", Out: &next}); err != nil {
+		t.Fatal(err)
+	}
+	tab := readCSV(t, next.Bytes())
+	checkNothingInternal(t, "csv with the recorded run", tab)
+	last := tab[len(tab)-1]
+	if len(tab) != len(readCSV(t, first.Bytes()))+1 || !slices.Equal(last[1:6], []string{"Your data was exported", "Bank employee",
+		theBank, "The bank itself", "Compliance audit report"}) {
+		t.Errorf("the recorded run shows as %q (%d rows)", last, len(tab)-1)
+	}
 }
