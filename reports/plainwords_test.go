@@ -40,3 +40,30 @@ func TestPlainWordsComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestConsentChangeWords walks one consent through every change a
+// customer's consent rows name.
+func TestConsentChangeWords(t *testing.T) {
+	c := newCustomerRows(nil).(*customerRows)
+	steps := []struct {
+		granted        bool
+		purposes, cats []string
+		want           string
+	}{
+		{true, []string{"a", "b"}, []string{"x"}, consentGiven},
+		{true, []string{"a"}, []string{"x"}, consentNarrowed},
+		{true, []string{"a", "c"}, []string{"x", "y"}, consentWidened},
+		{true, []string{"d"}, []string{"x", "y"}, consentChanged},
+		{true, []string{"d", "d"}, []string{"y", "x"}, consentRenewed},
+		{false, nil, nil, consentWithdrawn},
+		{true, []string{"a"}, []string{"x"}, consentGivenAgain},
+	}
+	for i, s := range steps {
+		if got := c.consentChange("k", s.granted, s.purposes, s.cats); got != s.want {
+			t.Errorf("step %d: %q, want %q", i+1, got, s.want)
+		}
+	}
+	if got := c.consentChange("other", true, []string{"a"}, []string{"x"}); got != consentGiven {
+		t.Errorf("another consent: %q, want %q", got, consentGiven)
+	}
+}

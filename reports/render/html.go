@@ -161,7 +161,7 @@ func (h *htmlWriter) head(m Meta) {
 	h.elem("h1", title)
 	h.raw("\n", `<dl class="meta">`, "\n")
 	for _, p := range m.Params {
-		h.pair(Heading(p.Name), p.Value)
+		h.pair(heading(p.Name), p.Value)
 	}
 	if !m.GeneratedAt.IsZero() {
 		h.pair("Generated at", m.GeneratedAt.UTC().Format(htmlTimeLayout))
@@ -183,7 +183,7 @@ func (h *htmlWriter) tableStart(cols []Column) {
 	h.raw(`<table class="detail">`, "\n<caption>Detail</caption>\n<thead><tr>")
 	for _, c := range cols {
 		h.raw(`<th scope="col">`)
-		h.text(Heading(c.Name))
+		h.text(heading(c.Name))
 		h.raw("</th>")
 	}
 	h.raw("</tr></thead>\n<tbody>\n")
@@ -238,7 +238,7 @@ func (h *htmlWriter) pivot(p Pivot) {
 	h.elem("caption", p.Title)
 	h.raw("\n<thead><tr>")
 	h.raw(`<th scope="col">`)
-	h.text(Heading(p.RowHeader))
+	h.text(heading(p.RowHeader))
 	h.raw("</th>")
 	for _, c := range p.ColHeaders {
 		h.raw(`<th scope="col">`)
@@ -305,9 +305,9 @@ func htmlText(v any) string {
 	return Text(String, v)
 }
 
-// Heading turns a column or parameter name into a heading: "what_happened"
+// heading turns a column or parameter name into a heading: "what_happened"
 // becomes "What happened".
-func Heading(name string) string {
+func heading(name string) string {
 	s := strings.ReplaceAll(name, "_", " ")
 	if s == "" {
 		return s
