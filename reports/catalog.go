@@ -61,6 +61,10 @@ func (d Definition) check() error {
 		return fmt.Errorf("report %s: SQL and Columns are required", d.Name)
 	case len(d.Categories) == 0:
 		return fmt.Errorf("report %s: Categories (recorded on each run) are required", d.Name)
+	case d.Transform != nil && (len(d.Transform.From) == 0 || d.Transform.Rows == nil):
+		return fmt.Errorf("report %s: a Transform needs the SQL's columns (From) and Rows", d.Name)
+	case d.Audience != AudienceOfficer && d.Audience != AudienceCustomer:
+		return fmt.Errorf("report %s: unknown audience %q", d.Name, d.Audience)
 	}
 	for _, p := range d.Params {
 		if !paramNameRE.MatchString(p.Name) || slices.Contains(reservedArgs, p.Name) {

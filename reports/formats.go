@@ -5,12 +5,13 @@ import (
 	"github.com/privaudit/privaudit/reports/xlsx"
 )
 
-// Formats returns the renderers privaudit ships, by format name: csv and
-// json (reports/render) and xlsx (reports/xlsx). A new format is one entry
-// here.
+// Formats returns the renderers privaudit ships, by format name: csv, json
+// and html (reports/render) and xlsx (reports/xlsx). A new format is one
+// entry here.
 func Formats() map[string]render.Renderer {
 	return map[string]render.Renderer{
 		"csv":  render.CSV(),
+		"html": render.HTML(),
 		"json": render.JSON(),
 		"xlsx": xlsx.New(),
 	}

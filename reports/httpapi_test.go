@@ -48,7 +48,7 @@ func TestHTTPCatalog(t *testing.T) {
 	env := httpEnv(t, false)
 	resp, body, _ := get(t, env, auth.RoleOfficer, "/v1/reports")
 	var cat CatalogResponse
-	if resp.StatusCode != 200 || json.Unmarshal(body, &cat) != nil || len(cat.Reports) != len(Default().Names()) || strings.Join(cat.Formats, ",") != "csv,json,xlsx" {
+	if resp.StatusCode != 200 || json.Unmarshal(body, &cat) != nil || len(cat.Reports) != len(Default().Names()) || strings.Join(cat.Formats, ",") != "csv,html,json,xlsx" {
 		t.Fatalf("catalog: %d %s", resp.StatusCode, body)
 	}
 	for _, e := range cat.Reports {

@@ -36,6 +36,16 @@ type Definition struct {
 	// SQL names the file queries/reports/SQL.sql: its body is the detail
 	// query, its {{define}} blocks the summary queries.
 	SQL string
+	// Detail, if set, names the {{define}} block of the SQL file that is
+	// the detail query instead of the file's body, so two reports share
+	// one file.
+	Detail string
+	// Transform, if set, rewrites the detail rows between the SQL and the
+	// renderer (e.g. into plain words).
+	Transform *Transform
+	// Audience is who the report is written for: AudienceOfficer (the
+	// default) or AudienceCustomer.
+	Audience Audience
 	// Summary lists the summary queries of the xlsx Summary sheet.
 	Summary []SummarySpec
 	// Categories are the data categories the report reveals, recorded on
@@ -53,6 +63,38 @@ type Definition struct {
 	// parameters: constants the SQL compares with whose one home is Go
 	// (e.g. audit.TrailPurposeReport), so the SQL does not restate them.
 	Bind map[string]string
+}
+
+// Transform rewrites a report's detail rows on their way from the SQL to
+// the renderer, one row out for each row in.
+type Transform struct {
+	// From are the columns the SQL returns; the renderer gets the
+	// Definition's Columns.
+	From []render.Column
+	// Rows wraps the SQL's rows; it is called once per run.
+	Rows func(src render.Rows) render.Rows
+}
+
+// Audience is who a report is written for.
+type Audience string
+
+// Audiences. A report for the customer (GDPR Art. 15) states neither who ran
+// it (only the issuer, CustomerIssuer) nor its SQL: its header and About
+// sheet carry no internal names.
+const (
+	AudienceOfficer  Audience = ""
+	AudienceCustomer Audience = "customer"
+)
+
+// CustomerIssuer is who a customer-ready report says generated it.
+const CustomerIssuer = "The bank's data protection office"
+
+// sqlColumns are the columns the definition's detail SQL returns.
+func (d Definition) sqlColumns() []render.Column {
+	if d.Transform != nil {
+		return d.Transform.From
+	}
+	return d.Columns
 }
 
 // ParamKind is the type of a report parameter.

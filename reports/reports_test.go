@@ -93,8 +93,8 @@ var specColumns = map[string][]string{
 
 func TestCatalog(t *testing.T) {
 	c := Default()
-	if got := c.Names(); len(got) != len(specColumns) {
-		t.Fatalf("catalog %v, want the %d reports of SPEC §4", got, len(specColumns))
+	if got := c.Names(); len(got) != len(specColumns)+len(customerForms) {
+		t.Fatalf("catalog %v, want the %d reports of SPEC §4 and their %d customer-ready forms", got, len(specColumns), len(customerForms))
 	}
 	for name, cols := range specColumns {
 		d, ok := c.Lookup(name)
@@ -134,7 +134,7 @@ func TestReportsColumnsAndSummaries(t *testing.T) {
 	env := goldenEnv(t, ingesttest.Options{})
 	plantTrail(t, env) // officer-activity's rows
 	r := newTestRunner(t, env, nil)
-	params := map[string]map[string]string{"subject-access": {"subject_id": "cust-01"}}
+	params := map[string]map[string]string{"subject-access": {"subject_id": "cust-01"}, CustomerSubjectAccess: {"subject_id": "cust-01"}}
 	for _, d := range r.Catalog().List() {
 		recs, res := runCSV(t, r, d.Name, params[d.Name])
 		if !slices.Equal(recs[0], columnNames(d)) {
@@ -159,7 +159,11 @@ func TestReportsColumnsAndSummaries(t *testing.T) {
 		if len(cap.sum.Totals) == 0 || len(cap.sum.Pivots) == 0 || !slices.ContainsFunc(cap.sum.Pivots, func(p render.Pivot) bool { return p.Chart }) {
 			t.Errorf("%s summary: %+v", d.Name, cap.sum)
 		}
-		if len(cap.in.Meta.SQL) != 1+len(d.Summary) || cap.in.Meta.Params[0].Value != "2026-10-01" {
+		wantSQL, by := 1+len(d.Summary), "t"
+		if d.Audience == AudienceCustomer {
+			wantSQL, by = 0, CustomerIssuer
+		}
+		if len(cap.in.Meta.SQL) != wantSQL || cap.in.Meta.GeneratedBy != by || cap.in.Meta.Params[0].Value != "2026-10-01" {
 			t.Errorf("%s meta: %+v", d.Name, cap.in.Meta)
 		}
 	}
@@ -376,7 +380,7 @@ func TestRunRecordedAndValidation(t *testing.T) {
 		msg  string
 	}{
 		{RunRequest{Report: "disclosure"}, apierr.NotFound, "access-review, consents, disclosures"},
-		{RunRequest{Report: "disclosures", Format: "pdf", From: octFrom, To: octTo}, apierr.Invalid, "csv, json, xlsx"},
+		{RunRequest{Report: "disclosures", Format: "pdf", From: octFrom, To: octTo}, apierr.Invalid, "csv, html, json, xlsx"},
 		{RunRequest{Report: "disclosures", Format: "csv", From: octTo, To: octFrom}, apierr.Invalid, "empty period"},
 		{RunRequest{Report: "disclosures", Format: "csv", To: octTo}, apierr.Invalid, "period is required"},
 		{RunRequest{Report: "subject-access", Format: "csv", From: octFrom, To: octTo}, apierr.Invalid, "needs parameter subject_id"},

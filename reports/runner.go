@@ -94,7 +94,7 @@ func NewRunner(o Options) (*Runner, error) {
 	for _, d := range o.Catalog.List() {
 		var s reportSQL
 		var err error
-		if s.detail, err = queries.Report(d.SQL, o.Schema); err != nil {
+		if s.detail, err = queries.ReportSection(d.SQL, d.Detail, o.Schema); err != nil {
 			return nil, fmt.Errorf("report %s: %w", d.Name, err)
 		}
 		for _, sp := range d.Summary {
@@ -298,14 +298,18 @@ func (r *Runner) render(ctx context.Context, p *Plan, now time.Time, pos LedgerP
 		return render.Result{}, nil, fmt.Errorf("query: %w", err)
 	}
 	defer rows.Close()
-	cr, err := newRows(rows, p.Definition.Columns)
+	cr, err := newRows(rows, p.Definition.sqlColumns())
 	if err != nil {
 		return render.Result{}, nil, err
+	}
+	var detail render.Rows = cr
+	if t := p.Definition.Transform; t != nil {
+		detail = t.Rows(cr)
 	}
 	in := render.Input{
 		Meta:     p.meta(now, r.o.Version, sqls, pos),
 		Columns:  p.Definition.Columns,
-		Rows:     cr,
+		Rows:     detail,
 		Progress: p.req.Progress,
 	}
 	var fetch *summaryFetch
@@ -359,7 +363,8 @@ func (f *summaryFetch) result() *render.Summary {
 	return nil
 }
 
-// meta describes the run for the About sheet.
+// meta describes the run for the About sheet. A report for the customer
+// names CustomerIssuer instead of who ran it and leaves out the SQL.
 func (p *Plan) meta(now time.Time, version string, sqls reportSQL, pos LedgerPosition) render.Meta {
 	m := render.Meta{Report: p.Definition.Name, Title: p.Definition.Title, GeneratedAt: now.UTC(),
 		GeneratedBy: p.req.Actor, Version: version, Ledger: pos.String()}
@@ -367,6 +372,10 @@ func (p *Plan) meta(now time.Time, version string, sqls reportSQL, pos LedgerPos
 		render.Param{Name: "to", Value: periodText(p.req.To)})
 	for _, rp := range p.params {
 		m.Params = append(m.Params, render.Param{Name: rp.Name, Value: rp.Value})
+	}
+	if p.Definition.Audience == AudienceCustomer {
+		m.GeneratedBy = CustomerIssuer
+		return m
 	}
 	m.SQL = append(m.SQL, render.NamedSQL{Name: "detail", SQL: sqls.detail})
 	for i, s := range p.Definition.Summary {

@@ -34,7 +34,7 @@ Server:
 Client (talk to a running server: PRIVAUDIT_SERVER, PRIVAUDIT_TOKEN):
   ingest events|consents FILE… send NDJSON files (- for stdin)
   report list                  the report catalog with parameters
-  report run NAME --from D --to D [--param k=v]… [--format xlsx|csv|json] [--out FILE]
+  report run NAME --from D --to D [--param k=v]… [--format xlsx|csv|json|html] [--out FILE] [--audience customer]
                                download a report
   schedule list | schedule run NAME [--no-wait]
                                configured schedules, next fire times; run one now

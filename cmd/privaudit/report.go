@@ -20,7 +20,7 @@ import (
 
 const reportUsage = `usage:
   privaudit report list
-  privaudit report run NAME --from DATE --to DATE [--param k=v]… [--format xlsx|csv|json] [--out FILE]`
+  privaudit report run NAME --from DATE --to DATE [--param k=v]… [--format xlsx|csv|json|html] [--out FILE] [--audience customer]`
 
 // report is `privaudit report list|run`, a client of a running server.
 func (m *Main) report(ctx context.Context, args []string) error {
@@ -76,6 +76,7 @@ func (m *Main) reportList(ctx context.Context, args []string) error {
 // runFlags are the flags of `report run`.
 type runFlags struct {
 	from, to, format, out string
+	audience              string
 	params                paramFlag
 	allowEmpty            bool
 }
@@ -104,7 +105,8 @@ func (m *Main) reportRun(ctx context.Context, args []string) error {
 		fs.StringVar(&rf.from, "from", "", "start of the period, inclusive (2026-10-01 or RFC 3339)")
 		fs.StringVar(&rf.to, "to", "", "end of the period, exclusive")
 		fs.Var(rf.params, "param", "report parameter NAME=VALUE (repeatable); see `privaudit report list`")
-		fs.StringVar(&rf.format, "format", "", "xlsx, csv or json (default: from --out's extension, else xlsx)")
+		fs.StringVar(&rf.format, "format", "", "xlsx, csv, json or html (default: from --out's extension, else xlsx)")
+		fs.StringVar(&rf.audience, "audience", "", "customer: the customer-ready form of the report (subject-access), to send to the customer")
 		fs.StringVar(&rf.out, "out", "", "file to write (default: the server's file name in the current directory; - for stdout)")
 		fs.BoolVar(&rf.allowEmpty, "allow-empty", false, "succeed when subject-access finds nothing at all about the customer (else: a warning and exit status 1)")
 	})
@@ -127,6 +129,9 @@ func (m *Main) reportRun(ctx context.Context, args []string) error {
 	if name == "" || rf.from == "" || rf.to == "" {
 		return usageError{"a report name, --from and --to are required\n" + reportUsage}
 	}
+	if name, err = reports.ForAudience(name, rf.audience); err != nil {
+		return usageError{err.Error()}
+	}
 	for _, b := range []string{rf.from, rf.to} {
 		if _, err := reports.ParseTime(b); err != nil {
 			return usageError{"period: " + err.Error()}
@@ -143,9 +148,9 @@ func (m *Main) reportRun(ctx context.Context, args []string) error {
 	}
 	q := reports.QueryValues(rf.from, rf.to, rf.format, rf.params)
 	rows, err := m.download(ctx, name, q, rf.out)
-	if err == nil && name == "subject-access" && rows == "0" && !rf.allowEmpty {
-		return fmt.Errorf("subject-access: nothing at all is recorded about subject_id %q up to %s (no access, disclosure or consent): "+
-			"check the id; the empty report was written anyway; pass --allow-empty when no record is the answer", rf.params["subject_id"], rf.to)
+	if err == nil && (name == "subject-access" || name == reports.CustomerSubjectAccess) && rows == "0" && !rf.allowEmpty {
+		return fmt.Errorf("%s: nothing at all is recorded about subject_id %q up to %s (no access, disclosure or consent): "+
+			"check the id; the empty report was written anyway; pass --allow-empty when no record is the answer", name, rf.params["subject_id"], rf.to)
 	}
 	return err
 }
@@ -155,7 +160,7 @@ func (m *Main) reportRun(ctx context.Context, args []string) error {
 func checkOutFormat(out, format string) error {
 	ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(out), "."))
 	switch ext {
-	case "xlsx", "csv", "json":
+	case "xlsx", "csv", "json", "html":
 	default:
 		return nil
 	}
@@ -172,6 +177,8 @@ func formatFromName(name string) string {
 		return "csv"
 	case ".json":
 		return "json"
+	case ".html":
+		return "html"
 	}
 	return "xlsx"
 }

@@ -57,7 +57,7 @@ func TestReportCommand(t *testing.T) {
 	env := reportServer(t, false)
 	out, _, err := runReport(t, env, auth.RoleOfficer, "list")
 	if err != nil || !strings.Contains(out, "subject-access") || !strings.Contains(out, "subject_id (required)") ||
-		!strings.Contains(out, "backdated_days=7") || !strings.Contains(out, "csv, json, xlsx") {
+		!strings.Contains(out, "backdated_days=7") || !strings.Contains(out, "csv, html, json, xlsx") {
 		t.Fatalf("list: %v\n%s", err, out)
 	}
 

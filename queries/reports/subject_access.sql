@@ -10,6 +10,16 @@
 {{define "event_filter"}}
           AND subject_id = @subject_id
 {{end}}
+{{template "subject_access_records" .}}
+ORDER BY {{template "subject_access_order" .}}
+
+{{- /*
+The customer's records, unordered: the detail above and the customer-ready
+form ("customer" below) read the same rows in the same order.
+*/ -}}
+{{define "subject_access_order"}}occurred_at, record_type, event_id{{end}}
+
+{{define "subject_access_records"}}
 SELECT *
 FROM (
     SELECT
@@ -47,7 +57,7 @@ FROM (
     FROM {{.DB}}.consent_events FINAL
     WHERE subject_id = @subject_id AND effective_ns < @to_ns
 )
-ORDER BY occurred_at, record_type, event_id
+{{end}}
 
 {{define "totals"}}
 SELECT
@@ -69,5 +79,50 @@ GROUP BY row_label, col_label
 SELECT recipient_id AS row_label, status AS col_label, toFloat64(count()) AS value
 FROM {{.DB}}.consent_events FINAL
 WHERE subject_id = @subject_id AND effective_ns < @to_ns
+GROUP BY row_label, col_label
+{{end}}
+
+{{- /*
+The customer-ready form (report subject-access-customer): the same records
+in the same order, with what a customer's copy needs and no more. Staff
+are named only on request (@staff_names = 'yes') and only employees; every
+consent a row names comes with the date the customer first gave it
+(consent_given_at, from the customer's own consents only) and, on consent
+rows, whether that state ran out before its next change and the period's
+end (expired). reports/subject_access_customer.go puts it in plain words.
+*/ -}}
+{{define "customer"}}
+SELECT
+    record_type, occurred_at, action,
+    if(@staff_names = 'yes' AND actor_type = 'employee', actor_id, '') AS staff_name, actor_type,
+    recipient_id, recipient_type, purpose, data_categories, legal_basis, consent_id, verdict,
+    disclosure, record_count, times_disclosed, expires_at,
+    toUInt8(action = 'consent_granted' AND expires_at != 0 AND expires_at <= @to_ns
+        AND NOT arrayExists((c, t, e) -> c > t AND c < e,
+            consent_changes, replicate(occurred_at, consent_changes), replicate(expires_at, consent_changes))) AS expired,
+    consent_given_at
+FROM ({{template "subject_access_records" .}})
+ANY LEFT JOIN (
+    SELECT consent_id, min(effective_ns) AS consent_given_at, groupArray(effective_ns) AS consent_changes
+    FROM {{.DB}}.consent_events FINAL
+    WHERE subject_id = @subject_id AND effective_ns < @to_ns
+    GROUP BY consent_id
+) USING (consent_id)
+ORDER BY {{template "subject_access_order" .}}
+{{end}}
+
+{{define "customer_totals"}}
+SELECT
+    toFloat64(count()) AS `Uses of your data in the period`,
+    toFloat64(countIf(is_disclosure)) AS `Times your data was shared with another organisation`,
+    toFloat64(uniqExactIf(recipient_id, is_disclosure)) AS `Organisations that received your data`,
+    toFloat64(countIf(is_violation)) AS `Uses that needed your consent and did not have it`
+FROM ({{template "verdicts" .}})
+{{end}}
+
+{{define "customer_recipients"}}
+SELECT recipient_id AS row_label, 'Times shared' AS col_label, toFloat64(count()) AS value
+FROM ({{template "verdicts" .}})
+WHERE is_disclosure
 GROUP BY row_label, col_label
 {{end}}
