@@ -20,7 +20,7 @@ import (
 
 const reportUsage = `usage:
   privaudit report list
-  privaudit report run NAME --from DATE --to DATE [--param k=v]… [--format xlsx|csv|json] [--out FILE]`
+  privaudit report run NAME --from DATE --to DATE [--param k=v]… [--format xlsx|csv|json] [--tz ZONE] [--out FILE]`
 
 // report is `privaudit report list|run`, a client of a running server.
 func (m *Main) report(ctx context.Context, args []string) error {
@@ -76,6 +76,7 @@ func (m *Main) reportList(ctx context.Context, args []string) error {
 // runFlags are the flags of `report run`.
 type runFlags struct {
 	from, to, format, out string
+	tz                    string
 	params                paramFlag
 	allowEmpty            bool
 }
@@ -105,6 +106,7 @@ func (m *Main) reportRun(ctx context.Context, args []string) error {
 		fs.StringVar(&rf.to, "to", "", "end of the period, exclusive")
 		fs.Var(rf.params, "param", "report parameter NAME=VALUE (repeatable); see `privaudit report list`")
 		fs.StringVar(&rf.format, "format", "", "xlsx, csv or json (default: from --out's extension, else xlsx)")
+		fs.StringVar(&rf.tz, "tz", "", "time zone of the times the xlsx shows, e.g. Europe/Paris (default UTC; csv and json stay UTC)")
 		fs.StringVar(&rf.out, "out", "", "file to write (default: the server's file name in the current directory; - for stdout)")
 		fs.BoolVar(&rf.allowEmpty, "allow-empty", false, "succeed when subject-access finds nothing at all about the customer (else: a warning and exit status 1)")
 	})
@@ -135,10 +137,16 @@ func (m *Main) reportRun(ctx context.Context, args []string) error {
 	if err := checkOutFormat(rf.out, rf.format); err != nil {
 		return err
 	}
+	if _, err := reports.LoadZone(rf.tz); err != nil {
+		return usageError{"--tz: " + err.Error()}
+	}
 	if rf.format == "" {
 		rf.format = formatFromName(rf.out)
 	}
 	q := reports.QueryValues(rf.from, rf.to, rf.format, rf.params)
+	if rf.tz != "" {
+		q.Set("tz", rf.tz)
+	}
 	rows, err := m.download(ctx, name, q, rf.out)
 	if err == nil && name == "subject-access" && rows == "0" && !rf.allowEmpty {
 		return fmt.Errorf("subject-access: nothing at all is recorded about subject_id %q up to %s (no access, disclosure or consent): "+

@@ -230,7 +230,7 @@ func (s *Scheduler) produce(ctx context.Context, j *job, r *Run) (err error) {
 func (s *Scheduler) request(j *job, r Run, format string, out *output) reports.RunRequest {
 	start, last := time.Now(), time.Now()
 	return reports.RunRequest{Report: j.cfg.Report, From: r.From, To: r.To, Params: j.cfg.Params, Format: format,
-		Actor: actor(j.cfg.Name), ActorType: "system", Channel: "schedule", RequestID: r.ID, Out: out,
+		TimeZone: j.loc.String(), Actor: actor(j.cfg.Name), ActorType: "system", Channel: "schedule", RequestID: r.ID, Out: out,
 		Progress: func(rows int64) {
 			if time.Since(last) < s.o.ProgressEvery {
 				return

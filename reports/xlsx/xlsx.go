@@ -119,7 +119,7 @@ func (r *Renderer) Render(ctx context.Context, w io.Writer, in render.Input) (re
 	}
 	f := excelize.NewFile(excelize.Options{TmpDir: r.opts.tempDir})
 	defer func() { _ = f.Close() }()
-	st, err := newStyles(f)
+	st, err := newStyles(f, in.Meta.Zone())
 	if err != nil {
 		return render.Result{}, fmt.Errorf("render xlsx %s: %w", in.Meta.Report, err)
 	}
@@ -141,6 +141,9 @@ func (r *Renderer) Render(ctx context.Context, w io.Writer, in render.Input) (re
 	}
 	if err := writeSummary(f, st, in.Meta, sum, det); err != nil {
 		return render.Result{}, fmt.Errorf("render xlsx %s: summary sheet: %w", in.Meta.Report, err)
+	}
+	if err := writeLegend(f, st, in.Meta, in.Columns); err != nil {
+		return render.Result{}, fmt.Errorf("render xlsx %s: legend sheet: %w", in.Meta.Report, err)
 	}
 	if err := writeAbout(f, st, in.Meta, det); err != nil {
 		return render.Result{}, fmt.Errorf("render xlsx %s: about sheet: %w", in.Meta.Report, err)
