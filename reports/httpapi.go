@@ -56,10 +56,13 @@ type CatalogEntry struct {
 	Columns     []CatalogCell `json:"columns"`
 }
 
-// CatalogCell is one detail column of a catalog entry.
+// CatalogCell is one detail column of a catalog entry: its identifier
+// (the csv and json column name), kind, and the plain-word header the
+// xlsx shows.
 type CatalogCell struct {
-	Name string `json:"name"`
-	Kind string `json:"kind"`
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Label string `json:"label"`
 }
 
 // CatalogResponse is the body of GET /v1/reports.
@@ -79,7 +82,7 @@ func (h *handler) list(w http.ResponseWriter, req *http.Request) {
 			e.Params = []ParamSpec{}
 		}
 		for _, c := range d.Columns {
-			e.Columns = append(e.Columns, CatalogCell{Name: c.Name, Kind: kindNames[c.Kind]})
+			e.Columns = append(e.Columns, CatalogCell{Name: c.Name, Kind: kindNames[c.Kind], Label: c.Header()})
 		}
 		resp.Reports = append(resp.Reports, e)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/apierr"
+	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
 	"github.com/privaudit/privaudit/reports/render"
 	"github.com/privaudit/privaudit/reports/xlsx"
@@ -272,5 +273,37 @@ func TestReportTimeZone(t *testing.T) {
 		Format: "csv", Actor: "t", Out: &bytes.Buffer{}})
 	if apierr.Code(err) != apierr.Invalid || !strings.Contains(err.Error(), `"Mars/Olympus"`) {
 		t.Errorf("unknown zone: %v", err)
+	}
+}
+
+// TestHTTPTimeZone: GET /v1/reports/{name} takes tz: the xlsx shows its
+// times in that zone, the csv stays in UTC, an unknown zone is a 400
+// naming it; the catalog lists each column's plain-word label.
+func TestHTTPTimeZone(t *testing.T) {
+	env := httpEnv(t, false)
+	const q = "/v1/reports/disclosures?from=2026-10-01&to=2026-11-01&tz=Europe/Paris"
+	resp, body, err := get(t, env, auth.RoleOfficer, q)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("xlsx with tz: %d %v %s", resp.StatusCode, err, body)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if v, _ := f.GetCellValue(xlsx.DetailSheet, "B1"); v != "Occurred at (Europe/Paris)" {
+		t.Errorf("Detail B1 = %q, want the zone named", v)
+	}
+	resp, body, _ = get(t, env, auth.RoleOfficer, q+"&format=csv")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), ",2026-10-14T23:59:59.999Z,") {
+		t.Errorf("csv with tz: %d, want UTC times: %.300s", resp.StatusCode, body)
+	}
+	resp, body, _ = get(t, env, auth.RoleOfficer, "/v1/reports/disclosures?from=2026-10-01&to=2026-11-01&tz=Mars/Olympus")
+	if err := DecodeError(resp.StatusCode, body); resp.StatusCode != 400 || !strings.Contains(err.Error(), "Mars/Olympus") {
+		t.Errorf("unknown zone: %d %s", resp.StatusCode, body)
+	}
+	_, body, _ = get(t, env, auth.RoleOfficer, "/v1/reports")
+	if !strings.Contains(string(body), `{"name":"subject_id","kind":"string","label":"Customer id"}`) {
+		t.Errorf("the catalog lacks the columns' labels: %.300s", body)
 	}
 }
