@@ -46,7 +46,8 @@ func init() {
 		Summary: []SummarySpec{
 			{Section: "totals"},
 			{Section: "by_hour", Pivot: &PivotSpec{Title: "Internal accesses per hour of day (UTC) and actor type",
-				RowHeader: "hour", Chart: true, ByLabel: true}},
+				RowHeader: "hour", Chart: true, ByLabel: true, ColumnOrder: []string{"employee", "service", "system"}, Fixed: true,
+				Empty: "No internal accesses in this period."}},
 		},
 		Categories: []string{"access_records"},
 	})

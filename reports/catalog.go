@@ -38,7 +38,10 @@ var (
 
 // NewCatalog checks defs and returns them as a catalog sorted by name.
 func NewCatalog(defs ...Definition) (*Catalog, error) {
-	c := &Catalog{defs: slices.Clone(defs), byName: map[string]int{}}
+	c := &Catalog{defs: make([]Definition, len(defs)), byName: map[string]int{}}
+	for i, d := range defs {
+		c.defs[i] = withWords(d)
+	}
 	slices.SortFunc(c.defs, func(a, b Definition) int { return strings.Compare(a.Name, b.Name) })
 	for i, d := range c.defs {
 		if err := d.check(); err != nil {

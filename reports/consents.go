@@ -15,7 +15,7 @@ func init() {
 			Description: "a consent recorded more than this many days after its effective_at is flagged backdated"}},
 		Columns: []render.Column{
 			{Name: "consent_event_id", Kind: render.String, Width: 38},
-			{Name: "consent_id", Kind: render.String, Width: 20},
+			{Name: "consent_id", Label: "Consent id", Description: "The consent the event belongs to.", Kind: render.String, Width: 20},
 			{Name: "subject_id", Kind: render.String, Width: 16},
 			{Name: "recipient_id", Kind: render.String, Width: 18},
 			{Name: "status", Kind: render.String, Width: 10},
@@ -35,9 +35,10 @@ func init() {
 			{Section: "totals"},
 			{Section: "expiring"},
 			{Section: "active", Pivot: &PivotSpec{Title: "Active consents at the end of the period, per recipient and purpose",
-				RowHeader: "recipient_id", Chart: true}},
+				RowHeader: "recipient_id", Chart: true, Empty: "No active consents at the end of the period."}},
 			{Section: "by_recipient", Pivot: &PivotSpec{Title: "Consent events in the period per recipient",
-				RowHeader: "recipient_id", ColumnOrder: []string{"granted", "withdrawn"}}},
+				RowHeader: "recipient_id", ColumnOrder: []string{"granted", "withdrawn"}, Fixed: true,
+				Empty: "No consent events in this period."}},
 		},
 		Categories: []string{"consent_records"},
 	})

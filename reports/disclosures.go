@@ -29,11 +29,13 @@ func init() {
 			{Name: "request_id", Kind: render.String},
 		},
 		Summary: []SummarySpec{
-			{Section: "totals"},
+			{Section: "totals", ZeroNotes: []ZeroNote{{Total: "Disclosures", Text: "No disclosures in this period."},
+				{Total: "Not covered (violations)", Text: "No violations among the disclosures of this period."}}},
 			{Section: "cells", Rollup: []PivotSpec{
 				{Title: "Disclosures per recipient and verdict", RowHeader: "recipient_id", Row: "recipient_id", Col: "verdict",
-					Chart: true, ColumnOrder: Verdicts},
-				{Title: "Disclosures per purpose and recipient", RowHeader: "purpose", Row: "purpose", Col: "recipient_id"},
+					Chart: true, ColumnOrder: Verdicts, Fixed: true, Empty: "No disclosures in this period."},
+				{Title: "Disclosures per purpose and recipient", RowHeader: "purpose", Row: "purpose", Col: "recipient_id",
+					Empty: "No disclosures in this period."},
 			}},
 		},
 		Categories: []string{"access_records", "consent_records"},

@@ -32,7 +32,7 @@ const DefaultFormat = "xlsx"
 // Routes registers the report API on mux, for the officer and admin roles:
 //
 //	GET /v1/reports         the catalog: reports, their parameters and columns, the formats
-//	GET /v1/reports/{name}  ?from=&to=&format=&param.KEY=VALUE — the report as a download
+//	GET /v1/reports/{name}  ?from=&to=&format=&tz=&param.KEY=VALUE — the report as a download
 func Routes(mux *http.ServeMux, r *Runner, tokens *auth.Store, log *slog.Logger) {
 	if log == nil {
 		log = slog.Default()
@@ -56,10 +56,13 @@ type CatalogEntry struct {
 	Columns     []CatalogCell `json:"columns"`
 }
 
-// CatalogCell is one detail column of a catalog entry.
+// CatalogCell is one detail column of a catalog entry: its identifier
+// (the csv and json column name), kind, and the plain-word header the
+// xlsx shows.
 type CatalogCell struct {
-	Name string `json:"name"`
-	Kind string `json:"kind"`
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Label string `json:"label"`
 }
 
 // CatalogResponse is the body of GET /v1/reports.
@@ -79,7 +82,7 @@ func (h *handler) list(w http.ResponseWriter, req *http.Request) {
 			e.Params = []ParamSpec{}
 		}
 		for _, c := range d.Columns {
-			e.Columns = append(e.Columns, CatalogCell{Name: c.Name, Kind: kindNames[c.Kind]})
+			e.Columns = append(e.Columns, CatalogCell{Name: c.Name, Kind: kindNames[c.Kind], Label: c.Header()})
 		}
 		resp.Reports = append(resp.Reports, e)
 	}
@@ -159,10 +162,12 @@ func (h *handler) setArg(rr *RunRequest, k, v string) error {
 		rr.To, err = ParseTime(v)
 	case k == "format":
 		rr.Format = v
+	case k == "tz":
+		rr.TimeZone = v
 	case strings.HasPrefix(k, "param."):
 		rr.Params[strings.TrimPrefix(k, "param.")] = v
 	default:
-		return apierr.Errorf(apierr.Invalid, "unknown query parameter %q: use from, to, format and param.NAME=VALUE", k)
+		return apierr.Errorf(apierr.Invalid, "unknown query parameter %q: use from, to, format, tz and param.NAME=VALUE", k)
 	}
 	if err != nil {
 		return apierr.Errorf(apierr.Invalid, "%s: %v", k, err)

@@ -26,8 +26,10 @@ func init() {
 		Summary: []SummarySpec{
 			{Section: "totals"},
 			{Section: "cells", Rollup: []PivotSpec{
-				{Title: "Accesses per purpose and legal basis", RowHeader: "purpose", Row: "purpose", Col: "legal_basis", Chart: true},
-				{Title: "Accesses per data category and purpose", RowHeader: "data_category", Row: "categories", Col: "purpose"},
+				{Title: "Accesses per purpose and legal basis", RowHeader: "purpose", Row: "purpose", Col: "legal_basis", Chart: true,
+					Empty: "No accesses in this period."},
+				{Title: "Accesses per data category and purpose", RowHeader: "data_category", Row: "categories", Col: "purpose",
+					Empty: "No accesses in this period."},
 			}},
 		},
 		Categories: []string{"access_records"},

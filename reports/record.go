@@ -36,7 +36,7 @@ func (p *Plan) event(now time.Time, res render.Result, pos LedgerPosition) audit
 		attrs = map[string]string{}
 	}
 	maps.Copy(attrs, map[string]string{
-		"report": d.Name, "from": periodText(p.req.From), "to": periodText(p.req.To),
+		"report": d.Name, "from": RecordedBound(p.req.From), "to": RecordedBound(p.req.To),
 		"format": p.Format, "rows": strconv.FormatInt(res.Rows, 10), "sha256": res.SHA256,
 		"ledger_position": pos.Value(),
 	})

@@ -20,6 +20,20 @@ import (
 // order).
 var Verdicts = audit.VerdictNames()
 
+// ViolationVerdicts lists the verdicts that are violations, in the same
+// order.
+var ViolationVerdicts = violationNames()
+
+func violationNames() []string {
+	var out []string
+	for _, v := range audit.Verdicts() {
+		if v.IsViolation() {
+			out = append(out, string(v))
+		}
+	}
+	return out
+}
+
 // Definition describes one report of the catalog.
 type Definition struct {
 	// Name is the report's name in URLs and on the command line, e.g.
@@ -131,7 +145,14 @@ type SummarySpec struct {
 	Section string
 	Pivot   *PivotSpec
 	Rollup  []PivotSpec
+	// ZeroNotes state a sentence on the Summary sheet when a total of
+	// this section is zero (e.g. "No violations in this period."), where
+	// a bare 0 would read as a figure to look into.
+	ZeroNotes []ZeroNote
 }
+
+// ZeroNote is a sentence stated when the total labelled Total is zero.
+type ZeroNote struct{ Total, Text string }
 
 // PivotSpec shapes a pivot summary.
 type PivotSpec struct {
@@ -145,6 +166,13 @@ type PivotSpec struct {
 	// ColumnOrder puts these column labels first, in this order (e.g. the
 	// verdicts); other labels follow alphabetically.
 	ColumnOrder []string
+	// Fixed shows every label of ColumnOrder as a column, zeros
+	// included, so a pivot keyed by verdict has the same columns every
+	// day.
+	Fixed bool
+	// Empty is the sentence shown instead of the pivot when it has no
+	// rows, e.g. "No violations in this period."
+	Empty string
 	// ByLabel orders rows by label (e.g. hours) instead of by their total,
 	// largest first.
 	ByLabel bool

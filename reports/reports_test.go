@@ -428,7 +428,7 @@ func TestSummaryFigures(t *testing.T) {
 	}
 	ar := summaryOf(t, r, "access-review", nil)
 	hours := ar.Pivots[0]
-	if hours.RowHeader != "hour" || hours.Rows[0].Label > hours.Rows[len(hours.Rows)-1].Label {
+	if hours.RowHeader != "Hour of day (UTC)" || hours.Rows[0].Label > hours.Rows[len(hours.Rows)-1].Label {
 		t.Errorf("hours pivot must be ordered by hour: %+v", hours)
 	}
 	cs := summaryOf(t, r, "consents", nil)

@@ -149,7 +149,11 @@ type RunRequest struct {
 	// key the report sets itself (report, from, rows, …) keeps the
 	// report's value.
 	Attrs map[string]string
-	Out   io.Writer
+	// TimeZone is the IANA zone (e.g. Europe/Paris) of the times an xlsx
+	// shows: its date cells, period and generation time; "" means UTC.
+	// The data of csv and json stay in UTC.
+	TimeZone string
+	Out      io.Writer
 	// Progress, if set, is called with the rows rendered so far.
 	Progress func(rows int64)
 }
@@ -181,6 +185,7 @@ type Plan struct {
 	params      []resolvedParam
 	args        []any
 	renderer    render.Renderer
+	loc         *time.Location
 }
 
 // Plan validates req without running it: the report exists, the period is
@@ -201,6 +206,10 @@ func (r *Runner) Plan(req RunRequest) (*Plan, error) {
 	if err := checkPeriod(req.From, req.To); err != nil {
 		return nil, err
 	}
+	loc, err := LoadZone(req.TimeZone)
+	if err != nil {
+		return nil, apierr.Errorf(apierr.Invalid, "%v", err)
+	}
 	params, args, err := bindParams(d, req.From.UTC(), req.To.UTC(), req.Params)
 	if err != nil {
 		return nil, err
@@ -208,7 +217,8 @@ func (r *Runner) Plan(req RunRequest) (*Plan, error) {
 	if strings.TrimSpace(req.Actor) == "" {
 		return nil, apierr.Errorf(apierr.Invalid, "report runs are recorded: an actor (token or schedule name) is required")
 	}
-	p := &Plan{Definition: d, Format: rd.Format(), ContentType: rd.ContentType(), req: req, params: params, args: args, renderer: rd}
+	p := &Plan{Definition: d, Format: rd.Format(), ContentType: rd.ContentType(), req: req, params: params, args: args,
+		renderer: rd, loc: loc}
 	p.Filename = fmt.Sprintf("%s_%s_%s.%s", d.Name, fileTime(req.From), fileTime(req.To), rd.Format())
 	return p, nil
 }
@@ -221,19 +231,6 @@ func fileTime(t time.Time) string {
 		return t.Format(time.DateOnly)
 	}
 	return t.Format("2006-01-02T150405Z")
-}
-
-// PeriodText formats a period bound as a run's access event records it;
-// other trail events about a period (run-file downloads) use it too.
-func PeriodText(t time.Time) string { return periodText(t) }
-
-// periodText formats a period bound for display.
-func periodText(t time.Time) string {
-	t = t.UTC()
-	if t.Equal(t.Truncate(24 * time.Hour)) {
-		return t.Format(time.DateOnly)
-	}
-	return t.Format(time.RFC3339Nano)
 }
 
 // Run runs req: it renders the report to req.Out and then records the run
@@ -367,9 +364,10 @@ func (f *summaryFetch) result() *render.Summary {
 // names CustomerIssuer instead of who ran it and leaves out the SQL.
 func (p *Plan) meta(now time.Time, version string, sqls reportSQL, pos LedgerPosition) render.Meta {
 	m := render.Meta{Report: p.Definition.Name, Title: p.Definition.Title, GeneratedAt: now.UTC(),
-		GeneratedBy: p.req.Actor, Version: version, Ledger: pos.String()}
-	m.Params = append(m.Params, render.Param{Name: "from", Value: periodText(p.req.From)},
-		render.Param{Name: "to", Value: periodText(p.req.To)})
+		GeneratedBy: p.req.Actor, Version: version, Ledger: pos.String(),
+		Period: PeriodText(p.req.From, p.req.To, p.loc), Location: p.loc}
+	m.Params = append(m.Params, render.Param{Name: "from", Value: boundText(p.req.From, p.loc)},
+		render.Param{Name: "to", Value: boundText(p.req.To, p.loc)})
 	for _, rp := range p.params {
 		m.Params = append(m.Params, render.Param{Name: rp.Name, Value: rp.Value})
 	}

@@ -32,6 +32,7 @@ func summarize(ctx context.Context, conn driver.Conn, specs []SummarySpec, sqls 
 			var totals []render.Total
 			totals, err = readTotals(rows)
 			sum.Totals = append(sum.Totals, totals...)
+			sum.Notes = append(sum.Notes, zeroNotes(totals, s.ZeroNotes)...)
 		default:
 			var p render.Pivot
 			p, err = readPivot(rows, *s.Pivot)
@@ -43,6 +44,18 @@ func summarize(ctx context.Context, conn driver.Conn, specs []SummarySpec, sqls 
 		}
 	}
 	return sum, nil
+}
+
+// zeroNotes returns the text of each note whose total is zero.
+func zeroNotes(totals []render.Total, notes []ZeroNote) []string {
+	var out []string
+	for _, n := range notes {
+		i := slices.IndexFunc(totals, func(t render.Total) bool { return t.Label == n.Total })
+		if i >= 0 && totals[i].Value == 0 {
+			out = append(out, n.Text)
+		}
+	}
+	return out
 }
 
 // queryBound runs sql with args, whose String values (a customer's
@@ -173,7 +186,8 @@ func (f *pivotFold) add(r, c string, v float64) {
 
 // pivot shapes the folded cells as spec asks.
 func (f *pivotFold) pivot(spec PivotSpec) render.Pivot {
-	p := render.Pivot{Title: spec.Title, RowHeader: spec.RowHeader, Chart: spec.Chart, ColHeaders: pivotColumns(f.cols, spec.ColumnOrder)}
+	p := render.Pivot{Title: spec.Title, RowHeader: spec.RowHeader, Chart: spec.Chart, Empty: spec.Empty,
+		ColHeaders: pivotColumns(f.cols, spec.ColumnOrder, spec.Fixed)}
 	for _, r := range f.rowLabels {
 		pr := render.PivotRow{Label: r, Values: make([]float64, len(p.ColHeaders))}
 		for j, c := range p.ColHeaders {
@@ -186,11 +200,12 @@ func (f *pivotFold) pivot(spec PivotSpec) render.Pivot {
 }
 
 // pivotColumns orders the column labels: those of order first, in order,
-// then the others alphabetically.
-func pivotColumns(present map[string]bool, order []string) []string {
+// then the others alphabetically. With fixed, every label of order is a
+// column even when absent.
+func pivotColumns(present map[string]bool, order []string, fixed bool) []string {
 	var out, rest []string
 	for _, c := range order {
-		if present[c] {
+		if fixed || present[c] {
 			out = append(out, c)
 		}
 	}

@@ -29,12 +29,12 @@ func init() {
 			{Name: "request_id", Kind: render.String},
 		},
 		Summary: []SummarySpec{
-			{Section: "totals"},
+			{Section: "totals", ZeroNotes: []ZeroNote{{Total: "Violations", Text: "No violations in this period."}}},
 			{Section: "cells", Rollup: []PivotSpec{
 				{Title: "Violations per recipient and verdict", RowHeader: "recipient_id", Row: "recipient_id", Col: "verdict",
-					Chart: true, ColumnOrder: Verdicts},
+					Chart: true, ColumnOrder: ViolationVerdicts, Fixed: true, Empty: "No violations in this period."},
 				{Title: "Violations per purpose and verdict", RowHeader: "purpose", Row: "purpose", Col: "verdict",
-					Chart: true, ColumnOrder: Verdicts},
+					Chart: true, ColumnOrder: ViolationVerdicts, Fixed: true, Empty: "No violations in this period."},
 			}},
 		},
 		Categories: []string{"access_records", "consent_records"},

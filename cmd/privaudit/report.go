@@ -20,7 +20,7 @@ import (
 
 const reportUsage = `usage:
   privaudit report list
-  privaudit report run NAME --from DATE --to DATE [--param k=v]… [--format xlsx|csv|json|html] [--out FILE] [--audience customer]`
+  privaudit report run NAME --from DATE --to DATE [--param k=v]… [--format xlsx|csv|json|html] [--tz ZONE] [--out FILE] [--audience customer]`
 
 // report is `privaudit report list|run`, a client of a running server.
 func (m *Main) report(ctx context.Context, args []string) error {
@@ -76,7 +76,7 @@ func (m *Main) reportList(ctx context.Context, args []string) error {
 // runFlags are the flags of `report run`.
 type runFlags struct {
 	from, to, format, out string
-	audience              string
+	audience, tz          string
 	params                paramFlag
 	allowEmpty            bool
 }
@@ -107,6 +107,7 @@ func (m *Main) reportRun(ctx context.Context, args []string) error {
 		fs.Var(rf.params, "param", "report parameter NAME=VALUE (repeatable); see `privaudit report list`")
 		fs.StringVar(&rf.format, "format", "", "xlsx, csv, json or html (default: from --out's extension, else xlsx)")
 		fs.StringVar(&rf.audience, "audience", "", "customer: the customer-ready form of the report (subject-access), to send to the customer")
+		fs.StringVar(&rf.tz, "tz", "", "time zone of the times the xlsx shows, e.g. Europe/Paris (default UTC; csv and json stay UTC)")
 		fs.StringVar(&rf.out, "out", "", "file to write (default: the server's file name in the current directory; - for stdout)")
 		fs.BoolVar(&rf.allowEmpty, "allow-empty", false, "succeed when subject-access finds nothing at all about the customer (else: a warning and exit status 1)")
 	})
@@ -140,6 +141,9 @@ func (m *Main) reportRun(ctx context.Context, args []string) error {
 	if err := checkOutFormat(rf.out, rf.format); err != nil {
 		return err
 	}
+	if _, err := reports.LoadZone(rf.tz); err != nil {
+		return usageError{"--tz: " + err.Error()}
+	}
 	if rf.format == "" {
 		rf.format = formatFromName(rf.out)
 	}
@@ -147,6 +151,9 @@ func (m *Main) reportRun(ctx context.Context, args []string) error {
 		return err
 	}
 	q := reports.QueryValues(rf.from, rf.to, rf.format, rf.params)
+	if rf.tz != "" {
+		q.Set("tz", rf.tz)
+	}
 	rows, err := m.download(ctx, name, q, rf.out)
 	if err == nil && (name == "subject-access" || name == reports.CustomerSubjectAccess) && rows == "0" && !rf.allowEmpty {
 		return fmt.Errorf("%s: nothing at all is recorded about subject_id %q up to %s (no access, disclosure or consent): "+

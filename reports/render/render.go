@@ -23,11 +23,25 @@ const (
 	Bool               // bool
 )
 
-// Column is one detail column.
+// Column is one detail column. Name is the identifier csv and json use
+// as the column name (SPEC §4: machine-facing, stable); Label is the
+// plain-word header the xlsx shows, "" meaning Name (for a Time column the
+// xlsx adds the time zone, e.g. "Occurred at (UTC)"); Description says
+// what the column holds, on the xlsx About sheet.
 type Column struct {
-	Name  string
-	Kind  Kind
-	Width float64 // xlsx column width hint in characters; 0 = automatic
+	Name        string
+	Label       string
+	Description string
+	Kind        Kind
+	Width       float64 // xlsx column width hint in characters; 0 = automatic
+}
+
+// Header is the column's plain-word header: Label, or Name when unset.
+func (c Column) Header() string {
+	if c.Label != "" {
+		return c.Label
+	}
+	return c.Name
 }
 
 // Rows is a stream of detail rows. Values returns the current row, one value
@@ -51,6 +65,20 @@ type Meta struct {
 	// reflect, e.g. "every record accepted before 2026-12-07T14:03:04Z".
 	Ledger string
 	SQL    []NamedSQL
+	// Period is the report period as displayed, e.g. "1 Oct 2026 – 1 Nov
+	// 2026 (to is exclusive: up to 31 Oct 2026 inclusive)"; "" for none.
+	Period string
+	// Location is the time zone of displayed times (xlsx date cells,
+	// generated-at); nil means UTC. csv and json stay in UTC.
+	Location *time.Location
+}
+
+// Zone returns the time zone of displayed times: Location, or UTC.
+func (m Meta) Zone() *time.Location {
+	if m.Location == nil {
+		return time.UTC
+	}
+	return m.Location
 }
 
 // Param is one report parameter as displayed.
@@ -62,6 +90,9 @@ type NamedSQL struct{ Name, SQL string }
 // Summary is the small, already-aggregated part of a report: totals and
 // pivots for the xlsx Summary sheet (csv and json ignore it).
 type Summary struct {
+	// Notes are plain sentences stated first, e.g. "No violations in
+	// this period."
+	Notes  []string
 	Totals []Total
 	Pivots []Pivot
 }
@@ -80,6 +111,9 @@ type Pivot struct {
 	Rows       []PivotRow
 	// Chart asks the xlsx renderer to draw a native (stacked bar) chart of it.
 	Chart bool
+	// Empty is the sentence shown instead of a pivot without rows, e.g.
+	// "No violations in this period."; "" shows "Nothing in this period.".
+	Empty string
 }
 
 // PivotRow is one row of a Pivot.

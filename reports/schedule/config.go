@@ -63,10 +63,11 @@ type Config struct {
 	// Cron is a 5-field spec ("0 2 * * *"), a descriptor (@daily, @weekly,
 	// @monthly, @hourly, @every 15m), optionally prefixed CRON_TZ=Zone.
 	Cron string `yaml:"cron" json:"cron"`
-	// Timezone (IANA, e.g. Europe/Berlin) of the cron spec and of the
-	// period; default UTC. Wall-clock semantics: on a DST change day a time
-	// that does not exist fires shifted by the gap (02:30 → 03:30), a time
-	// that occurs twice fires once.
+	// Timezone (IANA, e.g. Europe/Berlin) of the cron spec, of the period
+	// and of the times the xlsx shows (csv and json stay UTC); default
+	// UTC. Wall-clock semantics: on a DST change day a time that does not
+	// exist fires shifted by the gap (02:30 → 03:30), a time that occurs
+	// twice fires once.
 	Timezone string `yaml:"timezone" json:"timezone,omitempty"`
 	// Report is the catalog name of the report (`privaudit report list`).
 	Report string `yaml:"report" json:"report"`

@@ -233,7 +233,8 @@ func (s *Scheduler) produce(ctx context.Context, j *job, r *Run) (err error) {
 func (s *Scheduler) request(j *job, r Run, format string, out *output) reports.RunRequest {
 	start, last := time.Now(), time.Now()
 	req := reports.RunRequest{Report: j.cfg.Report, From: r.From, To: r.To, Params: j.cfg.Params, Format: format,
-		Actor: actor(j.cfg.Name), ActorType: "system", Channel: audit.TrailChannelSchedule, RequestID: r.ID, Out: out,
+		TimeZone: j.loc.String(), Actor: actor(j.cfg.Name), ActorType: "system", Channel: audit.TrailChannelSchedule,
+		RequestID: r.ID, Out: out,
 		Attrs: map[string]string{"schedule": r.Schedule, "run_id": r.ID, "trigger": r.Trigger}}
 	if r.Trigger == TriggerManual && r.RequestedBy != "" {
 		req.Actor, req.ActorType, req.Channel = r.RequestedBy, audit.TrailActorType, audit.TrailChannelManual

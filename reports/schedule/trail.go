@@ -53,7 +53,7 @@ func (s *Scheduler) downloadEvent(who string, run Run, file File, now time.Time)
 	attrs := map[string]string{
 		"schedule": run.Schedule, "run_id": run.ID, "report": run.Report, "file": file.Name, "format": file.Format,
 		"sha256": file.SHA256, "bytes": strconv.FormatInt(file.Size, 10), "rows": strconv.FormatInt(run.Rows, 10),
-		"from": reports.PeriodText(run.From), "to": reports.PeriodText(run.To),
+		"from": reports.RecordedBound(run.From), "to": reports.RecordedBound(run.To),
 	}
 	ev := audit.Event{
 		EventID: uuid.NewString(), OccurredAt: now.UTC(), ActorID: who, ActorType: audit.TrailActorType,

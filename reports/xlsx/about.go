@@ -36,8 +36,8 @@ func writeAbout(f *excelize.File, st *styles, m render.Meta, det detailResult) e
 	if err := c.style(r, 1, 1, st.title); err != nil {
 		return err
 	}
-	pairs := [][2]string{{"Name", m.Report}, {"Title", m.Title}}
-	if err := writePairs(c, st, "Report", pairs); err != nil {
+	pairs := append([][2]string{{"Name", m.Report}, {"Title", m.Title}}, periodPairs(m)...)
+	if err := writePairs(c, st, "Report", append(pairs, [2]string{"Columns", "the Legend sheet lists each column's identifier (the csv and json column names) and meaning"})); err != nil {
 		return err
 	}
 	params := make([][2]string, len(m.Params))
@@ -83,7 +83,7 @@ func writeGeneration(c *cursor, st *styles, m render.Meta) error {
 	var at any = ""
 	style := 0
 	if !m.GeneratedAt.IsZero() {
-		serial, digits, ok := excelTime(m.GeneratedAt)
+		serial, digits, ok := excelTimeIn(m.GeneratedAt, m.Zone())
 		at, style = render.Text(render.Time, m.GeneratedAt), 0
 		if ok {
 			at, style = serial, st.times[digits]
@@ -177,9 +177,15 @@ func splitCell(s string) []string {
 // textHeight estimates the row height, in points, that shows s wrapped in
 // column B, within Excel's 409-point limit.
 func textHeight(s string) float64 {
+	return min(float64(wrappedLines(s, aboutValueWidth)*lineHeight), excelize.MaxRowHeight)
+}
+
+// wrappedLines estimates how many lines s takes wrapped in a column of
+// width characters.
+func wrappedLines(s string, width int) int {
 	lines := 0
 	for _, l := range strings.Split(s, "\n") {
-		lines += 1 + utf8.RuneCountInString(l)/aboutValueWidth
+		lines += 1 + utf8.RuneCountInString(l)/width
 	}
-	return min(float64(lines*lineHeight), excelize.MaxRowHeight)
+	return lines
 }

@@ -42,7 +42,7 @@ func (d *detailWriter) setCell(c *excelize.Cell, k render.Kind, v any) int {
 		if x.IsZero() {
 			return -1
 		}
-		serial, digits, ok := excelTime(x)
+		serial, digits, ok := excelTimeIn(x, d.loc)
 		if !ok {
 			return textCell(c, render.Text(k, x))
 		}
@@ -87,6 +87,15 @@ func (d *detailWriter) intCell(c *excelize.Cell, x int64) int {
 func textCell(c *excelize.Cell, s string) int {
 	c.Value = s
 	return cellOverhead + 6*len(s)
+}
+
+// excelTimeIn is excelTime of t's wall-clock time in loc.
+func excelTimeIn(t time.Time, loc *time.Location) (serial float64, digits int, ok bool) {
+	if loc == time.UTC {
+		return excelTime(t)
+	}
+	_, off := t.In(loc).Zone()
+	return excelTime(t.Add(time.Duration(off) * time.Second))
 }
 
 // excelTime converts t to an Excel date serial in the 1900 date system

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 
@@ -40,6 +42,7 @@ type detailWriter struct {
 	f       *excelize.File
 	st      *styles
 	cols    []render.Column
+	loc     *time.Location // zone of the displayed times
 	opts    options
 	sw      *excelize.StreamWriter
 	row     int   // rows written on the current sheet, header included
@@ -56,7 +59,7 @@ func writeDetail(ctx context.Context, f *excelize.File, st *styles, in render.In
 	if err != nil {
 		return detailResult{}, err
 	}
-	d := &detailWriter{f: f, st: st, cols: in.Columns, opts: opts, lastCol: lastCol,
+	d := &detailWriter{f: f, st: st, cols: in.Columns, loc: in.Meta.Zone(), opts: opts, lastCol: lastCol,
 		cells: make([]excelize.Cell, len(in.Columns)), vals: make([]any, len(in.Columns))}
 	h := render.NewDetailHasher(in.Columns)
 	if err := d.startSheet(); err != nil {
@@ -113,7 +116,7 @@ func (d *detailWriter) startSheet() error {
 		return fmt.Errorf("stream sheet %s: %w", name, err)
 	}
 	for i, c := range d.cols {
-		if err := sw.SetColWidth(i+1, i+1, columnWidth(c)); err != nil {
+		if err := sw.SetColWidth(i+1, i+1, columnWidth(c, d.loc)); err != nil {
 			return fmt.Errorf("sheet %s: width of %s: %w", name, c.Name, err)
 		}
 	}
@@ -124,7 +127,7 @@ func (d *detailWriter) startSheet() error {
 	}
 	header := make([]any, len(d.cols))
 	for i, c := range d.cols {
-		header[i] = excelize.Cell{StyleID: d.st.header, Value: c.Name}
+		header[i] = excelize.Cell{StyleID: d.st.header, Value: HeaderText(c, d.loc)}
 	}
 	if err := sw.SetRow("A1", header); err != nil {
 		return fmt.Errorf("sheet %s: header: %w", name, err)
@@ -179,12 +182,27 @@ func (d *detailWriter) add(vals []any) error {
 	return nil
 }
 
-// columnWidth is c's width hint, or one by kind and name.
-func columnWidth(c render.Column) float64 {
-	if c.Width > 0 {
-		return min(c.Width, excelize.MaxColumnWidth)
+// HeaderText is the detail header of c in a workbook showing times in
+// loc: its plain-word header, and for a Time column the zone, e.g.
+// "Occurred at (UTC)".
+func HeaderText(c render.Column, loc *time.Location) string {
+	if c.Kind == render.Time {
+		return c.Header() + " (" + loc.String() + ")"
 	}
-	name := float64(len(c.Name)) + 3 // room for the filter button
+	return c.Header()
+}
+
+// headerRoom is the width, in characters, that shows a header of n
+// characters whole beside the autofilter button.
+func headerRoom(n int) float64 { return float64(n) + 3 }
+
+// columnWidth is c's width hint, or one by kind and name, and never
+// narrower than its header (HeaderText in loc) with its filter button.
+func columnWidth(c render.Column, loc *time.Location) float64 {
+	name := headerRoom(utf8.RuneCountInString(HeaderText(c, loc)))
+	if c.Width > 0 {
+		return min(max(c.Width, name), excelize.MaxColumnWidth)
+	}
 	switch c.Kind {
 	case render.Time:
 		return max(name, 26)

@@ -5,66 +5,24 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/reports/render"
+	"github.com/privaudit/privaudit/reports/xlsx/xlsxtest"
 )
 
-// csvFilter exports every sheet (last token -1, LibreOffice ≥ 7.2) as
-// UTF-8 (76) csv with "," (44) and '"' (34), cell contents as shown (the
-// 9th token), so dates print in their number format.
-const csvFilter = `csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1`
-
-// findSoffice returns LibreOffice's binary; it skips the test when there is
-// none, except in CI, where the spreadsheet check must run.
-func findSoffice(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"soffice", "libreoffice"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("LibreOffice (soffice) is not installed; CI must open the xlsx with it: " +
-			"apt-get install libreoffice-calc-nogui (make deps-test)")
-	}
-	t.Skip("LibreOffice not installed (apt-get install libreoffice-calc-nogui); skipping outside CI")
-	return ""
-}
+// findSoffice returns LibreOffice's binary (see xlsxtest.Soffice).
+func findSoffice(t *testing.T) string { return xlsxtest.Soffice(t) }
 
 // convertSheets converts the workbook at path to one csv per sheet with
 // LibreOffice and returns them by sheet name.
 func convertSheets(t *testing.T, soffice, path string) map[string][]byte {
-	t.Helper()
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, soffice, "--headless", "--norestore",
-		"-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
-		"--convert-to", csvFilter, "--outdir", out, path)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("libreoffice conversion: %v\n%s", err, b)
-	}
-	files, err := filepath.Glob(filepath.Join(out, "*.csv"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("libreoffice wrote no csv (err %v)", err)
-	}
-	base := strings.TrimSuffix(filepath.Base(path), ".xlsx") + "-"
-	sheets := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sheets[strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), base), ".csv")] = b
-	}
-	return sheets
+	return xlsxtest.ConvertSheets(t, soffice, path)[0]
 }
 
 // trickyColumns and trickyRows exercise every value the csv renderer
@@ -159,10 +117,29 @@ func TestRenderMatchesLibreOffice(t *testing.T) {
 			}
 			want := unneutralised(readCSV(t, csvText))
 			sheets := convertSheets(t, soffice, path)
-			compareRecords(t, detailFromLibreOffice(t, sheets, res.Sheets), want)
+			got := detailFromLibreOffice(t, sheets, res.Sheets)
+			compareRecords(t, append([][]string{Identifiers(t, got[0], tc.cols)}, got[1:]...), want)
 			checkOtherSheets(t, sheets, res)
 		})
 	}
+}
+
+// Identifiers maps the detail header a spreadsheet shows back to the
+// column identifiers the csv renderer writes, failing on a header that is
+// not the column's HeaderText in UTC.
+func Identifiers(t testing.TB, header []string, cols []render.Column) []string {
+	t.Helper()
+	if len(header) != len(cols) {
+		t.Fatalf("header %q has %d cells for %d columns", header, len(header), len(cols))
+	}
+	out := make([]string, len(header))
+	for i, h := range header {
+		if want := HeaderText(cols[i], time.UTC); h != want {
+			t.Fatalf("header cell %d is %q, want %q (column %s)", i+1, h, want, cols[i].Name)
+		}
+		out[i] = cols[i].Name
+	}
+	return out
 }
 
 // unneutralised undoes the csv's formula neutralisation (render.FormulaSafe):
@@ -211,6 +188,7 @@ func checkOtherSheets(t *testing.T, sheets map[string][]byte, res render.Result)
 	checks := map[string][]string{
 		SummarySheet: {"Disclosures to third parties", "adtech-europe,10,5,1,16"},
 		AboutSheet:   {"Total," + thousands(res.Rows), res.SHA256},
+		LegendSheet:  LegendLines(),
 	}
 	for sheet, wants := range checks {
 		text := strings.ReplaceAll(string(sheets[sheet]), `"`, "")
@@ -220,6 +198,18 @@ func checkOtherSheets(t *testing.T, sheets map[string][]byte, res render.Result)
 			}
 		}
 	}
+}
+
+// LegendLines are lines the Legend sheet's csv export holds, quotes
+// removed: each verdict with its meaning and rule from audit.VerdictMeaning,
+// in SPEC order, and what a disclosure is.
+func LegendLines() []string {
+	var out []string
+	for _, v := range audit.VerdictNames() {
+		meaning, rule, _ := audit.VerdictMeaning(v)
+		out = append(out, v+","+meaning+","+rule)
+	}
+	return append(out, "Disclosure,"+audit.DisclosureMeaning, "to is exclusive")
 }
 
 // thousands formats n as "#,##0" displays it.
@@ -280,6 +270,7 @@ func testMeta() render.Meta {
 	return render.Meta{
 		Report: "disclosures", Title: "Disclosures to third parties",
 		Params:      []render.Param{{Name: "from", Value: "2024-01-01"}, {Name: "to", Value: "2024-02-01"}},
+		Period:      "1 Jan 2024 – 1 Feb 2024 (to is exclusive: up to 31 Jan 2024 inclusive)",
 		GeneratedAt: time.Date(2024, 2, 1, 6, 0, 0, 250_000_000, time.UTC),
 		GeneratedBy: "officer-alice", Version: "v1.2.3-test",
 		Ledger: "every record accepted before 2024-02-01T05:59:59.123456789Z",

@@ -3,6 +3,8 @@ package xlsx
 import (
 	"fmt"
 	"math"
+	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 
@@ -57,6 +59,17 @@ func writeSummary(f *excelize.File, st *styles, m render.Meta, sum render.Summar
 	if err := c.style(r, 1, 1, st.title); err != nil {
 		return err
 	}
+	for _, n := range sum.Notes {
+		if r, err = c.put(n); err != nil {
+			return err
+		}
+		if err := c.style(r, 1, 1, st.note); err != nil {
+			return err
+		}
+	}
+	if err := writePairs(c, st, "Report", periodPairs(m)); err != nil {
+		return err
+	}
 	if err := writePairs(c, st, "Parameters", paramPairs(m)); err != nil {
 		return err
 	}
@@ -69,7 +82,21 @@ func writeSummary(f *excelize.File, st *styles, m render.Meta, sum render.Summar
 			return fmt.Errorf("pivot %d (%s): %w", i+1, p.Title, err)
 		}
 	}
-	return summaryWidths(f, sum)
+	return summaryWidths(f, m, sum, totals)
+}
+
+// periodPairs states the period and the zone of the displayed times.
+func periodPairs(m render.Meta) [][2]string {
+	var pairs [][2]string
+	if m.Period != "" {
+		pairs = append(pairs, [2]string{"Period", m.Period})
+	}
+	return append(pairs, [2]string{"Times shown in", zoneNote(m.Zone())})
+}
+
+// zoneNote says in which zone the workbook shows times.
+func zoneNote(loc *time.Location) string {
+	return loc.String() + " (csv and json downloads always use UTC)"
 }
 
 // paramPairs lists the report name and its parameters.
@@ -140,6 +167,17 @@ func writePivot(c *cursor, st *styles, p render.Pivot) error {
 		return err
 	}
 	n := len(p.ColHeaders)
+	if len(p.Rows) == 0 {
+		empty := p.Empty
+		if empty == "" {
+			empty = "Nothing in this period."
+		}
+		r, err := c.put(empty)
+		if err != nil {
+			return err
+		}
+		return c.style(r, 1, 1, st.note)
+	}
 	head := []any{p.RowHeader}
 	for _, h := range p.ColHeaders {
 		head = append(head, h)
@@ -148,7 +186,7 @@ func writePivot(c *cursor, st *styles, p render.Pivot) error {
 	if err != nil {
 		return err
 	}
-	if err := c.style(hr, 1, n+2, st.header); err != nil {
+	if err := c.style(hr, 1, n+2, st.wrapped); err != nil {
 		return err
 	}
 	colSums := make([]float64, n+1)
@@ -221,15 +259,50 @@ func addChart(c *cursor, p render.Pivot, top, hr int) error {
 	return nil
 }
 
-// summaryWidths sizes the Summary columns: labels wide, figures narrower.
-func summaryWidths(f *excelize.File, sum render.Summary) error {
-	cols := 2
-	for _, p := range sum.Pivots {
-		cols = max(cols, len(p.ColHeaders)+2)
+// Summary column widths, in characters: column A fits its labels within
+// [summaryMinA, summaryMaxA]; the figure columns fit their pivot headers
+// (verdict names are never clipped), at least summaryMinFigure.
+const (
+	summaryMinA      = 24
+	summaryMaxA      = 60
+	summaryMinFigure = 12
+)
+
+// summaryWidths sizes the Summary columns so that no label or pivot
+// header is clipped.
+func summaryWidths(f *excelize.File, m render.Meta, sum render.Summary, totals []render.Total) error {
+	a := summaryMinA
+	fit := func(s string) { a = max(a, utf8.RuneCountInString(s)+2) }
+	for _, p := range append(paramPairs(m), periodPairs(m)...) {
+		fit(p[0])
 	}
-	if err := f.SetColWidth(SummarySheet, "A", "A", 32); err != nil {
+	for _, t := range totals {
+		fit(t.Label)
+	}
+	widths := []int{summaryMinFigure} // column B, the totals' figures
+	for _, p := range sum.Pivots {
+		if len(p.Rows) == 0 {
+			continue
+		}
+		fit(p.RowHeader)
+		for _, r := range p.Rows {
+			fit(r.Label)
+		}
+		for j, h := range append(append([]string(nil), p.ColHeaders...), "Total") {
+			if j >= len(widths) {
+				widths = append(widths, summaryMinFigure)
+			}
+			widths[j] = max(widths[j], utf8.RuneCountInString(h)+2)
+		}
+	}
+	if err := f.SetColWidth(SummarySheet, "A", "A", float64(min(a, summaryMaxA))); err != nil {
 		return err
 	}
-	last, _ := excelize.ColumnNumberToName(cols)
-	return f.SetColWidth(SummarySheet, "B", last, 16)
+	for j, w := range widths {
+		col, _ := excelize.ColumnNumberToName(j + 2)
+		if err := f.SetColWidth(SummarySheet, col, col, float64(min(w, excelize.MaxColumnWidth))); err != nil {
+			return err
+		}
+	}
+	return nil
 }

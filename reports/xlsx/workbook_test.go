@@ -83,6 +83,7 @@ func TestRenderSummary(t *testing.T) {
 	}
 	want := map[string]string{
 		"Parameters": "report=disclosures|from=2024-01-01|to=2024-02-01",
+		"Report":     "Period=" + testMeta().Period + "|Times shown in=UTC (csv and json downloads always use UTC)",
 		"Totals":     "Detail rows=50|Disclosures=812344|Covered %=97.25",
 		"Disclosures per recipient × verdict": "recipient_id=covered=no_consent=withdrawn=Total|" +
 			"adtech-europe=10=5=1=16|analytics-co=20=0=2=22|crm-cloud=7=1=0=8|Total=37=6=3=46",
@@ -97,7 +98,7 @@ func TestRenderSummary(t *testing.T) {
 			t.Errorf("%s:\n got %s\nwant %s", label, g, w)
 		}
 	}
-	for cell, numFmt := range map[string]int{"B9": 3, "B10": 3, "B11": 4} {
+	for cell, numFmt := range map[string]int{"B13": 3, "B14": 3, "B15": 4} {
 		id, _ := f.GetCellStyle(SummarySheet, cell)
 		if st, _ := f.GetStyle(id); st.NumFmt != numFmt {
 			t.Errorf("%s number format %d, want %d", cell, st.NumFmt, numFmt)
@@ -116,7 +117,7 @@ func checkChart(t *testing.T, f *excelize.File, path string) {
 	}
 	x := strings.ReplaceAll(zipEntry(t, path, charts[0]), "&#39;", "'")
 	for _, s := range []string{`<barChart>`, `<barDir val="bar">`, `<grouping val="stacked">`,
-		`<f>'Summary'!$A$15:$A$17</f>`, `<f>'Summary'!$D$15:$D$17</f>`, `<f>'Summary'!$B$14</f>`} {
+		`<f>'Summary'!$A$19:$A$21</f>`, `<f>'Summary'!$D$19:$D$21</f>`, `<f>'Summary'!$B$18</f>`} {
 		if !strings.Contains(x, s) {
 			t.Errorf("chart lacks %s", s)
 		}
@@ -140,7 +141,9 @@ func TestRenderAbout(t *testing.T) {
 	}
 	m := testMeta()
 	want := map[string]string{
-		"Report":                             "Name=disclosures|Title=Disclosures to third parties",
+		"Report": "Name=disclosures|Title=Disclosures to third parties|Period=" + m.Period +
+			"|Times shown in=UTC (csv and json downloads always use UTC)" +
+			"|Columns=the Legend sheet lists each column's identifier (the csv and json column names) and meaning",
 		"Parameters":                         "from=2024-01-01|to=2024-02-01",
 		"Detail rows (header rows excluded)": "Detail=1000|Detail (2)=1000|Detail (3)=500|Total=2500",
 		"Integrity":                          "SHA-256 of detail data=" + sha + "|=" + hashNote,
@@ -292,7 +295,7 @@ func TestColumnWidth(t *testing.T) {
 		{Name: "status"}:                               16,
 	}
 	for c, want := range cases {
-		if got := columnWidth(c); got != want {
+		if got := columnWidth(c, time.UTC); got != want {
 			t.Errorf("%s: width %v, want %v", c.Name, got, want)
 		}
 	}

@@ -1,8 +1,13 @@
 // Package xlsx renders a report as an Excel workbook (SPEC §4): a Summary
-// sheet (title, parameters, totals, pivots and native stacked-bar charts),
+// sheet (title, plain statements such as "No violations in this period.",
+// the period, parameters, totals, pivots and native stacked-bar charts),
 // the detail rows streamed with excelize's StreamWriter on "Detail",
-// "Detail (2)", … so that no sheet exceeds Excel's row limit, and an About
-// sheet (parameters, SQL, row counts, SHA-256 of the detail data).
+// "Detail (2)", … so that no sheet exceeds Excel's row limit, under
+// plain-word headers never narrower than their column, a Legend sheet
+// (the verdicts, terms, and each column's identifier and meaning) and an
+// About sheet (parameters, SQL, row counts, SHA-256 of the detail data).
+// Times show in render.Meta.Location (UTC by default), named in the
+// headers; the identifiers and UTC stay the csv and json renderers'.
 //
 // Memory stays bounded: detail rows go through the StreamWriter (which
 // spills to temporary files), and the zip package is written straight to
@@ -14,7 +19,8 @@
 //
 // Cell values are chosen so that a spreadsheet program's csv export of a
 // detail sheet ("save cell contents as shown") reads exactly like the csv
-// renderer's output (render.Text): lists joined with ";", timestamps as real
+// renderer's output (render.Text), the header row apart (HeaderText), when
+// times show in UTC: lists joined with ";", timestamps as real
 // Excel dates formatted yyyy-mm-ddThh:mm:ss[.f]Z with as many fraction digits
 // as render.TimeLayout prints, integers as numbers with format "0", booleans
 // as the text true/false. Values Excel cannot hold exactly are written as
@@ -119,7 +125,7 @@ func (r *Renderer) Render(ctx context.Context, w io.Writer, in render.Input) (re
 	}
 	f := excelize.NewFile(excelize.Options{TmpDir: r.opts.tempDir})
 	defer func() { _ = f.Close() }()
-	st, err := newStyles(f)
+	st, err := newStyles(f, in.Meta.Zone())
 	if err != nil {
 		return render.Result{}, fmt.Errorf("render xlsx %s: %w", in.Meta.Report, err)
 	}
@@ -141,6 +147,9 @@ func (r *Renderer) Render(ctx context.Context, w io.Writer, in render.Input) (re
 	}
 	if err := writeSummary(f, st, in.Meta, sum, det); err != nil {
 		return render.Result{}, fmt.Errorf("render xlsx %s: summary sheet: %w", in.Meta.Report, err)
+	}
+	if err := writeLegend(f, st, in.Meta, in.Columns); err != nil {
+		return render.Result{}, fmt.Errorf("render xlsx %s: legend sheet: %w", in.Meta.Report, err)
 	}
 	if err := writeAbout(f, st, in.Meta, det); err != nil {
 		return render.Result{}, fmt.Errorf("render xlsx %s: about sheet: %w", in.Meta.Report, err)

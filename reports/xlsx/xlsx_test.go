@@ -103,8 +103,8 @@ func checkDetailSheet(t *testing.T, f *excelize.File, path, sheet string, cols [
 	t.Helper()
 	for i, c := range cols {
 		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
-		if v, _ := f.GetCellValue(sheet, cell); v != c.Name {
-			t.Errorf("%s!%s = %q, want header %q", sheet, cell, v, c.Name)
+		if v, _ := f.GetCellValue(sheet, cell); v != HeaderText(c, time.UTC) {
+			t.Errorf("%s!%s = %q, want header %q", sheet, cell, v, HeaderText(c, time.UTC))
 		}
 		id, err := f.GetCellStyle(sheet, cell)
 		if err != nil {
@@ -144,7 +144,7 @@ func checkDetailSheet(t *testing.T, f *excelize.File, path, sheet string, cols [
 func TestRenderWorkbook(t *testing.T) {
 	in := render.Input{Meta: testMeta(), Columns: disclosureColumns, Rows: newGenRows(50)}
 	f, path, res := renderBook(t, in)
-	if got := strings.Join(f.GetSheetList(), ","); got != "Summary,Detail,About" {
+	if got := strings.Join(f.GetSheetList(), ","); got != "Summary,Detail,Legend,About" {
 		t.Fatalf("sheets = %s", got)
 	}
 	if f.GetActiveSheetIndex() != 0 {
@@ -232,15 +232,15 @@ func TestRenderContinuesAcrossSheets(t *testing.T) {
 			if n == 2998 {
 				want = append(want, "Detail (4)")
 			}
-			want = append(want, "About")
+			want = append(want, "Legend", "About")
 			if got := f.GetSheetList(); strings.Join(got, ",") != strings.Join(want, ",") {
 				t.Fatalf("sheets = %q, want %q", got, want)
 			}
-			if res.Rows != int64(n) || res.Sheets != len(want)-2 {
+			if res.Rows != int64(n) || res.Sheets != len(want)-3 {
 				t.Fatalf("result = %+v", res)
 			}
 			var ids []string
-			for _, sheet := range want[1 : len(want)-1] {
+			for _, sheet := range want[1 : len(want)-2] {
 				rows, err := f.GetRows(sheet)
 				if err != nil {
 					t.Fatal(err)
