@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -121,16 +123,20 @@ func TestListenServerAndPlainHTTPWarning(t *testing.T) {
 func TestSecretsNeverPrinted(t *testing.T) {
 	const secret = "pa_secretvalue_0123456789"
 	t.Setenv("PRIVAUDIT_TOKEN", secret)
-	for _, args := range [][]string{{"serve", "--badflag"}, {"query", "-help"}, {"report", "run", "--token"}} {
+	for _, args := range [][]string{{"serve", "--badflag"}, {"report", "run", "--token"}, {"serve", "--help"}, {"query", "-help"}} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), args, &stdout, &stderr)
-		if err == nil {
-			t.Errorf("%v: no error", args)
+		help := slices.Contains(args, "--help") || slices.Contains(args, "-help")
+		if help != (err == nil) {
+			t.Errorf("%v: err %v", args, err)
 		}
-		if all := stdout.String() + stderr.String() + err.Error(); strings.Contains(all, "secretvalue") {
+		all := stdout.String() + stderr.String() + fmt.Sprint(err)
+		if strings.Contains(all, "secretvalue") {
 			t.Errorf("%v printed the token:\n%s", args, all)
-		} else if !strings.Contains(all, "[PRIVAUDIT_TOKEN]") && args[0] == "serve" {
+		} else if help && !strings.Contains(stdout.String(), "[PRIVAUDIT_TOKEN]") {
 			t.Errorf("%v: no flag list:\n%s", args, all)
+		} else if !help && !strings.Contains(all, "--help") {
+			t.Errorf("%v: the error does not point at --help:\n%s", args, all)
 		}
 	}
 	m := &Main{Stdout: io.Discard, Stderr: io.Discard}
