@@ -57,6 +57,16 @@ var columnWords = map[string][2]string{
 	"after_hours_events":  {"After-hours events", "Accesses outside working hours (UTC) or on weekends."},
 	"denied_events":       {"Denied events", "Requests that were refused."},
 	"hour":                {"Hour of day (UTC)", "The hour of the day, in UTC."},
+	"activity":            {"Activity", "What the officer did: report run, schedule run by hand, run-file download, ad-hoc or saved query."},
+	"what":                {"What", "The report, file or saved query concerned."},
+	"schedule":            {"Schedule", "The schedule of a scheduled run or downloaded run file."},
+	"run_id":              {"Run id", "The scheduled run concerned."},
+	"period_from":         {"Period from", "Start of the period the report covered (inclusive)."},
+	"period_to":           {"Period to", "End of the period the report covered (exclusive)."},
+	"parameters":          {"Parameters", "The names of the parameters given (never their values)."},
+	"output_format":       {"Format", "The file format produced."},
+	"row_count":           {"Rows", "How many rows the action revealed."},
+	"result":              {"Result", "ok, or why the action was refused or failed."},
 }
 
 // withWords fills each column's Label and Description from columnWords

@@ -29,7 +29,7 @@ func init() {
 		SQL: "officer_activity",
 		Columns: []render.Column{
 			{Name: "occurred_at", Kind: render.Time, Width: 24},
-			{Name: "actor_id", Kind: render.String, Width: 20},
+			{Name: "actor_id", Label: "Officer", Description: "The token name the action was done under.", Kind: render.String, Width: 20},
 			{Name: "activity", Kind: render.String, Width: 22},
 			{Name: "what", Kind: render.String, Width: 36},
 			{Name: "schedule", Kind: render.String, Width: 16},

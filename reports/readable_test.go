@@ -25,7 +25,7 @@ import (
 )
 
 // goldenParams are the parameters each report needs on the golden data.
-var goldenParams = map[string]map[string]string{"subject-access": {"subject_id": "cust-01"}}
+var goldenParams = map[string]map[string]string{"subject-access": {"subject_id": "cust-01"}, CustomerSubjectAccess: {"subject_id": "cust-01"}}
 
 // Golden days: on 9 Oct 2026 one disclosure happened, covered.
 var (
@@ -113,6 +113,23 @@ func TestEveryReportReadsInLibreOffice(t *testing.T) {
 			t.Errorf("%s: LibreOffice's Detail csv differs from the csv renderer's:\n got %q\nwant %q", d.Name, got, want[i])
 		}
 		legend := strings.ReplaceAll(string(sheets[i][xlsx.LegendSheet]), `"`, "")
+		if d.Audience == AudienceCustomer {
+			cells, err := csv.NewReader(bytes.NewReader(sheets[i][xlsx.LegendSheet])).ReadAll()
+			if err != nil {
+				t.Fatalf("%s: LibreOffice's Legend csv: %v", d.Name, err)
+			}
+			for _, row := range cells {
+				for _, c := range row {
+					if slices.Contains(audit.VerdictNames(), c) || strings.Contains(c, "_") {
+						t.Errorf("%s: the customer's Legend shows the code %q", d.Name, c)
+					}
+				}
+			}
+			if !strings.Contains(legend, "to is exclusive") {
+				t.Errorf("%s: the Legend does not say that to is exclusive:\n%s", d.Name, legend)
+			}
+			continue
+		}
 		for _, v := range audit.VerdictNames() {
 			meaning, rule, _ := audit.VerdictMeaning(v)
 			if !strings.Contains(legend, v+","+meaning+","+rule) {

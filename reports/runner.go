@@ -372,7 +372,7 @@ func (p *Plan) meta(now time.Time, version string, sqls reportSQL, pos LedgerPos
 		m.Params = append(m.Params, render.Param{Name: rp.Name, Value: rp.Value})
 	}
 	if p.Definition.Audience == AudienceCustomer {
-		m.GeneratedBy = CustomerIssuer
+		m.GeneratedBy, m.ForCustomer = CustomerIssuer, true
 		return m
 	}
 	m.SQL = append(m.SQL, render.NamedSQL{Name: "detail", SQL: sqls.detail})

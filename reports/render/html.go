@@ -163,6 +163,9 @@ func (h *htmlWriter) head(m Meta) {
 	for _, p := range m.Params {
 		h.pair(heading(p.Name), p.Value)
 	}
+	if m.Period != "" {
+		h.pair("Period", m.Period)
+	}
 	if !m.GeneratedAt.IsZero() {
 		h.pair("Generated at", m.GeneratedAt.UTC().Format(htmlTimeLayout))
 	}
@@ -183,7 +186,7 @@ func (h *htmlWriter) tableStart(cols []Column) {
 	h.raw(`<table class="detail">`, "\n<caption>Detail</caption>\n<thead><tr>")
 	for _, c := range cols {
 		h.raw(`<th scope="col">`)
-		h.text(heading(c.Name))
+		h.text(htmlHeader(c))
 		h.raw("</th>")
 	}
 	h.raw("</tr></thead>\n<tbody>\n")
@@ -307,6 +310,19 @@ func htmlText(v any) string {
 
 // heading turns a column or parameter name into a heading: "what_happened"
 // becomes "What happened".
+// htmlHeader is c's header: its plain-word label, else its name in
+// words; a time column names its zone, UTC.
+func htmlHeader(c Column) string {
+	s := c.Label
+	if s == "" {
+		s = heading(c.Name)
+	}
+	if c.Kind == Time {
+		s += " (UTC)"
+	}
+	return s
+}
+
 func heading(name string) string {
 	s := strings.ReplaceAll(name, "_", " ")
 	if s == "" {

@@ -92,7 +92,7 @@ func TestHTML(t *testing.T) {
 	if res.Rows != int64(len(rows)) || res.Bytes != int64(len(out)) || res.SHA256 != digest(rows) {
 		t.Errorf("result %+v, want %d rows, %d bytes, sha256 %s", res, len(rows), len(out), digest(rows))
 	}
-	if strings.Join(doc.headers, "|") != "Id|At|Cats|N|Pct|Flag" || len(doc.rows) != len(rows) {
+	if strings.Join(doc.headers, "|") != "Id|At (UTC)|Cats|N|Pct|Flag" || len(doc.rows) != len(rows) {
 		t.Fatalf("headers %q, %d rows, want 6 headers and %d rows", doc.headers, len(doc.rows), len(rows))
 	}
 	if got := doc.rows[0]; got[1] != "2026-10-01 08:30:00.123 UTC" || got[2] != "account_balance; card_transactions" || got[3] != "3" || got[5] != "yes" {

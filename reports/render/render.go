@@ -71,6 +71,10 @@ type Meta struct {
 	// Location is the time zone of displayed times (xlsx date cells,
 	// generated-at); nil means UTC. csv and json stay in UTC.
 	Location *time.Location
+	// ForCustomer marks a report written for the customer it is about:
+	// renderers leave out privaudit's internal vocabulary (verdict codes,
+	// column identifiers, SQL).
+	ForCustomer bool
 }
 
 // Zone returns the time zone of displayed times: Location, or UTC.

@@ -41,17 +41,15 @@ func writeLegend(f *excelize.File, st *styles, m render.Meta, cols []render.Colu
 	words := [][]string{
 		{"Period (to is exclusive)", periodNote},
 		{"Times", "Times are shown in " + zoneNote(m.Zone()) + "."},
-		{"Disclosure", audit.DisclosureMeaning},
-		{"Violation", violationNote()},
 	}
-	if err := legendTable(c, st, "Terms", nil, words); err != nil {
-		return err
-	}
-	if err := legendTable(c, st, "Verdicts (SPEC §3)", []string{"Verdict", "Meaning", "Rule"}, verdictRows()); err != nil {
-		return err
-	}
-	if err := legendTable(c, st, "Columns of the Detail sheet", []string{"Column", "Meaning", "Identifier (csv, json)"},
-		columnRows(cols, m)); err != nil {
+	if m.ForCustomer {
+		if err := legendTable(c, st, "Terms", nil, words); err != nil {
+			return err
+		}
+		if err := legendTable(c, st, "Columns of the Detail sheet", []string{"Column", "Meaning"}, columnRows(cols, m)); err != nil {
+			return err
+		}
+	} else if err := officerLegend(c, st, m, cols, words); err != nil {
 		return err
 	}
 	for col, w := range map[string]float64{"A": legendA, "B": legendB, "C": legendC} {
@@ -60,6 +58,19 @@ func writeLegend(f *excelize.File, st *styles, m render.Meta, cols []render.Colu
 		}
 	}
 	return nil
+}
+
+// officerLegend writes the officer's terms, the verdicts and the columns
+// with their identifiers.
+func officerLegend(c *cursor, st *styles, m render.Meta, cols []render.Column, words [][]string) error {
+	words = append(words, []string{"Disclosure", audit.DisclosureMeaning}, []string{"Violation", violationNote()})
+	if err := legendTable(c, st, "Terms", nil, words); err != nil {
+		return err
+	}
+	if err := legendTable(c, st, "Verdicts (SPEC §3)", []string{"Verdict", "Meaning", "Rule"}, verdictRows()); err != nil {
+		return err
+	}
+	return legendTable(c, st, "Columns of the Detail sheet", []string{"Column", "Meaning", "Identifier (csv, json)"}, columnRows(cols, m))
 }
 
 // violationNote says which verdicts are violations.
@@ -89,6 +100,9 @@ func columnRows(cols []render.Column, m render.Meta) [][]string {
 	rows := make([][]string, len(cols))
 	for i, col := range cols {
 		rows[i] = []string{HeaderText(col, m.Zone()), col.Description, col.Name}
+		if m.ForCustomer {
+			rows[i] = rows[i][:2]
+		}
 	}
 	return rows
 }
