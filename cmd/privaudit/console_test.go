@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +136,12 @@ func TestConsoleSignInOut(t *testing.T) {
 	b.Axe(t, "overview")
 	b.NoHorizontalScroll(t, "overview")
 	b.Screenshot(t, "console-overview")
+	focused := browsertest.TabThrough(t, b, 6)
+	for _, w := range []string{"A Skip to main content", "A Overview", "BUTTON Sign out"} {
+		if !slices.Contains(focused, w) {
+			t.Errorf("Tab never reaches %q; it visits %q", w, focused)
+		}
+	}
 
 	var session string
 	for _, ck := range b.Cookies(t) {
@@ -168,7 +175,8 @@ func TestConsoleSignInOut(t *testing.T) {
 		t.Fatalf("the refused post ended the session: %d", resp.StatusCode)
 	}
 
-	b.Do(t, "sign out", chromedp.Click(chromedp.CSS("header form button")), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	b.Do(t, "sign out by keyboard", chromedp.Focus(chromedp.CSS("header form button")), chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible(chromedp.CSS(".notice")))
 	if msg := b.Text(t, ".notice"); !strings.Contains(msg, "signed out") {
 		t.Errorf("after sign-out the page says %q", msg)
 	}

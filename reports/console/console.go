@@ -126,14 +126,6 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	h(Prefix, c.notFound)
 }
 
-// Sessions is the number of open sessions (expired ones may still count
-// until the next sign-in sweeps them).
-func (c *Console) Sessions() int {
-	c.sessions.mu.Lock()
-	defer c.sessions.mu.Unlock()
-	return len(c.sessions.byID)
-}
-
 func (c *Console) notFound(w http.ResponseWriter, r *http.Request) {
 	c.fail(w, r, http.StatusNotFound, "There is no console page at this address.", "Go to the overview and choose a page from the menu.")
 }

@@ -155,6 +155,20 @@ func (b *Browser) NoHorizontalScroll(t testing.TB, page string) {
 	}
 }
 
+// TabThrough presses Tab n times from the top of the page and returns what
+// each press focused, as "TAG text" (the tag in capitals).
+func TabThrough(t testing.TB, b *Browser, n int) []string {
+	t.Helper()
+	b.Do(t, "focus the top of the page", chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`))
+	var out []string
+	for range n {
+		b.Do(t, "press Tab", chromedp.KeyEvent("\t"))
+		out = append(out, Must(t, b, "read the focus", chromedp.Evaluate[string](
+			`(e => e ? e.tagName + " " + (e.innerText || e.value || "").trim() : "")(document.activeElement)`)))
+	}
+	return out
+}
+
 // Violation is one axe-core rule broken on a page.
 type Violation struct {
 	ID     string `json:"id"`
