@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/privaudit/privaudit/reports/console/browsertest"
+	"github.com/privaudit/privaudit/reports/schedule"
 )
 
 // consoleClient is a cookie-keeping HTTP client of the console that does
@@ -253,5 +254,26 @@ func TestConsoleSessionEndsWithToken(t *testing.T) {
 	}
 	if _, err := o.srv.tokens.Authenticate(context.Background(), o.token["bob"]); err == nil {
 		t.Fatal("the revoked token still authenticates")
+	}
+}
+
+// TestConsoleOverviewShowsRuns: a scheduled run appears on the overview
+// with its schedule, report, status and rows.
+func TestConsoleOverviewShowsRuns(t *testing.T) {
+	o := startOfficerServerWith(t, func(c *Config) {
+		c.Schedules = []schedule.Config{{Name: "console-nightly", Cron: "0 2 * * *", Report: "violations",
+			Period: "previous_day", Formats: []string{"csv"}}}
+	})
+	c, _ := o.consoleSignIn(t, "alice")
+	if _, body := o.consoleGet(t, c, "/console/"); !strings.Contains(body, "No scheduled run yet") {
+		t.Fatalf("overview before any run does not say so:\n%s", body)
+	}
+	if resp, body := o.read(t, "POST", "/v1/schedules/console-nightly/run", "alice", ""); resp.StatusCode != 200 || !strings.Contains(body, `"status":"success"`) {
+		t.Fatalf("run now: %d %s", resp.StatusCode, body)
+	}
+	resp, body := o.consoleGet(t, c, "/console/")
+	row := regexp.MustCompile(`<td>console-nightly</td><td>violations</td>.*\n?.*status-success">success<`)
+	if resp.StatusCode != 200 || !row.MatchString(body) {
+		t.Fatalf("overview after the run: %d, no row for it:\n%s", resp.StatusCode, body)
 	}
 }

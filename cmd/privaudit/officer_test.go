@@ -27,12 +27,22 @@ type officerServer struct {
 
 func startOfficerServer(t *testing.T) *officerServer {
 	t.Helper()
+	return startOfficerServerWith(t, nil)
+}
+
+// startOfficerServerWith is startOfficerServer with configure applied to
+// the configuration before Validate.
+func startOfficerServerWith(t *testing.T, configure func(*Config)) *officerServer {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a managed ClickHouse")
 	}
 	var logs bytes.Buffer
 	m := &Main{Config: DefaultConfig(), Stdout: io.Discard, Stderr: &logs}
 	m.Config.DataDir, m.Config.Listen, m.Config.Ingest.Linger = t.TempDir(), "127.0.0.1:0", 20*time.Millisecond
+	if configure != nil {
+		configure(&m.Config)
+	}
 	if err := m.Config.Validate(); err != nil {
 		t.Fatal(err)
 	}
