@@ -277,3 +277,34 @@ func TestConsoleOverviewShowsRuns(t *testing.T) {
 		t.Fatalf("overview after the run: %d, no row for it:\n%s", resp.StatusCode, body)
 	}
 }
+
+// TestTokenRevokeCommand: `privaudit token revoke`, run beside a serving
+// privaudit, makes it refuse the token on the API and end the console
+// session opened with it; an unknown id is an error naming what the id is.
+func TestTokenRevokeCommand(t *testing.T) {
+	var dir string
+	o := startOfficerServerWith(t, func(c *Config) { dir = c.DataDir })
+	o.srv.tokens.RefreshEvery = time.Second // before any request: the command revokes in another store
+	c, _ := o.consoleSignIn(t, "bob")
+	id := strings.SplitN(o.token["bob"], "_", 3)[1]
+	var stderr strings.Builder
+	if err := run(context.Background(), []string{"token", "revoke", "--id", id, "--data-dir", dir}, io.Discard, &stderr); err != nil {
+		t.Fatalf("token revoke: %v\n%s", err, stderr.String())
+	}
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		resp, _ := o.consoleGet(t, c, "/console/")
+		if resp.StatusCode == http.StatusSeeOther && resp.Header.Get("Location") == "/console/signin?m=revoked" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the console session outlived its revoked token: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	if resp, _ := o.read(t, "GET", "/v1/reports", "bob", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("API with the revoked token: %d, want 401", resp.StatusCode)
+	}
+	err := run(context.Background(), []string{"token", "revoke", "--id", "nosuchid", "--data-dir", dir}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no token with id") {
+		t.Errorf("revoking an unknown id: %v", err)
+	}
+}
