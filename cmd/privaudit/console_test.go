@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -27,7 +30,9 @@ func consoleClient(t *testing.T) *http.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &http.Client{Jar: jar, Timeout: 60 * time.Second,
+	// Loopback only; the TLS test's certificate is self-signed.
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	return &http.Client{Jar: jar, Timeout: 60 * time.Second, Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
@@ -306,5 +311,61 @@ func TestTokenRevokeCommand(t *testing.T) {
 	err := run(context.Background(), []string{"token", "revoke", "--id", "nosuchid", "--data-dir", dir}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "no token with id") {
 		t.Errorf("revoking an unknown id: %v", err)
+	}
+}
+
+// TestConsoleCookieSecureUnderTLS: over TLS the session cookie is Secure
+// and the console sends HSTS.
+func TestConsoleCookieSecureUnderTLS(t *testing.T) {
+	cert, key := writeCert(t, t.TempDir())
+	o := startOfficerServerWith(t, func(c *Config) { c.TLSCert, c.TLSKey = cert, key })
+	if !strings.HasPrefix(o.srv.URL, "https://") {
+		t.Fatalf("serve with a certificate speaks %s", o.srv.URL)
+	}
+	c := consoleClient(t)
+	_, body := o.consoleGet(t, c, "/console/signin")
+	resp, _ := o.consolePost(t, c, "/console/signin", url.Values{"csrf": {csrfInput.FindStringSubmatch(body)[1]}, "token": {o.token["alice"]}})
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "privaudit_session" {
+			session = ck
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || session == nil || !session.Secure || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("sign-in over TLS: %d, cookie %+v: want a Secure, HttpOnly, SameSite=Strict session cookie", resp.StatusCode, session)
+	}
+	if hsts := resp.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(hsts, "max-age=") {
+		t.Errorf("no HSTS over TLS: %q", hsts)
+	}
+	if resp, _ = o.consoleGet(t, c, "/console/"); resp.StatusCode != 200 {
+		t.Errorf("overview over TLS: %d", resp.StatusCode)
+	}
+}
+
+// TestConsoleConfig: the session expiries come from the YAML file, then
+// PRIVAUDIT_CONSOLE_*; an idle timeout past the maximum age is refused by
+// name.
+func TestConsoleConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "privaudit.yaml")
+	if err := os.WriteFile(path, []byte("console:\n  idle_timeout: 10m\n  max_age: 1h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"PRIVAUDIT_CONSOLE_IDLE_TIMEOUT": "5m"}
+	c, err := LoadConfig(path, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Console.IdleTimeout != 5*time.Minute || c.Console.MaxAge != time.Hour {
+		t.Errorf("console %+v: want idle 5m (environment over file) and max age 1h (file)", c.Console)
+	}
+	c.Console.IdleTimeout = 2 * time.Hour
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "console.idle_timeout") {
+		t.Errorf("idle timeout past the maximum age: %v", err)
+	}
+	if d := DefaultConfig().Console; d.IdleTimeout != 30*time.Minute || d.MaxAge != 12*time.Hour {
+		t.Errorf("default console %+v: want 30m and 12h", d)
 	}
 }
