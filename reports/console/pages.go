@@ -124,6 +124,9 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.showSignIn(w, r, http.StatusForbidden, signInData{Error: "This is an " + id.Role + " token: it can only send records to privaudit and cannot sign in. Sign in with an officer or admin token (privaudit token create --role officer --name YOUR-NAME)."})
 		return
 	}
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		c.sessions.end(old.Value) // a new sign-in replaces the browser's old session
+	}
 	se := c.sessions.open(id)
 	if err := c.o.Record(r.Context(), c.event(se, actSignIn, "allowed", "")); err != nil {
 		c.sessions.end(se.ID)

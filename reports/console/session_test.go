@@ -179,3 +179,33 @@ func TestCrossOriginPostRefused(t *testing.T) {
 		t.Fatal("the cross-site post ended the session")
 	}
 }
+
+// TestSignInReplacesSession: signing in again from a browser that has a
+// session ends the old one (no session outlives its replacement), and the
+// new session id differs.
+func TestSignInReplacesSession(t *testing.T) {
+	c, mux := newTestConsole(t)
+	old := c.sessions.open(alice)
+	form := url.Values{csrfField: {"form-token"}, "token": {"pa_a1_s"}}
+	req := httptest.NewRequest("POST", Prefix+"signin", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: signInCookie, Value: "form-token"})
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: old.ID})
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d %s", rec.Code, rec.Body)
+	}
+	var fresh string
+	for _, ck := range rec.Result().Cookies() {
+		if ck.Name == sessionCookie {
+			fresh = ck.Value
+		}
+	}
+	if _, ok := c.sessions.get(old.ID); ok {
+		t.Error("the old session is still open after a new sign-in")
+	}
+	if _, ok := c.sessions.get(fresh); !ok || fresh == old.ID {
+		t.Errorf("new session %q: open %v, want a new open session", fresh, ok)
+	}
+}
