@@ -142,6 +142,13 @@ func TestConsoleSignInOut(t *testing.T) {
 	b.Axe(t, "overview")
 	b.NoHorizontalScroll(t, "overview")
 	b.Screenshot(t, "console-overview")
+	b.Do(t, "open a missing page", chromedp.Navigate(o.srv.URL+"/console/no-such-page"), chromedp.WaitVisible(chromedp.CSS(".error")))
+	if msg := b.Text(t, ".error"); !strings.Contains(msg, "What to do") {
+		t.Errorf("missing page says %q, without what to do", msg)
+	}
+	b.Axe(t, "error page")
+	b.Screenshot(t, "console-error")
+	b.Do(t, "back to the overview", chromedp.Navigate(o.srv.URL+"/console/"), chromedp.WaitVisible(chromedp.CSS("#you")))
 	focused := browsertest.TabThrough(t, b, 6)
 	for _, w := range []string{"A Skip to main content", "A Overview", "BUTTON Sign out"} {
 		if !slices.Contains(focused, w) {
