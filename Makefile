@@ -13,7 +13,12 @@ FUZZ_CONSENTS ?= 400000x
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT       := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 PKGS_RUN  := clickhouse-server clickhouse-client
-PKGS_TEST := libreoffice-calc-nogui zookeeper
+PKGS_TEST := libreoffice-calc-nogui zookeeper chromium
+# AXE_DIR holds the console browser tests' pinned axe-core (package.json and
+# its lock are committed, node_modules never).
+AXE_DIR   := reports/console/testdata
+# AXE_CURRENT exits 0 when node_modules holds the axe-core that package.json pins.
+export AXE_CURRENT := try { process.exit(require("./node_modules/axe-core/package.json").version === require("./package.json").dependencies["axe-core"] ? 0 : 1) } catch (e) { process.exit(1) }
 
 .PHONY: all build deps deps-test demo test test-short fuzz bench bench-smoke race vet clean
 
@@ -30,12 +35,16 @@ deps:
 	@test -x /usr/sbin/clickhouse-server || test -x /usr/bin/clickhouse-server || \
 	  { echo "clickhouse-server is still missing: apt-get install clickhouse-server"; exit 1; }
 
-# deps-test adds LibreOffice (the spreadsheet tests open the xlsx in a real program) and
-# ZooKeeper (the replicated-pair tests start a local cluster).
+# deps-test adds LibreOffice (the spreadsheet tests open the xlsx in a real program),
+# ZooKeeper (the replicated-pair tests start a local cluster), Chromium and axe-core
+# from npm (the console's browser tests).
 deps-test: deps
 	@missing=""; for p in $(PKGS_TEST); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing"; \
 	  $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $$missing; fi
+	@command -v npm >/dev/null 2>&1 || { echo "installing npm"; $(APT) update -qq && $(APT) install -y -qq --no-install-recommends npm; }
+	@cd $(AXE_DIR) && node -e "$$AXE_CURRENT" || \
+	  { echo "installing axe-core into $(AXE_DIR)"; npm ci --no-audit --no-fund --loglevel=error; }
 
 demo: deps build
 	rm -rf $(DEMO_DIR)

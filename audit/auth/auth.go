@@ -63,6 +63,7 @@ func FromContext(ctx context.Context) (Identity, bool) {
 type token struct {
 	Identity
 	hash    []byte
+	created time.Time
 	revoked bool
 }
 
@@ -113,7 +114,8 @@ func (s *Store) Create(ctx context.Context, name, role string) (string, error) {
 		return "", fmt.Errorf("store token: %w", err)
 	}
 	defer b.Close()
-	if err := b.Append(id, name, role, hashHex(secret), time.Now().UTC().Truncate(time.Second), uint8(0), uint64(1)); err != nil {
+	created := time.Now().UTC().Truncate(time.Second)
+	if err := b.Append(id, name, role, hashHex(secret), created, uint8(0), uint64(1)); err != nil {
 		return "", fmt.Errorf("store token: %w", err)
 	}
 	if err := b.Send(); err != nil {
@@ -121,7 +123,7 @@ func (s *Store) Create(ctx context.Context, name, role string) (string, error) {
 	}
 	h, _ := hex.DecodeString(hashHex(secret))
 	s.mu.Lock()
-	s.tokens[id] = token{Identity: Identity{TokenID: id, Name: name, Role: role}, hash: h}
+	s.tokens[id] = token{Identity: Identity{TokenID: id, Name: name, Role: role}, hash: h, created: created}
 	s.mu.Unlock()
 	return "pa_" + id + "_" + secret, nil
 }
@@ -146,6 +148,52 @@ func (s *Store) Authenticate(ctx context.Context, bearer string) (Identity, erro
 		return Identity{}, apierr.Errorf(apierr.Unauthorized, "unknown or revoked token")
 	}
 	return t.Identity, nil
+}
+
+// Active returns the identity of the token tokenID while it exists and is
+// not revoked: what a console session, which keeps the token's id but never
+// its secret, asks on each request. It answers from the cache, which
+// reloads every RefreshEvery, so a revocation made by another process is
+// seen within that time and one made through this Store at once.
+func (s *Store) Active(ctx context.Context, tokenID string) (Identity, error) {
+	t, found, err := s.lookup(ctx, tokenID)
+	if err != nil {
+		return Identity{}, &apierr.Error{Code: apierr.Unavailable, Message: "cannot verify the token now (token store unreachable); retry later",
+			RetryAfter: 5 * time.Second, Err: err}
+	}
+	if !found || t.revoked {
+		return Identity{}, apierr.Errorf(apierr.Unauthorized, "unknown or revoked token")
+	}
+	return t.Identity, nil
+}
+
+// Revoke marks the token tokenID revoked: a newer version of its row, so
+// every privaudit sharing the meta database refuses it from its next reload.
+func (s *Store) Revoke(ctx context.Context, tokenID string) error {
+	t, found, err := s.lookup(ctx, tokenID)
+	if err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	if !found {
+		return fmt.Errorf("revoke token: no token with id %q (the id is the part between pa_ and the second _)", tokenID)
+	}
+	b, err := s.conn.PrepareBatch(ctx, s.insertSQL)
+	if err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	defer b.Close()
+	version := uint64(time.Now().UnixNano())
+	if err := b.Append(t.TokenID, t.Name, t.Role, hex.EncodeToString(t.hash), t.created, uint8(1), version); err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	t.revoked = true
+	s.mu.Lock()
+	s.tokens[tokenID] = t
+	s.mu.Unlock()
+	return nil
 }
 
 // lookup finds a token in the cache. A miss reloads the tokens (so a token
@@ -208,9 +256,8 @@ func (s *Store) reload(ctx context.Context) error {
 	for rows.Next() {
 		var t token
 		var hash string
-		var created time.Time
 		var revoked uint8
-		if err := rows.Scan(&t.TokenID, &t.Name, &t.Role, &hash, &created, &revoked); err != nil {
+		if err := rows.Scan(&t.TokenID, &t.Name, &t.Role, &hash, &t.created, &revoked); err != nil {
 			return err
 		}
 		t.hash, _ = hex.DecodeString(hash)

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/privaudit/privaudit/queries"
+	"github.com/privaudit/privaudit/reports/console"
 	"github.com/privaudit/privaudit/reports/schedule"
 	"github.com/privaudit/privaudit/reports/sqlconsole"
 )
@@ -38,6 +39,7 @@ type Config struct {
 	Ingest     IngestConfig     `yaml:"ingest"`
 	HTTP       HTTPConfig       `yaml:"http"`
 	Query      QueryConfig      `yaml:"query"`
+	Console    ConsoleConfig    `yaml:"console"`
 	// Schedules are the report runs `serve` produces unattended.
 	Schedules []schedule.Config `yaml:"schedules"`
 }
@@ -91,6 +93,13 @@ type QueryConfig struct {
 	SlotsPerToken int `yaml:"slots_per_token" env:"QUERY_SLOTS_PER_TOKEN"`
 }
 
+// ConsoleConfig sets how long a web console session lasts: it ends after
+// IdleTimeout without a request, and MaxAge after sign-in in any case.
+type ConsoleConfig struct {
+	IdleTimeout time.Duration `yaml:"idle_timeout" env:"CONSOLE_IDLE_TIMEOUT"`
+	MaxAge      time.Duration `yaml:"max_age" env:"CONSOLE_MAX_AGE"`
+}
+
 // DefaultConfig is the configuration before any file, variable or flag.
 func DefaultConfig() Config {
 	return Config{
@@ -108,7 +117,8 @@ func DefaultConfig() Config {
 		},
 		HTTP: HTTPConfig{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Minute,
 			WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute},
-		Query: QueryConfig{Slots: sqlconsole.DefaultMaxQueries, SlotsPerToken: sqlconsole.DefaultMaxQueriesPerToken},
+		Query:   QueryConfig{Slots: sqlconsole.DefaultMaxQueries, SlotsPerToken: sqlconsole.DefaultMaxQueriesPerToken},
+		Console: ConsoleConfig{IdleTimeout: console.DefaultIdleTimeout, MaxAge: console.DefaultMaxAge},
 	}
 }
 
@@ -257,6 +267,9 @@ func (c *Config) Validate() error {
 	if q := c.Query; q.SlotsPerToken < 1 || q.Slots <= q.SlotsPerToken {
 		errs = append(errs, fmt.Errorf("query.slots %d, query.slots_per_token %d: want 1 ≤ slots_per_token < slots, so one token cannot take every slot",
 			q.Slots, q.SlotsPerToken))
+	}
+	if cc := c.Console; cc.IdleTimeout <= 0 || cc.MaxAge < cc.IdleTimeout {
+		errs = append(errs, fmt.Errorf("console.idle_timeout %s, console.max_age %s: want 0 < idle_timeout ≤ max_age", cc.IdleTimeout, cc.MaxAge))
 	}
 	if err := schedule.Validate(c.Schedules, nil); err != nil {
 		errs = append(errs, err)

@@ -21,7 +21,8 @@ var helpTopics = map[string]string{
 Runs the HTTP API (ingest, reports, queries, schedules), the writers that store
 records and their verdicts, the scheduler and /metrics. With no ClickHouse address
 configured it starts and manages its own clickhouse-server under the data directory.`,
-	"token":        "usage: privaudit token create --role ingest|officer|admin --name NAME",
+	"token":        "usage: privaudit token create --role ingest|officer|admin --name NAME\n       privaudit token revoke --id ID",
+	"token revoke": "usage: privaudit token revoke --id ID\nRevokes the token pa_ID_…: the API refuses it and console sessions opened with it end\n(running servers see it within 30 s).",
 	"token create": "usage: privaudit token create --role ingest|officer|admin --name NAME\nCreates an API token, stores only its hash and prints the token as the last line.\nThe name appears in the audit trail as the actor of everything done with it.",
 	"ingest": `usage: privaudit ingest events|consents FILE… (- for stdin)
 Sends NDJSON files to a running server (PRIVAUDIT_SERVER, PRIVAUDIT_TOKEN with role ingest).

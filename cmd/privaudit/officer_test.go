@@ -31,6 +31,13 @@ func startOfficerServer(t *testing.T) *officerServer { return startOfficerServer
 // changed by configure (if set) before the server starts.
 func startOfficerServerWith(t *testing.T, configure func(*Config)) *officerServer {
 	t.Helper()
+	return startOfficerServerWith(t, nil)
+}
+
+// startOfficerServerWith is startOfficerServer with configure applied to
+// the configuration before Validate.
+func startOfficerServerWith(t *testing.T, configure func(*Config)) *officerServer {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a managed ClickHouse")
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/privaudit/privaudit/audit/ingest"
 	"github.com/privaudit/privaudit/audit/store"
 	"github.com/privaudit/privaudit/reports"
+	"github.com/privaudit/privaudit/reports/console"
 	"github.com/privaudit/privaudit/reports/schedule"
 )
 
@@ -37,6 +38,8 @@ type server struct {
 	// scheduler runs the configured schedules; it records runs through the
 	// ingestor, so it stops first.
 	scheduler *schedule.Scheduler
+	// console is the officers' web console.
+	console *console.Console
 	// metrics is /metrics' registry.
 	metrics prometheus.Registerer
 	URL     string
@@ -125,6 +128,10 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 	mux.Handle("GET /metrics", s.tokens.Require(m.Log, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), auth.RoleAdmin, auth.RoleOfficer))
 	s.ingestor.Routes(mux, func(h http.Handler) http.Handler { return s.tokens.Require(m.Log, h, auth.RoleIngest) })
 	if err := m.mountOfficerAPI(ctx, s, mux); err != nil {
+		_ = s.Shutdown()
+		return nil, err
+	}
+	if err := m.mountConsole(s, mux); err != nil {
 		_ = s.Shutdown()
 		return nil, err
 	}
