@@ -28,6 +28,9 @@ type Config struct {
 	Listen  string `yaml:"listen" env:"LISTEN"`
 	TLSCert string `yaml:"tls_cert" env:"TLS_CERT"`
 	TLSKey  string `yaml:"tls_key" env:"TLS_KEY"`
+	// PublicURL is where officers reach privaudit; e-mailed reports link
+	// their files under it (see schedule.Options.PublicURL).
+	PublicURL string `yaml:"public_url" env:"PUBLIC_URL"`
 	// Server and Token are what the client commands (ingest, report, query)
 	// use to reach a running privaudit.
 	Server   string `yaml:"server" env:"SERVER"`
@@ -259,6 +262,9 @@ func (c *Config) Validate() error {
 			q.Slots, q.SlotsPerToken))
 	}
 	if err := schedule.Validate(c.Schedules, nil); err != nil {
+		errs = append(errs, err)
+	}
+	if err := schedule.CheckPublicURL(c.PublicURL); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {

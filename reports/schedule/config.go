@@ -101,6 +101,9 @@ type Config struct {
 	// CatchUpLimit bounds the runs caught up (the most recent missed
 	// fires; default DefaultCatchUpLimit).
 	CatchUpLimit int `yaml:"catch_up_limit" json:"catch_up_limit,omitempty"`
+	// Deliver lists where each successful run's files go (e-mail, webhook);
+	// see Target.
+	Deliver []Target `yaml:"deliver" json:"deliver,omitempty"`
 }
 
 var (
@@ -119,6 +122,7 @@ type compiled struct {
 	loc      *time.Location
 	sched    cron.Schedule
 	from, to time.Time // explicit window
+	targets  []*target
 }
 
 // compile checks c's shape (not its report) and parses its spec.
@@ -146,6 +150,11 @@ func compile(c Config) (*compiled, error) {
 		errs = append(errs, err)
 	}
 	if err := c.checkNumbers(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.isVerify() && len(c.Deliver) > 0 {
+		errs = append(errs, errors.New("deliver: a verify schedule writes no file to deliver; deliver is for report schedules"))
+	} else if cc.targets, err = compileTargets(c.Deliver); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {

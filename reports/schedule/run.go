@@ -95,6 +95,7 @@ func (s *Scheduler) execute(ctx context.Context, j *job, r Run) Run {
 		r, retry = s.attempt(ctx, j, r)
 		if r.Status == StatusSuccess {
 			s.prune(ctx, j)
+			s.queueDelivery(j, r, nil)
 			break
 		}
 		if !retry || n > j.cfg.Retries {
