@@ -44,6 +44,7 @@ type smtpServer struct {
 	addr       string
 	port       int
 	user, pass string
+	login      bool
 	mu         sync.Mutex
 	msgs       []received
 	// drop is how many connections are closed at once, before the greeting
@@ -54,24 +55,30 @@ type smtpServer struct {
 
 type smtpOpts struct {
 	tls        *tls.Config // nil: no STARTTLS
+	implicit   bool        // TLS from the first byte instead of STARTTLS
+	login      bool        // offer AUTH LOGIN instead of PLAIN
 	user, pass string
 	drop       int32
 }
 
 func startSMTP(t *testing.T, o smtpOpts) *smtpServer {
 	t.Helper()
-	srv := &smtpServer{user: o.user, pass: o.pass}
+	srv := &smtpServer{user: o.user, pass: o.pass, login: o.login}
 	srv.drop.Store(o.drop)
 	s := gosmtp.NewServer(srv)
 	s.Domain = "localhost"
-	s.TLSConfig = o.tls
 	s.ReadTimeout, s.WriteTimeout = time.Minute, time.Minute
-	s.AllowInsecureAuth = o.tls == nil
+	s.AllowInsecureAuth = o.tls == nil || o.implicit
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.addr, srv.port = l.Addr().String(), l.Addr().(*net.TCPAddr).Port
+	if o.implicit {
+		l = tls.NewListener(l, o.tls)
+	} else {
+		s.TLSConfig = o.tls
+	}
 	go func() { _ = s.Serve(&dropListener{Listener: l, srv: srv}) }()
 	t.Cleanup(func() { _ = s.Close() })
 	return srv
@@ -119,17 +126,48 @@ func (s *smtpSession2) AuthMechanisms() []string {
 	if s.srv.user == "" {
 		return nil
 	}
+	if s.srv.login {
+		return []string{sasl.Login}
+	}
 	return []string{sasl.Plain}
 }
 
 func (s *smtpSession2) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
+	check := func(_, user, pass string) error {
 		if user != s.srv.user || pass != s.srv.pass {
 			return errors.New("invalid credentials")
 		}
 		s.user = user
 		return nil
-	}), nil
+	}
+	if s.srv.login {
+		return &loginServer{check: check}, nil
+	}
+	return sasl.NewPlainServer(check), nil
+}
+
+// loginServer is the server side of AUTH LOGIN (go-sasl has only the
+// client's).
+type loginServer struct {
+	check      func(identity, user, pass string) error
+	step       int
+	user, pass string
+}
+
+func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
+	l.step++
+	switch l.step {
+	case 1:
+		if resp != nil {
+			l.user, l.step = string(resp), 2
+			return []byte("Password:"), false, nil
+		}
+		return []byte("Username:"), false, nil
+	case 2:
+		l.user = string(resp)
+		return []byte("Password:"), false, nil
+	}
+	return nil, true, l.check("", l.user, string(resp))
 }
 
 func (s *smtpSession2) Mail(from string, _ *gosmtp.MailOptions) error {
@@ -271,5 +309,3 @@ func outcomes(d Delivery) []string {
 	}
 	return out
 }
-
-

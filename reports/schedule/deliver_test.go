@@ -37,6 +37,8 @@ func TestDelivery(t *testing.T) {
 	env := ingesttest.Start(t, ingesttest.Options{})
 	ingestGolden(t, env)
 	t.Run("EmailAndWebhook", func(t *testing.T) { testEmailAndWebhook(t, env) })
+	t.Run("ImplicitTLSLogin", func(t *testing.T) { testImplicitTLSLogin(t, env) })
+	t.Run("UntrustedCertificate", func(t *testing.T) { testUntrustedCertificate(t, env) })
 	t.Run("LinksPastAttachLimit", func(t *testing.T) { testLinksPastAttachLimit(t, env) })
 	t.Run("RefusedThenAccepted", func(t *testing.T) { testRefusedThenAccepted(t, env) })
 	t.Run("DownForGood", func(t *testing.T) { testDownForGood(t, env) })
@@ -453,5 +455,50 @@ func testResumedAfterRestart(t *testing.T, env *ingesttest.Env) {
 	}
 	if n, bad := hook.count(); n != 2 || bad != 0 || hook.hdrs[1].Get(HeaderWebhookAttempt) != "2" {
 		t.Errorf("%d requests (%d badly signed), the second's attempt %q", n, bad, hook.hdrs[1].Get(HeaderWebhookAttempt))
+	}
+}
+
+// testImplicitTLSLogin: implicit TLS (port 465 style) with AUTH LOGIN, the
+// password from an environment variable.
+func testImplicitTLSLogin(t *testing.T, env *ingesttest.Env) {
+	tlsCfg, caFile := selfSigned(t)
+	smtpSrv := startSMTP(t, smtpOpts{tls: tlsCfg, implicit: true, login: true, user: "robot", pass: "pa55"})
+	t.Setenv("PRIVAUDIT_TEST_SMTP_PASSWORD", "pa55")
+	c := cfg("mail-implicit")
+	c.Deliver = []Target{{Type: TargetEmail, Host: "localhost", Port: smtpSrv.port, TLS: TLSImplicit, CAFile: caFile,
+		Auth: "login", Username: "robot", PasswordEnv: "PRIVAUDIT_TEST_SMTP_PASSWORD",
+		From: "privaudit@bank.example", To: []string{"dpo@bank.example"}}}
+	s := newDeliveryScheduler(t, env, []Config{c}, (&fakeRun{}).run, &sleeper{}, "")
+	run, err := s.RunNow(context.Background(), c.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := deliveredRun(t, s, run.ID, 1).Deliveries[0]
+	msgs := smtpSrv.messages()
+	if d.Status != DeliveryDelivered || len(msgs) != 1 || msgs[0].user != "robot" || !msgs[0].tls {
+		t.Fatalf("delivery %+v; %d messages %+v", d, len(msgs), msgs)
+	}
+}
+
+// testUntrustedCertificate: a server whose certificate the client does not
+// trust is a configuration fault: failed at the first try, not retried.
+func testUntrustedCertificate(t *testing.T, env *ingesttest.Env) {
+	tlsCfg, _ := selfSigned(t)
+	_, otherCA := selfSigned(t)
+	smtpSrv := startSMTP(t, smtpOpts{tls: tlsCfg})
+	c := cfg("mail-untrusted")
+	c.Deliver = []Target{{Type: TargetEmail, Host: "127.0.0.1", Port: smtpSrv.port, CAFile: otherCA,
+		From: "privaudit@bank.example", To: []string{"dpo@bank.example"}}}
+	s := newDeliveryScheduler(t, env, []Config{c}, (&fakeRun{}).run, &sleeper{}, "")
+	run, err := s.RunNow(context.Background(), c.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := deliveredRun(t, s, run.ID, 1).Deliveries[0]
+	if !slices.Equal(outcomes(d), []string{"0:pending", "1:failed"}) || !strings.Contains(d.Attempts[1].Error, "ca_file") {
+		t.Fatalf("tries %v, error %q", outcomes(d), d.Attempts[len(d.Attempts)-1].Error)
+	}
+	if len(smtpSrv.messages()) != 0 {
+		t.Error("a message went to an untrusted server")
 	}
 }
