@@ -191,7 +191,12 @@ func (m *Main) printRun(r schedule.Run) {
 	for _, f := range r.Files {
 		fmt.Fprintf(m.Stdout, "  %s  %d bytes  sha256 %s\n", f.Name, f.Size, f.SHA256)
 	}
-	for _, d := range r.Deliveries {
+	m.printDeliveries(r.Deliveries)
+}
+
+// printDeliveries prints a run's deliveries and each of their tries.
+func (m *Main) printDeliveries(ds []schedule.Delivery) {
+	for _, d := range ds {
 		tries := 0
 		for _, a := range d.Attempts {
 			if a.Attempt > 0 {
