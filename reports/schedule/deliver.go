@@ -94,29 +94,34 @@ func deliveryMetrics(reg prometheus.Registerer) (*prometheus.CounterVec, error) 
 	return c, nil
 }
 
-// queueDelivery records r's targets as pending and delivers r to them in
-// the background. from gives, for resumed targets, the attempt to start
-// at (those are not recorded pending again); nil delivers to every target
-// of j from attempt 1. A run queued while privaudit stops stays pending
-// and is resumed at the next start.
+// markPending records r's delivery to each of j's targets as pending. It
+// runs before r's success is recorded, so a crash between the two leaves
+// the delivery for the next start to resume (or, if the success was not
+// recorded, to close).
+func (s *Scheduler) markPending(j *job, r Run) {
+	s.queuedMu.Lock()
+	s.queued[r.ID] = true
+	s.queuedMu.Unlock()
+	for _, t := range j.targets {
+		now := s.now()
+		s.recordDelivery(deliveryRow{run: r, target: t, started: now, ended: now, outcome: DeliveryPending})
+	}
+}
+
+// queueDelivery delivers r to its targets in the background. from gives,
+// for resumed targets, the attempt to start at; nil delivers to every
+// target of j from attempt 1 (markPending has recorded them). A run queued
+// while privaudit stops stays pending and is resumed at the next start.
 func (s *Scheduler) queueDelivery(j *job, r Run, from map[string]int) {
 	var ts []*target
 	for _, t := range j.targets {
-		if from != nil && from[t.cfg.Name] == 0 {
-			continue
-		}
-		ts = append(ts, t)
-		if from == nil {
-			now := s.now()
-			s.recordDelivery(deliveryRow{run: r, target: t, started: now, ended: now, outcome: DeliveryPending})
+		if from == nil || from[t.cfg.Name] > 0 {
+			ts = append(ts, t)
 		}
 	}
 	if len(ts) == 0 {
 		return
 	}
-	s.queuedMu.Lock()
-	s.queued[r.ID] = true
-	s.queuedMu.Unlock()
 	if !s.begin() {
 		s.log.Warn("scheduled run: delivery left pending, privaudit is stopping; it is resumed at the next start",
 			"schedule", r.Schedule, "run_id", r.ID)
@@ -276,6 +281,7 @@ func (s *Scheduler) resumeDeliveries(j *job) {
 			}
 		}
 		if i < 0 {
+			s.closeUnsucceeded(j, id, targets)
 			continue
 		}
 		from := map[string]int{}
@@ -290,6 +296,18 @@ func (s *Scheduler) resumeDeliveries(j *job) {
 		}
 		s.log.Info("schedule recovery: resuming the delivery of a run", "schedule", j.cfg.Name, "run_id", id, "targets", len(from))
 		s.queueDelivery(j, runs[i], from)
+	}
+}
+
+// closeUnsucceeded records as failed the deliveries of run id, whose
+// success privaudit did not record before it stopped: the run was marked
+// failed and its fire runs again under a new run id, delivered as its own.
+func (s *Scheduler) closeUnsucceeded(j *job, id string, targets map[string]int) {
+	r := Run{ID: id, Schedule: j.cfg.Name}
+	for name, lastAttempt := range targets {
+		s.recordDelivery(deliveryRow{run: r, target: &target{cfg: Target{Name: name}}, attempt: lastAttempt + 1,
+			started: s.now(), ended: s.now(), outcome: DeliveryFailed,
+			err: "not delivered: privaudit stopped before it recorded the run's success; the run is not delivered"})
 	}
 }
 

@@ -75,7 +75,7 @@ func tlsConfig(t *target) *tls.Config {
 // smtpSession runs the SMTP dialogue after the greeting.
 func smtpSession(cl *smtp.Client, t *target, msg []byte) error {
 	c := t.cfg
-	if err := cl.Hello("localhost"); err != nil {
+	if err := cl.Hello(heloName()); err != nil {
 		return smtpError("EHLO", err)
 	}
 	if c.TLS == TLSStartTLS {
@@ -121,6 +121,16 @@ func smtpSession(cl *smtp.Client, t *target, msg []byte) error {
 		return smtpError("QUIT", err)
 	}
 	return nil
+}
+
+// heloName is the name privaudit gives in EHLO: the host name, which
+// strict servers expect, or localhost.
+func heloName() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" || strings.ContainsAny(h, " \r\n") {
+		return "localhost"
+	}
+	return h
 }
 
 // smtpError wraps an SMTP failure at step; a 5xx reply and a certificate

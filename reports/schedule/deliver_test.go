@@ -45,6 +45,7 @@ func TestDelivery(t *testing.T) {
 	t.Run("WebhookRetries", func(t *testing.T) { testWebhookRetries(t, env) })
 	t.Run("WebhookNoRetryStorm", func(t *testing.T) { testWebhookNoRetryStorm(t, env) })
 	t.Run("ResumedAfterRestart", func(t *testing.T) { testResumedAfterRestart(t, env) })
+	t.Run("UnrecordedRunClosed", func(t *testing.T) { testUnrecordedRunClosed(t, env) })
 }
 
 // webhookReceiver is an httptest server on loopback that checks each
@@ -500,5 +501,37 @@ func testUntrustedCertificate(t *testing.T, env *ingesttest.Env) {
 	}
 	if len(smtpSrv.messages()) != 0 {
 		t.Error("a message went to an untrusted server")
+	}
+}
+
+// testUnrecordedRunClosed: privaudit died after queuing a run's delivery
+// and before recording the run's success; the next start records the
+// delivery failed (the fire runs again as a new run) and sends nothing.
+func testUnrecordedRunClosed(t *testing.T, env *ingesttest.Env) {
+	hook := newWebhookReceiver(t, "k", func(int) (int, string) { return http.StatusOK, "" })
+	c := cfg("hook-unrecorded")
+	c.Deliver = []Target{{Name: "siem", Type: TargetWebhook, URL: hook.URL, SecretFile: secretFile(t, "k")}}
+	first := newDeliveryScheduler(t, env, []Config{c}, (&fakeRun{}).run, &sleeper{}, "")
+	j := first.byName[c.Name]
+	r := first.newRun(j, TriggerSchedule, time.Date(2026, 11, 3, 2, 0, 0, 0, time.UTC), "")
+	first.markPending(j, r) // the process dies here
+	if err := first.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	second := newDeliveryScheduler(t, env, []Config{c}, (&fakeRun{}).run, &sleeper{}, "")
+	var d Delivery
+	waitFor(t, "the delivery closed", func() bool {
+		ds, err := second.st.deliveries(context.Background(), []string{r.ID})
+		if err != nil || len(ds[r.ID]) != 1 {
+			return false
+		}
+		d = ds[r.ID][0]
+		return d.Status == DeliveryFailed
+	})
+	if !slices.Equal(outcomes(d), []string{"0:pending", "1:failed"}) || !strings.Contains(d.Attempts[1].Error, "before it recorded the run's success") {
+		t.Errorf("tries %v: %+v", outcomes(d), d)
+	}
+	if n, _ := hook.count(); n != 0 {
+		t.Errorf("%d webhook requests for a run that did not succeed", n)
 	}
 }

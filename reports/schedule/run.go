@@ -143,6 +143,7 @@ func (s *Scheduler) attempt(ctx context.Context, j *job, r Run) (Run, bool) {
 	switch {
 	case err == nil:
 		r.Status = StatusSuccess
+		s.markPending(j, r)
 	case errors.As(err, &pe):
 		r.Status, r.Error = StatusPanic, pe.Error()
 		s.log.Error("scheduled run panicked", "schedule", r.Schedule, "run_id", r.ID, "panic", pe.Error(), "stack", string(pe.stack))
