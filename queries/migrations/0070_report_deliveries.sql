@@ -3,7 +3,7 @@
 -- written when the run's delivery is queued; each try adds its outcome:
 -- 'delivered', 'retry' (failed, tried again after a backoff), 'failed'
 -- (failed for good: a permanent error or the last attempt) or 'abandoned'
--- (privaudit stopped before the next try). final is 1 on the row that ends
+-- (privaudit stopped before the next try). is_final is 1 on the row that ends
 -- the target's delivery ('delivered', 'failed'); a target without one is
 -- resumed by its instance at the next start. Read with FINAL.
 CREATE TABLE IF NOT EXISTS {{.MetaDB}}.report_deliveries {{.OnCluster}} (
@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS {{.MetaDB}}.report_deliveries {{.OnCluster}} (
     started_at   DateTime,
     finished_at  DateTime,
     outcome      String,
-    final        UInt8,
+    is_final     UInt8,
     detail       String,
     error        String,
     version      UInt64

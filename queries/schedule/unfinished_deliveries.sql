@@ -6,5 +6,5 @@ SELECT run_id, target, max(attempt)
 FROM {{.MetaDB}}.report_deliveries FINAL
 WHERE schedule = ? AND instance = ?
 GROUP BY run_id, target
-HAVING max(final) = 0
+HAVING max(is_final) = 0
 ORDER BY run_id, target

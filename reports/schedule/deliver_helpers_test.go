@@ -112,17 +112,17 @@ func (srv *smtpServer) messages() []received {
 }
 
 func (srv *smtpServer) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
-	return &smtpSession2{srv: srv, conn: c}, nil
+	return &recvSession{srv: srv, conn: c}, nil
 }
 
-type smtpSession2 struct {
+type recvSession struct {
 	srv  *smtpServer
 	conn *gosmtp.Conn
 	user string
 	msg  received
 }
 
-func (s *smtpSession2) AuthMechanisms() []string {
+func (s *recvSession) AuthMechanisms() []string {
 	if s.srv.user == "" {
 		return nil
 	}
@@ -132,7 +132,7 @@ func (s *smtpSession2) AuthMechanisms() []string {
 	return []string{sasl.Plain}
 }
 
-func (s *smtpSession2) Auth(string) (sasl.Server, error) {
+func (s *recvSession) Auth(string) (sasl.Server, error) {
 	check := func(_, user, pass string) error {
 		if user != s.srv.user || pass != s.srv.pass {
 			return errors.New("invalid credentials")
@@ -170,7 +170,7 @@ func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
 	return nil, true, l.check("", l.user, string(resp))
 }
 
-func (s *smtpSession2) Mail(from string, _ *gosmtp.MailOptions) error {
+func (s *recvSession) Mail(from string, _ *gosmtp.MailOptions) error {
 	if s.srv.user != "" && s.user == "" {
 		return &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
 	}
@@ -179,12 +179,12 @@ func (s *smtpSession2) Mail(from string, _ *gosmtp.MailOptions) error {
 	return nil
 }
 
-func (s *smtpSession2) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+func (s *recvSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 	s.msg.to = append(s.msg.to, to)
 	return nil
 }
 
-func (s *smtpSession2) Data(r io.Reader) error {
+func (s *recvSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -196,8 +196,8 @@ func (s *smtpSession2) Data(r io.Reader) error {
 	return nil
 }
 
-func (s *smtpSession2) Reset()        { s.msg = received{} }
-func (s *smtpSession2) Logout() error { return nil }
+func (s *recvSession) Reset()        { s.msg = received{} }
+func (s *recvSession) Logout() error { return nil }
 
 // selfSigned makes a certificate for 127.0.0.1 and localhost, and writes it
 // as PEM to a file for ca_file.
