@@ -28,6 +28,10 @@ const (
 // its target sets no attach_limit; past it, files are linked.
 const DefaultAttachLimit = 10 << 20
 
+// MaxAttachLimit bounds attach_limit: a message is built in memory, and
+// mail servers refuse far smaller ones.
+const MaxAttachLimit = 100 << 20
+
 // DefaultMaxAttempts is how many times a delivery is tried at most when its
 // target sets no max_attempts.
 const DefaultMaxAttempts = 5
@@ -160,8 +164,8 @@ func compileEmail(t Target) (*target, error) {
 			return nil, fmt.Errorf("to %q: not an e-mail address (%v)", a, err)
 		}
 	}
-	if t.AttachLimit < 0 {
-		return nil, fmt.Errorf("attach_limit %d: 0 (default %d bytes) or more", t.AttachLimit, DefaultAttachLimit)
+	if t.AttachLimit < 0 || t.AttachLimit > MaxAttachLimit {
+		return nil, fmt.Errorf("attach_limit %d: from 0 (default %d bytes) to %d; larger files are linked", t.AttachLimit, DefaultAttachLimit, MaxAttachLimit)
 	}
 	if t.AttachLimit == 0 {
 		t.AttachLimit = DefaultAttachLimit

@@ -54,6 +54,7 @@ func TestValidateDeliver(t *testing.T) {
 		{"hook-http", hook(func(t *Target) { t.URL = "http://siem.bank.example/hook" }), "http only to a loopback host"},
 		{"hook-secret", hook(func(t *Target) { t.SecretFile = unreadable }), "deliver[0] (webhook-1): secret_file: open " + unreadable},
 		{"hook-no-secret", hook(func(t *Target) { t.SecretFile = "" }), "secret_file or secret_env is required"},
+		{"huge-attach", mail(func(t *Target) { t.AttachLimit = 1 << 30 }), "attach_limit 1073741824: from 0"},
 		{"attempts", hook(func(t *Target) { t.MaxAttempts = 50 }), "max_attempts 50: between 1 and 10"},
 	} {
 		c0 := cfg(c.name)
