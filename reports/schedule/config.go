@@ -4,7 +4,9 @@
 // time zone, or an explicit window) in one or more formats. Runs never
 // overlap per schedule, are retried with backoff, recover from panics, catch
 // up what was missed while privaudit was down, write their files atomically,
-// prune old outputs and are recorded in MetaDB.report_runs.
+// prune old outputs and are recorded in MetaDB.report_runs. A successful
+// run is delivered to the schedule's targets — e-mail over SMTP, a signed
+// webhook — with bounded retries recorded in MetaDB.report_deliveries.
 package schedule
 
 import (
