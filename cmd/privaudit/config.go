@@ -29,6 +29,9 @@ type Config struct {
 	Listen  string `yaml:"listen" env:"LISTEN"`
 	TLSCert string `yaml:"tls_cert" env:"TLS_CERT"`
 	TLSKey  string `yaml:"tls_key" env:"TLS_KEY"`
+	// PublicURL is where officers reach privaudit; e-mailed reports link
+	// their files under it (see schedule.Options.PublicURL).
+	PublicURL string `yaml:"public_url" env:"PUBLIC_URL"`
 	// Server and Token are what the client commands (ingest, report, query)
 	// use to reach a running privaudit.
 	Server   string `yaml:"server" env:"SERVER"`
@@ -272,6 +275,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("console.idle_timeout %s, console.max_age %s: want 0 < idle_timeout ≤ max_age", cc.IdleTimeout, cc.MaxAge))
 	}
 	if err := schedule.Validate(c.Schedules, nil); err != nil {
+		errs = append(errs, err)
+	}
+	if err := schedule.CheckPublicURL(c.PublicURL); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {

@@ -38,7 +38,7 @@ func (m *Main) mountOfficerAPI(ctx context.Context, s *server, mux *http.ServeMu
 	}
 	sch, err := schedule.New(schedule.Options{Runner: runner, Conn: s.st.Conn, Schema: m.Config.Schema(),
 		Schedules: m.Config.Schedules, OutputRoot: filepath.Join(m.Config.DataDir, "reports"), Logger: m.Log,
-		Verify: check.Run})
+		Verify: check.Run, PublicURL: m.Config.PublicURL, Registerer: s.metrics})
 	if err != nil {
 		return err
 	}

@@ -27,13 +27,6 @@ type officerServer struct {
 
 func startOfficerServer(t *testing.T) *officerServer { return startOfficerServerWith(t, nil) }
 
-// startOfficerServerWith is startOfficerServer with the configuration
-// changed by configure (if set) before the server starts.
-func startOfficerServerWith(t *testing.T, configure func(*Config)) *officerServer {
-	t.Helper()
-	return startOfficerServerWith(t, nil)
-}
-
 // startOfficerServerWith is startOfficerServer with configure applied to
 // the configuration before Validate.
 func startOfficerServerWith(t *testing.T, configure func(*Config)) *officerServer {

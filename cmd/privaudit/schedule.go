@@ -198,6 +198,33 @@ func (m *Main) printRun(r schedule.Run) {
 	for _, f := range r.Files {
 		fmt.Fprintf(m.Stdout, "  %s  %d bytes  sha256 %s\n", f.Name, f.Size, f.SHA256)
 	}
+	m.printDeliveries(r.Deliveries)
+}
+
+// printDeliveries prints a run's deliveries and each of their tries.
+func (m *Main) printDeliveries(ds []schedule.Delivery) {
+	for _, d := range ds {
+		tries := 0
+		for _, a := range d.Attempts {
+			if a.Attempt > 0 {
+				tries++
+			}
+		}
+		fmt.Fprintf(m.Stdout, "  delivery to %s (%s): %s after %d attempt(s)\n", d.Target, d.Type, d.Status, tries)
+		for _, a := range d.Attempts {
+			if a.Attempt == 0 {
+				continue // the queued row
+			}
+			line := fmt.Sprintf("    attempt %d %s %s", a.Attempt, a.StartedAt.Format(time.RFC3339), a.Outcome)
+			if a.Detail != "" {
+				line += " — " + a.Detail
+			}
+			if a.Error != "" {
+				line += " — " + a.Error
+			}
+			fmt.Fprintln(m.Stdout, line)
+		}
+	}
 }
 
 func (m *Main) runsList(ctx context.Context, args []string) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,11 +21,16 @@ import (
 )
 
 // scheduleServer serves the schedule API with one monthly disclosures
-// schedule over the golden data set of the reports package.
+// schedule over the golden data set of the reports package, delivered to a
+// webhook on loopback.
 func scheduleServer(t *testing.T) *ingesttest.Env {
 	t.Helper()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(hook.Close)
+	t.Setenv("PRIVAUDIT_TEST_HOOK_SECRET", "k")
 	cfgs := []schedule.Config{{Name: "monthly", Cron: "0 4 1 * *", Timezone: "Europe/Berlin", Report: "disclosures",
-		Period: schedule.PreviousMonth, Formats: []string{"xlsx", "csv"}}}
+		Period: schedule.PreviousMonth, Formats: []string{"xlsx", "csv"},
+		Deliver: []schedule.Target{{Name: "siem", Type: schedule.TargetWebhook, URL: hook.URL, SecretEnv: "PRIVAUDIT_TEST_HOOK_SECRET"}}}}
 	root := t.TempDir()
 	env := ingesttest.Start(t, ingesttest.Options{Mux: func(e *ingesttest.Env, mux *http.ServeMux) {
 		r, err := reports.NewRunner(reports.Options{Conn: e.Conn, Schema: e.Schema, Recorder: e.Ingestor.Record, Logger: e.Log})
@@ -89,8 +95,20 @@ func TestScheduleCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, id[1]) || !strings.Contains(out, "success") || !strings.Contains(out, "2026-09-30 22:00 – 2026-10-31 23:00") {
 		t.Errorf("runs: %v\n%s", err, out)
 	}
-	if out, _, err = runCmd(t, env, auth.RoleOfficer, "runs", "show", id[1]); err != nil || !strings.Contains(out, name[1]) {
-		t.Errorf("runs show: %v\n%s", err, out)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, _, err = runCmd(t, env, auth.RoleOfficer, "runs", "show", id[1])
+		if err != nil || !strings.Contains(out, name[1]) {
+			t.Fatalf("runs show: %v\n%s", err, out)
+		}
+		if strings.Contains(out, "delivery to siem (webhook): delivered after 1 attempt(s)") && strings.Contains(out, "attempt 1 ") &&
+			strings.Contains(out, "delivered — HTTP 204") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runs show lacks the delivery:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	dest := filepath.Join(t.TempDir(), "got.csv")

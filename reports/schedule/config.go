@@ -4,7 +4,9 @@
 // time zone, or an explicit window) in one or more formats. Runs never
 // overlap per schedule, are retried with backoff, recover from panics, catch
 // up what was missed while privaudit was down, write their files atomically,
-// prune old outputs and are recorded in MetaDB.report_runs.
+// prune old outputs and are recorded in MetaDB.report_runs. A successful
+// run is delivered to the schedule's targets — e-mail over SMTP, a signed
+// webhook — with bounded retries recorded in MetaDB.report_deliveries.
 package schedule
 
 import (
@@ -102,6 +104,9 @@ type Config struct {
 	// CatchUpLimit bounds the runs caught up (the most recent missed
 	// fires; default DefaultCatchUpLimit).
 	CatchUpLimit int `yaml:"catch_up_limit" json:"catch_up_limit,omitempty"`
+	// Deliver lists where each successful run's files go (e-mail, webhook);
+	// see Target.
+	Deliver []Target `yaml:"deliver" json:"deliver,omitempty"`
 }
 
 var (
@@ -120,6 +125,7 @@ type compiled struct {
 	loc      *time.Location
 	sched    cron.Schedule
 	from, to time.Time // explicit window
+	targets  []*target
 }
 
 // compile checks c's shape (not its report) and parses its spec.
@@ -147,6 +153,11 @@ func compile(c Config) (*compiled, error) {
 		errs = append(errs, err)
 	}
 	if err := c.checkNumbers(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.isVerify() && len(c.Deliver) > 0 {
+		errs = append(errs, errors.New("deliver: a verify schedule writes no file to deliver; deliver is for report schedules"))
+	} else if cc.targets, err = compileTargets(c.Deliver); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {

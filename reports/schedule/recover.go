@@ -43,6 +43,7 @@ func (s *Scheduler) recoverJob(j *job) {
 	}
 	defer j.unlock()
 	s.recoverInterrupted(j)
+	s.resumeDeliveries(j)
 	if j.cfg.CatchUp {
 		s.catchUp(j)
 	}

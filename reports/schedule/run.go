@@ -96,6 +96,7 @@ func (s *Scheduler) execute(ctx context.Context, j *job, r Run) Run {
 		r, retry = s.attempt(ctx, j, r)
 		if r.Status == StatusSuccess {
 			s.prune(ctx, j)
+			s.queueDelivery(j, r, nil)
 			break
 		}
 		if !retry || n > j.cfg.Retries {
@@ -143,6 +144,7 @@ func (s *Scheduler) attempt(ctx context.Context, j *job, r Run) (Run, bool) {
 	switch {
 	case err == nil:
 		r.Status = StatusSuccess
+		s.markPending(j, r)
 	case errors.As(err, &pe):
 		r.Status, r.Error = StatusPanic, pe.Error()
 		s.log.Error("scheduled run panicked", "schedule", r.Schedule, "run_id", r.ID, "panic", pe.Error(), "stack", string(pe.stack))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 
 	"github.com/privaudit/privaudit/audit/apierr"
@@ -47,6 +48,19 @@ type Options struct {
 	// configured.
 	Verify VerifyFunc
 
+	// PublicURL is the address officers reach privaudit at
+	// (https://privaudit.bank.example): e-mails link the files they do not
+	// attach under it, and webhooks send their download addresses.
+	PublicURL string
+	// Registerer receives privaudit_delivery_attempts_total; optional.
+	Registerer prometheus.Registerer
+	// DeliveryBackoff is the wait before a delivery's second try (default
+	// DefaultDeliveryBackoff).
+	DeliveryBackoff time.Duration
+
+	// deliverySleep waits between delivery tries; false if privaudit
+	// stops meanwhile (default: the scheduler's sleep; tests: a recorder).
+	deliverySleep func(ctx context.Context, d time.Duration) bool
 	// run replaces Runner.Run (tests: a job body that blocks, fails or panics).
 	run RunFunc
 	// recordTimeout bounds one write of the run history; default 30s.
@@ -78,6 +92,12 @@ type Scheduler struct {
 	unrecordedMu sync.Mutex
 	unrecorded   []Run
 	flushMu      sync.Mutex
+
+	deliveries *prometheus.CounterVec
+	// queued holds the runs whose delivery this process queued: the
+	// start's recovery resumes only the others.
+	queuedMu sync.Mutex
+	queued   map[string]bool
 }
 
 // job is one schedule at run time.
@@ -107,17 +127,26 @@ func New(o Options) (*Scheduler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckPublicURL(o.PublicURL); err != nil {
+		return nil, err
+	}
 	o = withDefaults(o)
 	st, err := newStore(o.Conn, o.Schema)
 	if err != nil {
 		return nil, err
 	}
-	s := &Scheduler{o: o, log: o.Logger, st: st, run: o.run, byName: map[string]*job{}, stopping: make(chan struct{}), created: time.Now(),
+	s := &Scheduler{o: o, log: o.Logger, st: st, run: o.run, byName: map[string]*job{}, queued: map[string]bool{}, stopping: make(chan struct{}), created: time.Now(),
 		cron: cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cronLogger{o.Logger}))}
 	if s.run == nil {
 		s.run = o.Runner.Run
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if s.deliveries, err = deliveryMetrics(o.Registerer); err != nil {
+		return nil, fmt.Errorf("schedule: delivery metrics: %w", err)
+	}
+	if s.o.deliverySleep == nil {
+		s.o.deliverySleep = s.sleep
+	}
 	for _, c := range cs {
 		var dir string
 		if c.cfg.isVerify() {
@@ -146,6 +175,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 30 * time.Second
+	}
+	if o.DeliveryBackoff <= 0 {
+		o.DeliveryBackoff = DefaultDeliveryBackoff
 	}
 	if o.recordTimeout <= 0 {
 		o.recordTimeout = 30 * time.Second
@@ -373,7 +405,11 @@ func (s *Scheduler) List() []Status {
 
 // Runs returns the recorded run history, newest first.
 func (s *Scheduler) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
-	return s.st.runs(ctx, f)
+	runs, err := s.st.runs(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return s.st.withDeliveries(ctx, runs)
 }
 
 // cronLogger sends robfig/cron's messages to slog: its chatter at debug.

@@ -53,6 +53,9 @@ type Run struct {
 	DetailSHA256 string    `json:"detail_sha256,omitempty"`
 	Files        []File    `json:"files"`
 	Error        string    `json:"error,omitempty"`
+	// Deliveries, on the successful attempt of a run, are its deliveries
+	// to the schedule's targets.
+	Deliveries []Delivery `json:"deliveries,omitempty"`
 }
 
 // File is one output file of a run. Clients see its Name, relative to the
@@ -89,7 +92,8 @@ type store struct {
 	sql  map[string]string
 }
 
-var storeQueries = []string{"insert_run", "list_runs", "last_success", "fired_ok", "success_files", "interrupted"}
+var storeQueries = []string{"insert_run", "list_runs", "last_success", "fired_ok", "success_files", "interrupted",
+	"insert_delivery", "list_deliveries", "unfinished_deliveries"}
 
 func newStore(conn driver.Conn, s queries.Schema) (*store, error) {
 	st := &store{conn: conn, sql: map[string]string{}}
