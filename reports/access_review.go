@@ -48,6 +48,7 @@ func init() {
 			{Section: "by_hour", Pivot: &PivotSpec{Title: "Internal accesses per hour of day (UTC) and actor type",
 				RowHeader: "hour", Chart: true, ByLabel: true}},
 		},
+		Filters:    AllFilters,
 		Categories: []string{"access_records"},
 	})
 }

@@ -39,6 +39,7 @@ func init() {
 			{Section: "by_recipient", Pivot: &PivotSpec{Title: "Consent events in the period per recipient",
 				RowHeader: "recipient_id", ColumnOrder: []string{"granted", "withdrawn"}}},
 		},
+		Filters:    ConsentFilters,
 		Categories: []string{"consent_records"},
 	})
 }

@@ -36,6 +36,7 @@ func init() {
 				{Title: "Disclosures per purpose and recipient", RowHeader: "purpose", Row: "purpose", Col: "recipient_id"},
 			}},
 		},
+		Filters:    AllFilters,
 		Categories: []string{"access_records", "consent_records"},
 	})
 }

@@ -30,6 +30,7 @@ func init() {
 				{Title: "Accesses per data category and purpose", RowHeader: "data_category", Row: "categories", Col: "purpose"},
 			}},
 		},
+		Filters:    AllFilters,
 		Categories: []string{"access_records"},
 	})
 }

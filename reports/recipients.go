@@ -33,6 +33,7 @@ func init() {
 					Col: "recipient_id", Chart: true},
 			}},
 		},
+		Filters:    AllFilters,
 		Categories: []string{"access_records"},
 	})
 }

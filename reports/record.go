@@ -24,7 +24,7 @@ const (
 )
 
 // event is the access event that records a finished run: who ran which
-// report over which period and parameters, the consent ledger position its
+// report over which period, parameters and filters, the consent ledger position its
 // verdicts reflect, how many rows it revealed and the digest of what it
 // revealed.
 func (p *Plan) event(now time.Time, res render.Result, pos LedgerPosition) audit.Event {
@@ -40,6 +40,9 @@ func (p *Plan) event(now time.Time, res render.Result, pos LedgerPosition) audit
 		if rp.Name == d.SubjectParam {
 			subject = rp.Value
 		}
+	}
+	for _, f := range p.filters {
+		attrs["filter."+f.Name] = f.Value
 	}
 	ev := audit.Event{
 		EventID: uuid.NewString(), OccurredAt: now.UTC(),

@@ -49,6 +49,10 @@ type Definition struct {
 	// the report is about; the run's access event names that customer as
 	// its subject (so it shows in the customer's own subject-access report).
 	SubjectParam string
+	// Filters names the filters (FilterSpecs) the report applies, in
+	// display order; any other filter is refused. Reports reading access
+	// events take AllFilters, consent events ConsentFilters.
+	Filters []string
 }
 
 // ParamKind is the type of a report parameter.

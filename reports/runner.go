@@ -127,7 +127,9 @@ type RunRequest struct {
 	Report   string
 	From, To time.Time // the period [From, To)
 	Params   map[string]string
-	Format   string // csv, json, xlsx; "" is DefaultFormat
+	// Filters narrow the report's rows (FilterSpecs): name to value.
+	Filters map[string]string
+	Format  string // csv, json, xlsx; "" is DefaultFormat
 	// Actor is who runs the report: the token's name or the schedule's.
 	Actor string
 	// ActorType is the recorded actor type: "employee" (default) or
@@ -167,12 +169,14 @@ type Plan struct {
 	ContentType string
 	req         RunRequest
 	params      []resolvedParam
+	filters     []resolvedParam
 	args        []any
 	renderer    render.Renderer
 }
 
 // Plan validates req without running it: the report exists, the period is
-// not empty, the parameters are known and complete, the format exists.
+// not empty, the parameters are known and complete, the filters are ones
+// the report takes, with valid values, the format exists.
 // Errors are *apierr.Error with messages that say what to do.
 func (r *Runner) Plan(req RunRequest) (*Plan, error) {
 	d, ok := r.o.Catalog.Lookup(req.Report)
@@ -194,10 +198,15 @@ func (r *Runner) Plan(req RunRequest) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	filters, fargs, err := bindFilters(d, req.Filters)
+	if err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(req.Actor) == "" {
 		return nil, apierr.Errorf(apierr.Invalid, "report runs are recorded: an actor (token or schedule name) is required")
 	}
-	p := &Plan{Definition: d, Format: rd.Format(), ContentType: rd.ContentType(), req: req, params: params, args: args, renderer: rd}
+	p := &Plan{Definition: d, Format: rd.Format(), ContentType: rd.ContentType(), req: req, params: params,
+		filters: filters, args: append(args, fargs...), renderer: rd}
 	p.Filename = fmt.Sprintf("%s_%s_%s.%s", d.Name, fileTime(req.From), fileTime(req.To), rd.Format())
 	return p, nil
 }
@@ -352,6 +361,10 @@ func (p *Plan) meta(now time.Time, version string, sqls reportSQL, pos LedgerPos
 		render.Param{Name: "to", Value: periodText(p.req.To)})
 	for _, rp := range p.params {
 		m.Params = append(m.Params, render.Param{Name: rp.Name, Value: rp.Value})
+	}
+	for _, f := range p.filters {
+		spec, _ := lookupFilter(f.Name)
+		m.Filters = append(m.Filters, render.Param{Name: spec.Label, Value: f.Value})
 	}
 	m.SQL = append(m.SQL, render.NamedSQL{Name: "detail", SQL: sqls.detail})
 	for i, s := range p.Definition.Summary {

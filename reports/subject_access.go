@@ -44,6 +44,7 @@ func init() {
 			{Section: "consents", Pivot: &PivotSpec{Title: "Consent events per recipient", RowHeader: "recipient_id",
 				ColumnOrder: []string{"granted", "withdrawn"}}},
 		},
+		Filters:    AllFilters,
 		Categories: []string{"access_records", "consent_records"},
 	})
 }

@@ -37,6 +37,7 @@ func init() {
 					Chart: true, ColumnOrder: Verdicts},
 			}},
 		},
+		Filters:    AllFilters,
 		Categories: []string{"access_records", "consent_records"},
 	})
 }

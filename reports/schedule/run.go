@@ -229,7 +229,7 @@ func (s *Scheduler) produce(ctx context.Context, j *job, r *Run) (err error) {
 // request is the report request of one format of r.
 func (s *Scheduler) request(j *job, r Run, format string, out *output) reports.RunRequest {
 	start, last := time.Now(), time.Now()
-	return reports.RunRequest{Report: j.cfg.Report, From: r.From, To: r.To, Params: j.cfg.Params, Format: format,
+	return reports.RunRequest{Report: j.cfg.Report, From: r.From, To: r.To, Params: j.cfg.Params, Filters: j.cfg.Filters, Format: format,
 		Actor: actor(j.cfg.Name), ActorType: "system", Channel: "schedule", RequestID: r.ID, Out: out,
 		Progress: func(rows int64) {
 			if time.Since(last) < s.o.ProgressEvery {
