@@ -13,10 +13,10 @@ import (
 )
 
 // FilterSpec describes one report filter (SPEC §4: every report takes
-// filters). A filter keeps the rows whose column equals its value; it is
-// always bound to the SQL as @f_NAME, empty when not given (no filter), so
-// the SQL text is the same for every run. One value per filter: filters of
-// different names combine with AND.
+// filters). A filter keeps the rows whose column equals its value (see
+// queries/reports/verdicts.sql); a given filter's condition is part of the
+// statements, its value bound as @f_NAME, and an absent one is not. One
+// value per filter: filters of different names must all match.
 type FilterSpec struct {
 	Name string `json:"name"`
 	// Label is the filter's name in plain words, as reports state it.
@@ -82,9 +82,8 @@ func (f FilterSpec) check(v string) error {
 	return audit.CheckText(v)
 }
 
-// bindFilters checks the filters given against d and returns those given,
-// in display order, and the SQL arguments of every known filter (empty when
-// not given, so every statement can refer to all of them).
+// bindFilters checks the filters given against d and returns them, in
+// display order, with their SQL arguments (@f_NAME).
 func bindFilters(d Definition, given map[string]string) ([]resolvedParam, []any, error) {
 	for k, v := range given {
 		f, ok := lookupFilter(k)
@@ -99,15 +98,27 @@ func bindFilters(d Definition, given map[string]string) ([]resolvedParam, []any,
 		}
 	}
 	var out []resolvedParam
-	args := make([]any, 0, len(FilterSpecs))
+	var args []any
 	for _, f := range FilterSpecs {
-		v, ok := given[f.Name]
-		if ok {
+		if v, ok := given[f.Name]; ok {
 			out = append(out, resolvedParam{Name: f.Name, Value: v})
+			args = append(args, clickhouse.Named(filterArg(f.Name), v))
 		}
-		args = append(args, clickhouse.Named(filterArg(f.Name), v))
 	}
 	return out, args, nil
+}
+
+// filterSet is what the report SQL templates test with Filtered: every
+// filter, true for those given.
+func filterSet(given []resolvedParam) map[string]bool {
+	set := make(map[string]bool, len(FilterSpecs))
+	for _, f := range FilterSpecs {
+		set[f.Name] = false
+	}
+	for _, f := range given {
+		set[f.Name] = true
+	}
+	return set
 }
 
 // filterHelp lists the filters a report takes, for error messages.

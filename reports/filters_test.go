@@ -32,21 +32,22 @@ func filterEnv(t *testing.T) *ingesttest.Env {
 type filterCase struct {
 	name, value       string
 	access, consent   string
+	state             string // over a consent's state at the end of the period
 	inventoryCategory string // processing-inventory keeps only this category's rows
 }
 
 var filterCases = []filterCase{
-	{name: "recipient", value: "adnet", access: "recipient_id = 'adnet'", consent: "recipient_id = 'adnet'"},
+	{name: "recipient", value: "adnet", access: "recipient_id = 'adnet'", consent: "recipient_id = 'adnet'", state: "s_recipient = 'adnet'"},
 	{name: "recipient_type", value: "affiliate", access: "recipient_type = 'affiliate'"},
 	{name: "data_category", value: "contact_details", access: "has(data_categories, 'contact_details')",
 		consent: "consent_id IN (SELECT consent_id FROM {DB}.consent_events WHERE has(data_categories, 'contact_details'))" +
 			" AND (status = 'withdrawn' OR has(data_categories, 'contact_details'))",
-		inventoryCategory: "contact_details"},
+		state: "has(s_categories, 'contact_details')", inventoryCategory: "contact_details"},
 	{name: "purpose", value: "marketing", access: "purpose = 'marketing'",
 		consent: "consent_id IN (SELECT consent_id FROM {DB}.consent_events WHERE has(purposes, 'marketing'))" +
-			" AND (status = 'withdrawn' OR has(purposes, 'marketing'))"},
+			" AND (status = 'withdrawn' OR has(purposes, 'marketing'))", state: "has(s_purposes, 'marketing')"},
 	{name: "verdict", value: "no_consent", access: "verdict = 'no_consent'"},
-	{name: "jurisdiction", value: "EU-DE", access: "jurisdiction = 'EU-DE'", consent: "jurisdiction = 'EU-DE'"},
+	{name: "jurisdiction", value: "EU-DE", access: "jurisdiction = 'EU-DE'", consent: "jurisdiction = 'EU-DE'", state: "s_jurisdiction = 'EU-DE'"},
 	{name: "actor", value: "emp-bob", access: "actor_id = 'emp-bob'"},
 }
 
@@ -63,6 +64,8 @@ type filterCheck struct {
 	rows   string
 	from   string
 	totals map[string]string
+	// figures maps a Summary total's label to a whole statement.
+	figures map[string]string
 }
 
 const (
@@ -106,7 +109,14 @@ var filterChecks = []filterCheck{
 		rows: "SELECT consent_event_id FROM {DB}.consent_events FINAL WHERE effective_ns >= {FROM} AND effective_ns < {TO} AND ({CPRED})",
 		from: "{DB}.consent_events FINAL WHERE effective_ns >= {FROM} AND effective_ns < {TO} AND ({CPRED})",
 		totals: map[string]string{"Grants": "countIf(status = 'granted')", "Withdrawals": "countIf(status = 'withdrawn')",
-			"Customers": "uniqExact(subject_id)"}},
+			"Customers": "uniqExact(subject_id)"},
+		figures: map[string]string{"Active consents at the end of the period": `SELECT toFloat64(count()) FROM (
+			SELECT consent_id, argMax(status, (effective_ns, ingest_seq)) AS s_status,
+				argMax(recipient_id, (effective_ns, ingest_seq)) AS s_recipient, argMax(purposes, (effective_ns, ingest_seq)) AS s_purposes,
+				argMax(data_categories, (effective_ns, ingest_seq)) AS s_categories, argMax(jurisdiction, (effective_ns, ingest_seq)) AS s_jurisdiction,
+				argMax(has_expiry, (effective_ns, ingest_seq)) AS s_has_expiry, argMax(expires_ns, (effective_ns, ingest_seq)) AS s_expires
+			FROM {DB}.consent_events FINAL WHERE effective_ns < {TO} GROUP BY consent_id)
+			WHERE s_status = 'granted' AND (s_has_expiry = 0 OR s_expires >= {TO}) AND ({SPRED})`}},
 }
 
 // TestFiltersNarrowDetailAndSummary runs every report with each filter it
@@ -134,8 +144,14 @@ func TestFiltersNarrowDetailAndSummary(t *testing.T) {
 				if len(got) == 0 || len(got) >= len(all) {
 					t.Errorf("%d rows with the filter, %d without: the data must make it narrow", len(got), len(all))
 				}
+				for label, sql := range fc.figures {
+					wantTotal := handTotal(t, env, sql, c)
+					if gotTotal, ok := sum[label]; !ok || gotTotal != wantTotal {
+						t.Errorf("total %q = %v (present %v), hand-written SQL gives %v", label, gotTotal, ok, wantTotal)
+					}
+				}
 				for label, expr := range fc.totals {
-					wantTotal := handTotal(t, env, expr, fc.from, c)
+					wantTotal := handTotal(t, env, "SELECT toFloat64("+expr+") FROM "+fc.from, c)
 					if gotTotal, ok := sum[label]; !ok || gotTotal != wantTotal {
 						t.Errorf("total %q = %v (present %v), hand-written SQL gives %v", label, gotTotal, ok, wantTotal)
 					}
@@ -196,7 +212,11 @@ func handSQL(env *ingesttest.Env, sql string, c filterCase) string {
 	if c.inventoryCategory != "" {
 		cat = "dc = '" + c.inventoryCategory + "'"
 	}
-	sql = strings.NewReplacer("{PRED}", c.access, "{CPRED}", cpred, "{CAT}", cat).Replace(sql)
+	spred := c.state
+	if spred == "" {
+		spred = "1"
+	}
+	sql = strings.NewReplacer("{PRED}", c.access, "{CPRED}", cpred, "{SPRED}", spred, "{CAT}", cat).Replace(sql)
 	return strings.NewReplacer("{DB}", env.Schema.DB, "{FROM}", fmt.Sprint(octFrom.UnixNano()),
 		"{TO}", fmt.Sprint(octTo.UnixNano())).Replace(sql)
 }
@@ -221,12 +241,12 @@ func handRows(t *testing.T, env *ingesttest.Env, sql string, c filterCase) []str
 	return out
 }
 
-// handTotal runs SELECT expr FROM from.
-func handTotal(t *testing.T, env *ingesttest.Env, expr, from string, c filterCase) float64 {
+// handTotal runs a hand-written statement returning one Float64.
+func handTotal(t *testing.T, env *ingesttest.Env, sql string, c filterCase) float64 {
 	t.Helper()
 	var v float64
-	if err := env.Conn.QueryRow(context.Background(), handSQL(env, "SELECT toFloat64("+expr+") FROM "+from, c)).Scan(&v); err != nil {
-		t.Fatalf("hand-written total %s: %v", expr, err)
+	if err := env.Conn.QueryRow(context.Background(), handSQL(env, sql, c)).Scan(&v); err != nil {
+		t.Fatalf("hand-written total %s: %v", sql, err)
 	}
 	return v
 }

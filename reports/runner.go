@@ -60,7 +60,8 @@ type Runner struct {
 }
 
 // reportSQL is a report's rendered SQL: the detail query and one query per
-// summary spec.
+// summary spec. The Runner keeps each report's without filters; a run with
+// filters renders its own (queries caches them).
 type reportSQL struct {
 	detail  string
 	summary []string
@@ -92,21 +93,40 @@ func NewRunner(o Options) (*Runner, error) {
 	}
 	r := &Runner{o: o, sql: map[string]reportSQL{}}
 	for _, d := range o.Catalog.List() {
-		var s reportSQL
-		var err error
-		if s.detail, err = queries.Report(d.SQL, o.Schema); err != nil {
-			return nil, fmt.Errorf("report %s: %w", d.Name, err)
-		}
-		for _, sp := range d.Summary {
-			q, err := queries.ReportSection(d.SQL, sp.Section, o.Schema)
-			if err != nil {
-				return nil, fmt.Errorf("report %s: %w", d.Name, err)
-			}
-			s.summary = append(s.summary, q)
+		s, err := renderSQL(d, o.Schema, nil)
+		if err != nil {
+			return nil, err
 		}
 		r.sql[d.Name] = s
 	}
 	return r, nil
+}
+
+// renderSQL renders a report's statements for the filters given.
+func renderSQL(d Definition, schema queries.Schema, filters []resolvedParam) (reportSQL, error) {
+	set := filterSet(filters)
+	var s reportSQL
+	var err error
+	if s.detail, err = queries.ReportFiltered(d.SQL, "", schema, set); err != nil {
+		return s, fmt.Errorf("report %s: %w", d.Name, err)
+	}
+	for _, sp := range d.Summary {
+		q, err := queries.ReportFiltered(d.SQL, sp.Section, schema, set)
+		if err != nil {
+			return s, fmt.Errorf("report %s: %w", d.Name, err)
+		}
+		s.summary = append(s.summary, q)
+	}
+	return s, nil
+}
+
+// sqlFor returns the statements of p: the report's, with the conditions of
+// its filters.
+func (r *Runner) sqlFor(p *Plan) (reportSQL, error) {
+	if len(p.filters) == 0 {
+		return r.sql[p.Definition.Name], nil
+	}
+	return renderSQL(p.Definition, r.o.Schema, p.filters)
 }
 
 // Catalog returns the runner's catalog.
@@ -286,7 +306,10 @@ type summaryFree interface{ IgnoresSummary() bool }
 func (r *Runner) render(ctx context.Context, p *Plan, now time.Time, pos LedgerPosition) (render.Result, *render.Summary, error) {
 	ctx, cancel := context.WithCancel(clickhouse.Context(ctx, clickhouse.WithSettings(r.querySettings())))
 	defer cancel()
-	sqls := r.sql[p.Definition.Name]
+	sqls, err := r.sqlFor(p)
+	if err != nil {
+		return render.Result{}, nil, err
+	}
 	rows, err := queryBound(ctx, r.o.Conn, sqls.detail, p.args)
 	if err != nil {
 		return render.Result{}, nil, fmt.Errorf("query: %w", err)

@@ -26,7 +26,7 @@ FROM (
     WHERE occurred_at >= toDateTime(@from_s) AND occurred_at <= toDateTime(@to_s)
       AND occurred_ns >= @from_ns AND occurred_ns < @to_ns
       AND actor_type IN ('employee', 'service', 'system')
-      {{template "access_filter" .}}
+      {{- template "access_filter" .}}
 )
 GROUP BY actor_id, actor_type
 ORDER BY after_hours_events DESC, events DESC, actor_id, actor_type
@@ -47,7 +47,7 @@ FROM {{.DB}}.access_verdicts FINAL
 WHERE occurred_at >= toDateTime(@from_s) AND occurred_at <= toDateTime(@to_s)
   AND occurred_ns >= @from_ns AND occurred_ns < @to_ns
   AND actor_type IN ('employee', 'service', 'system')
-  {{template "access_filter" .}}
+  {{- template "access_filter" .}}
 {{end}}
 
 {{define "by_hour"}}
@@ -57,6 +57,6 @@ FROM {{.DB}}.access_verdicts FINAL
 WHERE occurred_at >= toDateTime(@from_s) AND occurred_at <= toDateTime(@to_s)
   AND occurred_ns >= @from_ns AND occurred_ns < @to_ns
   AND actor_type IN ('employee', 'service', 'system')
-  {{template "access_filter" .}}
+  {{- template "access_filter" .}}
 GROUP BY row_label, col_label
 {{end}}

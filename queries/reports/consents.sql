@@ -20,7 +20,7 @@ FROM (
     FROM {{.DB}}.consent_events FINAL
     WHERE effective_at >= toDateTime(@from_s) AND effective_at <= toDateTime(@to_s)
       AND effective_ns >= @from_ns AND effective_ns < @to_ns
-      {{template "consent_filter" .}}
+      {{- template "consent_filter" .}}
 )
 ORDER BY effective_ns, ingest_seq
 
@@ -33,14 +33,18 @@ SELECT
 FROM {{.DB}}.consent_events FINAL
 WHERE effective_at >= toDateTime(@from_s) AND effective_at <= toDateTime(@to_s)
   AND effective_ns >= @from_ns AND effective_ns < @to_ns
-  {{template "consent_filter" .}}
+  {{- template "consent_filter" .}}
 {{end}}
 
 {{define "state_at_end"}}
     SELECT
         consent_id,
-        argMax(tuple(status, recipient_id, purposes, has_expiry, expires_ns, data_categories, jurisdiction),
+        argMax(tuple(status, recipient_id, purposes, has_expiry, expires_ns),
                tuple(effective_ns, ingest_seq)) AS s_state
+        {{- if .Filtered "data_category"}},
+        argMax(data_categories, tuple(effective_ns, ingest_seq)) AS s_categories{{end}}
+        {{- if .Filtered "jurisdiction"}},
+        argMax(jurisdiction, tuple(effective_ns, ingest_seq)) AS s_jurisdiction{{end}}
     FROM {{.DB}}.consent_events FINAL
     WHERE effective_ns < @to_ns
     GROUP BY consent_id
@@ -49,11 +53,11 @@ WHERE effective_at >= toDateTime(@from_s) AND effective_at <= toDateTime(@to_s)
 {{- /* The filters on a consent's state at the end of the period (the
 expiring and active figures count granted states, whose scope is their own). */ -}}
 {{define "state_filter"}}
-    AND (@f_recipient = '' OR tupleElement(s_state, 2) = @f_recipient)
-    AND (@f_purpose = '' OR has(tupleElement(s_state, 3), @f_purpose))
-    AND (@f_data_category = '' OR has(tupleElement(s_state, 6), @f_data_category))
-    AND (@f_jurisdiction = '' OR tupleElement(s_state, 7) = @f_jurisdiction)
-{{end}}
+    {{- if .Filtered "recipient"}} AND tupleElement(s_state, 2) = @f_recipient{{end}}
+    {{- if .Filtered "purpose"}} AND has(tupleElement(s_state, 3), @f_purpose){{end}}
+    {{- if .Filtered "data_category"}} AND has(s_categories, @f_data_category){{end}}
+    {{- if .Filtered "jurisdiction"}} AND s_jurisdiction = @f_jurisdiction{{end}}
+{{- end}}
 
 {{define "expiring"}}
 SELECT
@@ -62,7 +66,7 @@ SELECT
     toFloat64(countIf(tupleElement(s_state, 1) = 'granted'
         AND (tupleElement(s_state, 4) = 0 OR tupleElement(s_state, 5) >= @to_ns))) AS `Active consents at the end of the period`
 FROM ({{template "state_at_end" .}})
-WHERE 1 {{template "state_filter" .}}
+WHERE tupleElement(s_state, 1) = 'granted' {{- template "state_filter" .}}
 {{end}}
 
 {{define "active"}}
@@ -71,8 +75,8 @@ FROM ({{template "state_at_end" .}})
 ARRAY JOIN tupleElement(s_state, 3) AS purpose
 WHERE tupleElement(s_state, 1) = 'granted'
   AND (tupleElement(s_state, 4) = 0 OR tupleElement(s_state, 5) >= @to_ns)
-  AND (@f_purpose = '' OR purpose = @f_purpose)
-  {{template "state_filter" .}}
+  {{- if .Filtered "purpose"}} AND purpose = @f_purpose{{end}}
+  {{- template "state_filter" .}}
 GROUP BY row_label, col_label
 {{end}}
 
@@ -81,6 +85,6 @@ SELECT recipient_id AS row_label, status AS col_label, toFloat64(count()) AS val
 FROM {{.DB}}.consent_events FINAL
 WHERE effective_at >= toDateTime(@from_s) AND effective_at <= toDateTime(@to_s)
   AND effective_ns >= @from_ns AND effective_ns < @to_ns
-  {{template "consent_filter" .}}
+  {{- template "consent_filter" .}}
 GROUP BY row_label, col_label
 {{end}}

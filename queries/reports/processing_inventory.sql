@@ -13,7 +13,7 @@ SELECT
     toInt64(countIf(is_violation)) AS violations
 FROM ({{template "verdicts" .}})
 ARRAY JOIN arrayDistinct(data_categories) AS data_category
-WHERE @f_data_category = '' OR data_category = @f_data_category
+{{if .Filtered "data_category"}}WHERE data_category = @f_data_category{{end}}
 GROUP BY purpose, data_category, recipient_id, recipient_type, legal_basis
 ORDER BY purpose, data_category, recipient_id, recipient_type, legal_basis
 
@@ -28,7 +28,7 @@ FROM ({{template "verdicts" .}})
 
 {{define "cells"}}
 SELECT purpose, legal_basis,
-    if(@f_data_category = '', arrayDistinct(data_categories), [@f_data_category]) AS categories,
+    {{if .Filtered "data_category"}}[@f_data_category]{{else}}arrayDistinct(data_categories){{end}} AS categories,
     toFloat64(count()) AS value
 FROM ({{template "verdicts" .}})
 GROUP BY purpose, legal_basis, categories

@@ -51,7 +51,7 @@ FROM (
         if(has_expiry = 1, expires_ns, toInt64(0)) AS expires_at
     FROM {{.DB}}.consent_events FINAL
     WHERE subject_id = @subject_id AND effective_ns < @to_ns
-      {{template "consent_filter" .}}
+      {{- template "consent_filter" .}}
 )
 ORDER BY occurred_at, record_type, event_id
 
@@ -75,6 +75,6 @@ GROUP BY row_label, col_label
 SELECT recipient_id AS row_label, status AS col_label, toFloat64(count()) AS value
 FROM {{.DB}}.consent_events FINAL
 WHERE subject_id = @subject_id AND effective_ns < @to_ns
-  {{template "consent_filter" .}}
+  {{- template "consent_filter" .}}
 GROUP BY row_label, col_label
 {{end}}
