@@ -14,6 +14,7 @@ import (
 	"github.com/privaudit/privaudit/audit/apierr"
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
+	"github.com/privaudit/privaudit/reports/render"
 	"github.com/privaudit/privaudit/reports/xlsx"
 )
 
@@ -35,6 +36,17 @@ func TestFilterRefusals(t *testing.T) {
 		{"consents", map[string]string{"actor": "emp-bob"}, "does not take filter actor"},
 		{"disclosures", map[string]string{"purpose": ""}, "filter purpose: needs a value"},
 		{"disclosures", map[string]string{"actor": "emp\x01bob"}, "filter actor:"},
+	}
+	bad := Definition{Name: "x", SQL: "x", Columns: []render.Column{{Name: "a"}}, Categories: []string{"c"}}
+	for _, filters := range [][]string{{"colour"}, {"actor", "actor"}} {
+		bad.Filters = filters
+		if _, err := NewCatalog(bad); err == nil || !strings.Contains(err.Error(), "unknown or listed twice") {
+			t.Errorf("a definition taking filters %v: %v", filters, err)
+		}
+	}
+	bad.Filters, bad.Params = nil, []ParamSpec{{Name: "f_recipient", Kind: ParamString}}
+	if _, err := NewCatalog(bad); err == nil {
+		t.Error("a parameter named like a filter's SQL argument must be refused")
 	}
 	for _, c := range cases {
 		_, err := r.Plan(RunRequest{Report: c.report, From: octFrom, To: octTo, Filters: c.filters, Format: "csv", Actor: "t"})
