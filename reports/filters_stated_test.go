@@ -14,6 +14,7 @@ import (
 	"github.com/privaudit/privaudit/audit/apierr"
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
+	"github.com/privaudit/privaudit/queries"
 	"github.com/privaudit/privaudit/reports/render"
 	"github.com/privaudit/privaudit/reports/xlsx"
 )
@@ -137,5 +138,35 @@ func TestHTTPFilters(t *testing.T) {
 		if !slices.Equal(names, want) {
 			t.Errorf("%s lists filters %v, want %v", e.Name, names, want)
 		}
+	}
+}
+
+// TestSubjectAccessFilteredStaysWithCustomer: with the purpose and data
+// category filters, whose consent lookups search the consents that ever
+// granted a value, every read of consent_events in the subject-access
+// statements is still restricted to the customer (subject_id leads the
+// table's primary key), so the report reads that customer's granules, not
+// the whole ledger. (ClickHouse reports no read counts for IN subqueries,
+// so the statements are checked.)
+func TestSubjectAccessFilteredStaysWithCustomer(t *testing.T) {
+	d, _ := Default().Lookup("subject-access")
+	sqls, err := renderSQL(d, queries.Schema{DB: "privaudit", MetaDB: "privaudit_meta"},
+		[]resolvedParam{{Name: "data_category", Value: "x"}, {Name: "purpose", Value: "y"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookups := 0
+	for _, sql := range append([]string{sqls.detail}, sqls.summary...) {
+		reads := strings.Split(sql, "privaudit.consent_events")
+		for _, after := range reads[1:] {
+			where := after[:min(len(after), 160)] // the read's FROM … WHERE
+			if !strings.Contains(where, "subject_id = @subject_id") {
+				t.Errorf("a read of consent_events not restricted to the customer: %s", where)
+			}
+		}
+		lookups += strings.Count(sql, "consent_id IN (")
+	}
+	if lookups != 4 {
+		t.Errorf("%d consent lookups by purpose or data category, want 4 (detail and summary, one per filter)", lookups)
 	}
 }
