@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -168,5 +169,43 @@ func TestSubjectAccessFilteredStaysWithCustomer(t *testing.T) {
 	}
 	if lookups != 4 {
 		t.Errorf("%d consent lookups by purpose or data category, want 4 (detail and summary, one per filter)", lookups)
+	}
+}
+
+// TestFilteredPivotsKeepTheValue: pivots whose rows or columns are the
+// filtered dimension show only the filtered value — processing-inventory's
+// data categories, the consents' active purposes — not the other values
+// of the same accesses or consents.
+func TestFilteredPivotsKeepTheValue(t *testing.T) {
+	env := filterEnv(t)
+	r := newTestRunner(t, env, nil)
+	cases := []struct {
+		report, filter, value, pivot string
+		cols                         bool // the value is a column label, not a row label
+	}{
+		{"processing-inventory", "data_category", "contact_details", "Accesses per data category and purpose", false},
+		{"consents", "purpose", "marketing", "Active consents at the end of the period, per recipient and purpose", true},
+	}
+	for _, c := range cases {
+		cap := &captureRenderer{}
+		r.o.Formats["capture"] = cap
+		if _, err := r.Run(context.Background(), RunRequest{Report: c.report, From: octFrom, To: octTo, Format: "capture",
+			Actor: "t", Out: io.Discard, Filters: map[string]string{c.filter: c.value}}); err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(cap.sum.Pivots, func(p render.Pivot) bool { return p.Title == c.pivot })
+		if i < 0 {
+			t.Fatalf("%s: no pivot %q", c.report, c.pivot)
+		}
+		labels := cap.sum.Pivots[i].ColHeaders
+		if !c.cols {
+			labels = nil
+			for _, row := range cap.sum.Pivots[i].Rows {
+				labels = append(labels, row.Label)
+			}
+		}
+		if !slices.Equal(labels, []string{c.value}) {
+			t.Errorf("%s filtered on %s=%s: pivot %q shows %v", c.report, c.filter, c.value, c.pivot, labels)
+		}
 	}
 }
