@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -85,7 +86,8 @@ func (f FilterSpec) check(v string) error {
 // bindFilters checks the filters given against d and returns them, in
 // display order, with their SQL arguments (@f_NAME).
 func bindFilters(d Definition, given map[string]string) ([]resolvedParam, []any, error) {
-	for k, v := range given {
+	for _, k := range slices.Sorted(maps.Keys(given)) {
+		v := given[k]
 		f, ok := lookupFilter(k)
 		if !ok {
 			return nil, nil, apierr.Errorf(apierr.Invalid, "unknown filter %q; the filters are %s", k, strings.Join(FilterNames(), ", "))
