@@ -59,6 +59,21 @@ func (s Schema) Validate() error {
 type templateData struct {
 	DB, MetaDB, OnCluster string
 	Schema                Schema
+	// filters holds every report filter a report statement may test with
+	// Filtered, true for those given; nil when none is known (no filter).
+	filters map[string]bool
+}
+
+// Filtered reports whether the report filter name is given, so a statement
+// includes that filter's condition only when it applies: an absent filter
+// costs nothing, not even reading its column. An unknown name is an error
+// when the filters are known.
+func (d templateData) Filtered(name string) (bool, error) {
+	on, ok := d.filters[name]
+	if !ok && d.filters != nil {
+		return false, fmt.Errorf("unknown report filter %q", name)
+	}
+	return on, nil
 }
 
 // Engine renders the table engine for a ReplacingMergeTree table, replicated

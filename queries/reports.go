@@ -19,7 +19,7 @@ var reportFiles embed.FS
 // it reads by redefining "event_filter" (an SQL fragment starting with AND).
 const reportShared = "reports/verdicts.sql"
 
-var reportCache sync.Map // name|schema -> string
+var reportCache sync.Map // name|section|schema|filters -> string
 
 // Report returns the rendered SQL of queries/reports/NAME.sql for schema s:
 // the report's detail query, the file's text outside its {{define}} blocks.
@@ -35,14 +35,22 @@ func Report(name string, s Schema) (string, error) {
 // queries/reports/NAME.sql (its summary queries, e.g. "totals"), or the
 // detail query when section is empty.
 func ReportSection(name, section string, s Schema) (string, error) {
-	key := name + "|" + section + "|" + fmt.Sprint(s)
+	return ReportFiltered(name, section, s, nil)
+}
+
+// ReportFiltered is ReportSection for a run with report filters: filters
+// holds every filter the caller knows, true for those given; the
+// statements test them with {{if .Filtered "NAME"}} and include only the
+// conditions of the filters given (bound as @f_NAME).
+func ReportFiltered(name, section string, s Schema, filters map[string]bool) (string, error) {
+	key := name + "|" + section + "|" + fmt.Sprint(s) + "|" + fmt.Sprint(filters)
 	if v, ok := reportCache.Load(key); ok {
 		return v.(string), nil
 	}
 	if err := s.Validate(); err != nil {
 		return "", err
 	}
-	out, err := renderWithEngine(reportFiles, "reports/"+name+".sql", section, s)
+	out, err := renderWithEngine(reportFiles, "reports/"+name+".sql", section, s, filters)
 	if err != nil {
 		return "", err
 	}
@@ -78,7 +86,7 @@ func cutSQL(name string) (string, bool) {
 // {{define "SECTION"}} when section is not empty — after parsing the shared
 // templates of reports/verdicts.sql (the stored verdicts and the in-query
 // engine), which every report and verdict statement may include.
-func renderWithEngine(fsys fs.FS, path, section string, s Schema) (string, error) {
+func renderWithEngine(fsys fs.FS, path, section string, s Schema, filters map[string]bool) (string, error) {
 	t, err := newTemplate(path)
 	if err != nil {
 		return "", err
@@ -95,7 +103,7 @@ func renderWithEngine(fsys fs.FS, path, section string, s Schema) (string, error
 			return "", fmt.Errorf("parse %s: %w", f.path, err)
 		}
 	}
-	data := templateData{DB: s.DB, MetaDB: s.MetaDB, Schema: s}
+	data := templateData{DB: s.DB, MetaDB: s.MetaDB, Schema: s, filters: filters}
 	if s.Cluster != "" {
 		data.OnCluster = "ON CLUSTER " + s.Cluster
 	}

@@ -26,7 +26,7 @@ func Verdicts(name string, s Schema) (string, error) {
 	if err := s.Validate(); err != nil {
 		return "", err
 	}
-	out, err := renderWithEngine(verdictFiles, "verdicts/"+name+".sql", "", s)
+	out, err := renderWithEngine(verdictFiles, "verdicts/"+name+".sql", "", s, nil)
 	if err != nil {
 		return "", err
 	}

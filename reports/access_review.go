@@ -49,6 +49,7 @@ func init() {
 				RowHeader: "hour", Chart: true, ByLabel: true, ColumnOrder: []string{"employee", "service", "system"}, Fixed: true,
 				Empty: "No internal accesses in this period."}},
 		},
+		Filters:    AllFilters,
 		Categories: []string{"access_records"},
 	})
 }

@@ -33,7 +33,7 @@ func Default() *Catalog {
 var (
 	reportNameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,63}$`)
 	paramNameRE  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-	reservedArgs = []string{"from", "to", "from_s", "to_s", "from_ns", "to_ns", "format"}
+	reservedArgs = []string{"from", "to", "from_s", "to_s", "from_ns", "to_ns", "format"} // and f_*: the filters
 )
 
 // NewCatalog checks defs and returns them as a catalog sorted by name.
@@ -70,7 +70,7 @@ func (d Definition) check() error {
 		return fmt.Errorf("report %s: unknown audience %q", d.Name, d.Audience)
 	}
 	for _, p := range d.Params {
-		if !paramNameRE.MatchString(p.Name) || slices.Contains(reservedArgs, p.Name) {
+		if !paramNameRE.MatchString(p.Name) || slices.Contains(reservedArgs, p.Name) || strings.HasPrefix(p.Name, "f_") {
 			return fmt.Errorf("report %s: parameter name %q is not allowed", d.Name, p.Name)
 		}
 		if p.Kind != ParamString && p.Kind != ParamInt {
@@ -78,9 +78,14 @@ func (d Definition) check() error {
 		}
 	}
 	for name := range d.Bind {
-		if !paramNameRE.MatchString(name) || slices.Contains(reservedArgs, name) ||
+		if !paramNameRE.MatchString(name) || slices.Contains(reservedArgs, name) || strings.HasPrefix(name, "f_") ||
 			slices.ContainsFunc(d.Params, func(p ParamSpec) bool { return p.Name == name }) {
 			return fmt.Errorf("report %s: bound value name %q is not allowed (a parameter's or a reserved name)", d.Name, name)
+		}
+	}
+	for i, f := range d.Filters {
+		if _, ok := lookupFilter(f); !ok || slices.Contains(d.Filters[:i], f) {
+			return fmt.Errorf("report %s: filter %q is unknown or listed twice; the filters are %s", d.Name, f, strings.Join(FilterNames(), ", "))
 		}
 	}
 	if d.SubjectParam != "" && !slices.ContainsFunc(d.Params, func(p ParamSpec) bool { return p.Name == d.SubjectParam && p.Required }) {

@@ -40,6 +40,7 @@ func init() {
 				RowHeader: "recipient_id", ColumnOrder: []string{"granted", "withdrawn"}, Fixed: true,
 				Empty: "No consent events in this period."}},
 		},
+		Filters:    ConsentFilters,
 		Categories: []string{"consent_records"},
 	})
 }

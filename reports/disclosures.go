@@ -38,6 +38,7 @@ func init() {
 					Empty: "No disclosures in this period."},
 			}},
 		},
+		Filters:    AllFilters,
 		Categories: []string{"access_records", "consent_records"},
 	})
 }

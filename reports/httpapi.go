@@ -32,7 +32,7 @@ const DefaultFormat = "xlsx"
 // Routes registers the report API on mux, for the officer and admin roles:
 //
 //	GET /v1/reports         the catalog: reports, their parameters and columns, the formats
-//	GET /v1/reports/{name}  ?from=&to=&format=&tz=&param.KEY=VALUE — the report as a download
+//	GET /v1/reports/{name}  ?from=&to=&format=&tz=&param.KEY=VALUE&filter.NAME=VALUE — the report as a download
 func Routes(mux *http.ServeMux, r *Runner, tokens *auth.Store, log *slog.Logger) {
 	if log == nil {
 		log = slog.Default()
@@ -49,11 +49,13 @@ type handler struct {
 
 // CatalogEntry is one report as GET /v1/reports lists it.
 type CatalogEntry struct {
-	Name        string        `json:"name"`
-	Title       string        `json:"title"`
-	Description string        `json:"description"`
-	Params      []ParamSpec   `json:"params"`
-	Columns     []CatalogCell `json:"columns"`
+	Name        string      `json:"name"`
+	Title       string      `json:"title"`
+	Description string      `json:"description"`
+	Params      []ParamSpec `json:"params"`
+	// Filters are the filters the report takes (FilterSpecs).
+	Filters []FilterSpec  `json:"filters"`
+	Columns []CatalogCell `json:"columns"`
 }
 
 // CatalogCell is one detail column of a catalog entry: its identifier
@@ -80,6 +82,11 @@ func (h *handler) list(w http.ResponseWriter, req *http.Request) {
 		e := CatalogEntry{Name: d.Name, Title: d.Title, Description: d.Description, Params: d.Params}
 		if e.Params == nil {
 			e.Params = []ParamSpec{}
+		}
+		e.Filters = []FilterSpec{}
+		for _, name := range d.Filters {
+			f, _ := lookupFilter(name)
+			e.Filters = append(e.Filters, f)
 		}
 		for _, c := range d.Columns {
 			e.Columns = append(e.Columns, CatalogCell{Name: c.Name, Kind: kindNames[c.Kind], Label: c.Header()})
@@ -132,12 +139,12 @@ func (h *handler) run(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set(TrailerLedger, res.Ledger.Value())
 }
 
-// request reads a run request from the URL: from, to, format and
-// param.KEY=VALUE; any other query key is refused, so a typo is not
-// silently ignored.
+// request reads a run request from the URL: from, to, format,
+// param.KEY=VALUE and filter.NAME=VALUE; any other query key is refused, so
+// a typo is not silently ignored.
 func (h *handler) request(req *http.Request) (RunRequest, error) {
 	q := req.URL.Query()
-	rr := RunRequest{Report: req.PathValue("name"), Format: DefaultFormat, Params: map[string]string{},
+	rr := RunRequest{Report: req.PathValue("name"), Format: DefaultFormat, Params: map[string]string{}, Filters: map[string]string{},
 		Channel: defaultChannel, RequestID: validRequestID(req.Header.Get("X-Request-Id"))}
 	if id, ok := auth.FromContext(req.Context()); ok {
 		rr.Actor = id.Name
@@ -166,8 +173,10 @@ func (h *handler) setArg(rr *RunRequest, k, v string) error {
 		rr.TimeZone = v
 	case strings.HasPrefix(k, "param."):
 		rr.Params[strings.TrimPrefix(k, "param.")] = v
+	case strings.HasPrefix(k, "filter."):
+		rr.Filters[strings.TrimPrefix(k, "filter.")] = v
 	default:
-		return apierr.Errorf(apierr.Invalid, "unknown query parameter %q: use from, to, format, tz and param.NAME=VALUE", k)
+		return apierr.Errorf(apierr.Invalid, "unknown query parameter %q: use from, to, format, tz, param.NAME=VALUE and filter.NAME=VALUE", k)
 	}
 	if err != nil {
 		return apierr.Errorf(apierr.Invalid, "%s: %v", k, err)
@@ -238,7 +247,8 @@ func DecodeError(status int, body []byte) error {
 	return fmt.Errorf("server answered %d %s: %s", status, http.StatusText(status), msg)
 }
 
-// QueryValues builds the query string of a report download.
+// QueryValues builds the query string of a report download; filters are
+// added with SetFilters.
 func QueryValues(from, to, format string, params map[string]string) url.Values {
 	q := url.Values{}
 	q.Set("from", from)
@@ -250,4 +260,12 @@ func QueryValues(from, to, format string, params map[string]string) url.Values {
 		q.Set("param."+k, v)
 	}
 	return q
+}
+
+// SetFilters adds report filters to the query string of a report download
+// (filter.NAME=VALUE).
+func SetFilters(q url.Values, filters map[string]string) {
+	for k, v := range filters {
+		q.Set("filter."+k, v)
+	}
 }

@@ -32,6 +32,7 @@ func init() {
 					Empty: "No accesses in this period."},
 			}},
 		},
+		Filters:    AllFilters,
 		Categories: []string{"access_records"},
 	})
 }

@@ -34,6 +34,7 @@ func init() {
 					Col: "recipient_id", Chart: true, Empty: "No disclosures in this period."},
 			}},
 		},
+		Filters:    AllFilters,
 		Categories: []string{"access_records"},
 	})
 }

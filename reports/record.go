@@ -25,7 +25,7 @@ const (
 )
 
 // event is the access event that records a finished run: who ran which
-// report over which period and parameters, the consent ledger position its
+// report over which period, parameters and filters, the consent ledger position its
 // verdicts reflect, how many rows it revealed and the digest of what it
 // revealed, and the request's own attributes (RunRequest.Attrs).
 func (p *Plan) event(now time.Time, res render.Result, pos LedgerPosition) audit.Event {
@@ -45,6 +45,9 @@ func (p *Plan) event(now time.Time, res render.Result, pos LedgerPosition) audit
 		if rp.Name == d.SubjectParam {
 			subject = rp.Value
 		}
+	}
+	for _, f := range p.filters {
+		attrs["filter."+f.Name] = f.Value
 	}
 	ev := audit.Event{
 		EventID: uuid.NewString(), OccurredAt: now.UTC(),

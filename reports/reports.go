@@ -77,6 +77,10 @@ type Definition struct {
 	// parameters: constants the SQL compares with whose one home is Go
 	// (e.g. audit.TrailPurposeReport), so the SQL does not restate them.
 	Bind map[string]string
+	// Filters names the filters (FilterSpecs) the report applies, in
+	// display order; any other filter is refused. Reports reading access
+	// events take AllFilters, consent events ConsentFilters.
+	Filters []string
 }
 
 // Transform rewrites a report's detail rows on their way from the SQL to

@@ -60,7 +60,8 @@ type Runner struct {
 }
 
 // reportSQL is a report's rendered SQL: the detail query and one query per
-// summary spec.
+// summary spec. The Runner keeps each report's without filters; a run with
+// filters renders its own (queries caches them).
 type reportSQL struct {
 	detail  string
 	summary []string
@@ -92,17 +93,9 @@ func NewRunner(o Options) (*Runner, error) {
 	}
 	r := &Runner{o: o, sql: map[string]reportSQL{}}
 	for _, d := range o.Catalog.List() {
-		var s reportSQL
-		var err error
-		if s.detail, err = queries.ReportSection(d.SQL, d.Detail, o.Schema); err != nil {
-			return nil, fmt.Errorf("report %s: %w", d.Name, err)
-		}
-		for _, sp := range d.Summary {
-			q, err := queries.ReportSection(d.SQL, sp.Section, o.Schema)
-			if err != nil {
-				return nil, fmt.Errorf("report %s: %w", d.Name, err)
-			}
-			s.summary = append(s.summary, q)
+		s, err := renderSQL(d, o.Schema, nil)
+		if err != nil {
+			return nil, err
 		}
 		r.sql[d.Name] = s
 	}
@@ -113,6 +106,33 @@ func NewRunner(o Options) (*Runner, error) {
 // reports (downloads of a scheduled run's files) are recorded like runs.
 func (r *Runner) Record(ctx context.Context, evs ...audit.Event) error {
 	return r.o.Recorder(ctx, evs...)
+}
+
+// renderSQL renders a report's statements for the filters given.
+func renderSQL(d Definition, schema queries.Schema, filters []resolvedParam) (reportSQL, error) {
+	set := filterSet(filters)
+	var s reportSQL
+	var err error
+	if s.detail, err = queries.ReportFiltered(d.SQL, d.Detail, schema, set); err != nil {
+		return s, fmt.Errorf("report %s: %w", d.Name, err)
+	}
+	for _, sp := range d.Summary {
+		q, err := queries.ReportFiltered(d.SQL, sp.Section, schema, set)
+		if err != nil {
+			return s, fmt.Errorf("report %s: %w", d.Name, err)
+		}
+		s.summary = append(s.summary, q)
+	}
+	return s, nil
+}
+
+// sqlFor returns the statements of p: the report's, with the conditions of
+// its filters.
+func (r *Runner) sqlFor(p *Plan) (reportSQL, error) {
+	if len(p.filters) == 0 {
+		return r.sql[p.Definition.Name], nil
+	}
+	return renderSQL(p.Definition, r.o.Schema, p.filters)
 }
 
 // Catalog returns the runner's catalog.
@@ -133,7 +153,9 @@ type RunRequest struct {
 	Report   string
 	From, To time.Time // the period [From, To)
 	Params   map[string]string
-	Format   string // csv, json, xlsx; "" is DefaultFormat
+	// Filters narrow the report's rows (FilterSpecs): name to value.
+	Filters map[string]string
+	Format  string // csv, json, xlsx, html; "" is DefaultFormat
 	// Actor is who runs the report: the token's name (a schedule run
 	// started by hand included) or the schedule's.
 	Actor string
@@ -183,13 +205,15 @@ type Plan struct {
 	ContentType string
 	req         RunRequest
 	params      []resolvedParam
+	filters     []resolvedParam
 	args        []any
 	renderer    render.Renderer
 	loc         *time.Location
 }
 
 // Plan validates req without running it: the report exists, the period is
-// not empty, the parameters are known and complete, the format exists.
+// not empty, the parameters are known and complete, the filters are ones
+// the report takes, with valid values, the format exists.
 // Errors are *apierr.Error with messages that say what to do.
 func (r *Runner) Plan(req RunRequest) (*Plan, error) {
 	d, ok := r.o.Catalog.Lookup(req.Report)
@@ -214,11 +238,15 @@ func (r *Runner) Plan(req RunRequest) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	filters, fargs, err := bindFilters(d, req.Filters)
+	if err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(req.Actor) == "" {
 		return nil, apierr.Errorf(apierr.Invalid, "report runs are recorded: an actor (token or schedule name) is required")
 	}
-	p := &Plan{Definition: d, Format: rd.Format(), ContentType: rd.ContentType(), req: req, params: params, args: args,
-		renderer: rd, loc: loc}
+	p := &Plan{Definition: d, Format: rd.Format(), ContentType: rd.ContentType(), req: req, params: params,
+		filters: filters, args: append(args, fargs...), renderer: rd, loc: loc}
 	p.Filename = fmt.Sprintf("%s_%s_%s.%s", d.Name, fileTime(req.From), fileTime(req.To), rd.Format())
 	return p, nil
 }
@@ -289,7 +317,10 @@ type summaryFree interface{ IgnoresSummary() bool }
 func (r *Runner) render(ctx context.Context, p *Plan, now time.Time, pos LedgerPosition) (render.Result, *render.Summary, error) {
 	ctx, cancel := context.WithCancel(clickhouse.Context(ctx, clickhouse.WithSettings(r.querySettings())))
 	defer cancel()
-	sqls := r.sql[p.Definition.Name]
+	sqls, err := r.sqlFor(p)
+	if err != nil {
+		return render.Result{}, nil, err
+	}
 	rows, err := queryBound(ctx, r.o.Conn, sqls.detail, p.args)
 	if err != nil {
 		return render.Result{}, nil, fmt.Errorf("query: %w", err)
@@ -370,6 +401,10 @@ func (p *Plan) meta(now time.Time, version string, sqls reportSQL, pos LedgerPos
 		render.Param{Name: "to", Value: boundText(p.req.To, p.loc)})
 	for _, rp := range p.params {
 		m.Params = append(m.Params, render.Param{Name: rp.Name, Value: rp.Value})
+	}
+	for _, f := range p.filters {
+		spec, _ := lookupFilter(f.Name)
+		m.Filters = append(m.Filters, render.Param{Name: spec.Label, Value: f.Value})
 	}
 	if p.Definition.Audience == AudienceCustomer {
 		m.GeneratedBy, m.ForCustomer = CustomerIssuer, true

@@ -45,6 +45,7 @@ func init() {
 			{Section: "consents", Pivot: &PivotSpec{Title: "Consent events per recipient", RowHeader: "recipient_id",
 				ColumnOrder: []string{"granted", "withdrawn"}, Fixed: true, Empty: "No consent events up to the end of the period."}},
 		},
+		Filters:    AllFilters,
 		Categories: []string{"access_records", "consent_records"},
 	})
 }

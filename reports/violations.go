@@ -37,6 +37,7 @@ func init() {
 					Chart: true, ColumnOrder: ViolationVerdicts, Fixed: true, Empty: "No violations in this period."},
 			}},
 		},
+		Filters:    AllFilters,
 		Categories: []string{"access_records", "consent_records"},
 	})
 }

@@ -20,7 +20,7 @@ import (
 
 const reportUsage = `usage:
   privaudit report list
-  privaudit report run NAME --from DATE --to DATE [--param k=v]… [--format xlsx|csv|json|html] [--tz ZONE] [--out FILE] [--audience customer]`
+  privaudit report run NAME --from DATE --to DATE [--param k=v]… [--filter k=v]… [--format xlsx|csv|json|html] [--tz ZONE] [--out FILE] [--audience customer]`
 
 // report is `privaudit report list|run`, a client of a running server.
 func (m *Main) report(ctx context.Context, args []string) error {
@@ -50,7 +50,7 @@ func (m *Main) reportList(ctx context.Context, args []string) error {
 		return fmt.Errorf("report list: bad answer from %s: %w", m.Config.Server, err)
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REPORT\tPARAMETERS\tTITLE")
+	fmt.Fprintln(tw, "REPORT\tPARAMETERS\tFILTERS\tTITLE")
 	for _, r := range cat.Reports {
 		var ps []string
 		for _, p := range r.Params {
@@ -63,12 +63,20 @@ func (m *Main) reportList(ctx context.Context, args []string) error {
 		if len(ps) == 0 {
 			ps = []string{"-"}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, strings.Join(ps, ", "), r.Title)
+		fs := []string{"-"}
+		for i, f := range r.Filters {
+			if i == 0 {
+				fs = nil
+			}
+			fs = append(fs, f.Name)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, strings.Join(ps, ", "), strings.Join(fs, ","), r.Title)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "\nEvery report takes --from and --to (dates like 2026-10-01 or RFC 3339 timestamps, UTC; the period is [from, to)).\nFormats: %s\n",
+	fmt.Fprintf(m.Stdout, "\nEvery report takes --from and --to (dates like 2026-10-01 or RFC 3339 timestamps, UTC; the period is [from, to)).\n"+
+		"--filter NAME=VALUE keeps only the rows that match (one value per filter; several filters must all match).\nFormats: %s\n",
 		strings.Join(cat.Formats, ", "))
 	return nil
 }
@@ -78,6 +86,7 @@ type runFlags struct {
 	from, to, format, out string
 	audience, tz          string
 	params                paramFlag
+	filters               filterFlag
 	allowEmpty            bool
 }
 
@@ -95,16 +104,34 @@ func (p paramFlag) Set(v string) error {
 	return nil
 }
 
+// filterFlag collects repeated --filter k=v, one value per name.
+type filterFlag map[string]string
+
+func (f filterFlag) String() string { return "" }
+
+func (f filterFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want --filter NAME=VALUE, got %q", v)
+	}
+	if _, dup := f[k]; dup {
+		return fmt.Errorf("--filter %s is given twice: a filter takes one value (filters of different names combine: all must match)", k)
+	}
+	f[k] = val
+	return nil
+}
+
 func (m *Main) reportRun(ctx context.Context, args []string) error {
 	name, rest := "", args
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, rest = args[0], args[1:]
 	}
-	rf := runFlags{params: paramFlag{}}
+	rf := runFlags{params: paramFlag{}, filters: filterFlag{}}
 	fs, err := m.parse("report run", rest, func(fs *flag.FlagSet) {
 		fs.StringVar(&rf.from, "from", "", "start of the period, inclusive (2026-10-01 or RFC 3339)")
 		fs.StringVar(&rf.to, "to", "", "end of the period, exclusive")
 		fs.Var(rf.params, "param", "report parameter NAME=VALUE (repeatable); see `privaudit report list`")
+		fs.Var(rf.filters, "filter", "keep only rows where NAME=VALUE (repeatable, one value per NAME); see `privaudit report list`")
 		fs.StringVar(&rf.format, "format", "", "xlsx, csv, json or html (default: from --out's extension, else xlsx)")
 		fs.StringVar(&rf.audience, "audience", "", "customer: the customer-ready form of the report (subject-access), to send to the customer")
 		fs.StringVar(&rf.tz, "tz", "", "time zone of the times the xlsx shows, e.g. Europe/Paris (default UTC; csv and json stay UTC)")
@@ -154,8 +181,9 @@ func (m *Main) reportRun(ctx context.Context, args []string) error {
 	if rf.tz != "" {
 		q.Set("tz", rf.tz)
 	}
+	reports.SetFilters(q, rf.filters)
 	rows, err := m.download(ctx, name, q, rf.out)
-	if err == nil && (name == "subject-access" || name == reports.CustomerSubjectAccess) && rows == "0" && !rf.allowEmpty {
+	if err == nil && (name == "subject-access" || name == reports.CustomerSubjectAccess) && rows == "0" && len(rf.filters) == 0 && !rf.allowEmpty {
 		return fmt.Errorf("%s: nothing at all is recorded about subject_id %q up to %s (no access, disclosure or consent): "+
 			"check the id; the empty report was written anyway; pass --allow-empty when no record is the answer", name, rf.params["subject_id"], rf.to)
 	}

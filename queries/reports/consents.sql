@@ -5,6 +5,9 @@
 -- the fact deserves a second look). The period filter sits in a subquery:
 -- the output aliases effective_at, expires_at, ingested_at (nanoseconds)
 -- would otherwise shadow the DateTime columns of the same names.
+-- Filters (recipient, data_category, purpose, jurisdiction) narrow the
+-- consent events ("consent_filter" of verdicts.sql) and, for the expiring
+-- and active figures, each consent's state at the end of the period.
 SELECT
     consent_event_id, consent_id, subject_id, recipient_id, status, purposes, data_categories,
     effective_ns AS effective_at, if(has_expiry = 1, expires_ns, toInt64(0)) AS expires_at,
@@ -17,6 +20,7 @@ FROM (
     FROM {{.DB}}.consent_events FINAL
     WHERE effective_at >= toDateTime(@from_s) AND effective_at <= toDateTime(@to_s)
       AND effective_ns >= @from_ns AND effective_ns < @to_ns
+      {{- template "consent_filter" .}}
 )
 ORDER BY effective_ns, ingest_seq
 
@@ -29,6 +33,7 @@ SELECT
 FROM {{.DB}}.consent_events FINAL
 WHERE effective_at >= toDateTime(@from_s) AND effective_at <= toDateTime(@to_s)
   AND effective_ns >= @from_ns AND effective_ns < @to_ns
+  {{- template "consent_filter" .}}
 {{end}}
 
 {{define "state_at_end"}}
@@ -36,10 +41,23 @@ WHERE effective_at >= toDateTime(@from_s) AND effective_at <= toDateTime(@to_s)
         consent_id,
         argMax(tuple(status, recipient_id, purposes, has_expiry, expires_ns),
                tuple(effective_ns, ingest_seq)) AS s_state
+        {{- if .Filtered "data_category"}},
+        argMax(data_categories, tuple(effective_ns, ingest_seq)) AS s_categories{{end}}
+        {{- if .Filtered "jurisdiction"}},
+        argMax(jurisdiction, tuple(effective_ns, ingest_seq)) AS s_jurisdiction{{end}}
     FROM {{.DB}}.consent_events FINAL
     WHERE effective_ns < @to_ns
     GROUP BY consent_id
 {{end}}
+
+{{- /* The filters on a consent's state at the end of the period (the
+expiring and active figures count granted states, whose scope is their own). */ -}}
+{{define "state_filter"}}
+    {{- if .Filtered "recipient"}} AND tupleElement(s_state, 2) = @f_recipient{{end}}
+    {{- if .Filtered "purpose"}} AND has(tupleElement(s_state, 3), @f_purpose){{end}}
+    {{- if .Filtered "data_category"}} AND has(s_categories, @f_data_category){{end}}
+    {{- if .Filtered "jurisdiction"}} AND s_jurisdiction = @f_jurisdiction{{end}}
+{{- end}}
 
 {{define "expiring"}}
 SELECT
@@ -48,6 +66,7 @@ SELECT
     toFloat64(countIf(tupleElement(s_state, 1) = 'granted'
         AND (tupleElement(s_state, 4) = 0 OR tupleElement(s_state, 5) >= @to_ns))) AS `Active consents at the end of the period`
 FROM ({{template "state_at_end" .}})
+WHERE tupleElement(s_state, 1) = 'granted' {{- template "state_filter" .}}
 {{end}}
 
 {{define "active"}}
@@ -56,6 +75,8 @@ FROM ({{template "state_at_end" .}})
 ARRAY JOIN tupleElement(s_state, 3) AS purpose
 WHERE tupleElement(s_state, 1) = 'granted'
   AND (tupleElement(s_state, 4) = 0 OR tupleElement(s_state, 5) >= @to_ns)
+  {{- if .Filtered "purpose"}} AND purpose = @f_purpose{{end}}
+  {{- template "state_filter" .}}
 GROUP BY row_label, col_label
 {{end}}
 
@@ -64,5 +85,6 @@ SELECT recipient_id AS row_label, status AS col_label, toFloat64(count()) AS val
 FROM {{.DB}}.consent_events FINAL
 WHERE effective_at >= toDateTime(@from_s) AND effective_at <= toDateTime(@to_s)
   AND effective_ns >= @from_ns AND effective_ns < @to_ns
+  {{- template "consent_filter" .}}
 GROUP BY row_label, col_label
 {{end}}

@@ -5,11 +5,16 @@
 -- Repeated identical disclosures (same recipient, purpose and categories) are
 -- summarised on each of their rows as an accounting of disclosures does:
 -- times_disclosed, first_disclosed, last_disclosed within the period.
+-- Filters narrow the accesses (all of them) and the consent history
+-- (recipient, data_category, purpose, jurisdiction: "consent_filter" of
+-- verdicts.sql); recipient_type, verdict and actor leave the consent
+-- history whole.
 -- (materialize(): ClickHouse 18.16 refuses UNION ALL of a constant with a
 -- column.)
 {{define "event_filter"}}
           AND subject_id = @subject_id
 {{end}}
+{{define "consent_scope"}}AND subject_id = @subject_id{{end}}
 {{template "subject_access_records" .}}
 ORDER BY {{template "subject_access_order" .}}
 
@@ -56,6 +61,7 @@ FROM (
         if(has_expiry = 1, expires_ns, toInt64(0)) AS expires_at
     FROM {{.DB}}.consent_events FINAL
     WHERE subject_id = @subject_id AND effective_ns < @to_ns
+      {{- template "consent_filter" .}}
 )
 {{end}}
 
@@ -79,6 +85,7 @@ GROUP BY row_label, col_label
 SELECT recipient_id AS row_label, status AS col_label, toFloat64(count()) AS value
 FROM {{.DB}}.consent_events FINAL
 WHERE subject_id = @subject_id AND effective_ns < @to_ns
+  {{- template "consent_filter" .}}
 GROUP BY row_label, col_label
 {{end}}
 

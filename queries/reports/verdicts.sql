@@ -7,8 +7,9 @@ them. A report includes them as a subquery:
 and narrows the events by redefining "event_filter" (a fragment starting
 with AND, over access_events columns, which access_verdicts shares).
 Parameters, always bound: @from_s, @to_s (period bounds in Unix seconds,
-floor, for partition pruning) and @from_ns, @to_ns (the exact period
-[from, to) in Unix nanoseconds). Both templates below return the same
+floor, for partition pruning), @from_ns, @to_ns (the exact period
+[from, to) in Unix nanoseconds) and, for "verdicts", the filters given
+(@f_NAME, see "access_filter" below). Both templates below return the same
 columns: the event's (as stored in access_events, without occurred_at and
 the ingest bookkeeping), is_disclosure, verdict, verdict_consent_id,
 verdict_detail, missing_categories and is_violation.
@@ -59,6 +60,48 @@ count twice.
 
 {{define "event_filter"}}{{end}}
 
+{{- /*
+The report filters (reports.FilterSpecs), bound as @f_NAME. A statement
+includes a filter's condition only when the filter is given ({{if
+.Filtered "NAME"}}), so a run without filters reads what it read before.
+"access_filter" narrows access events (the columns of access_events and
+access_verdicts; verdict is access_verdicts' own): "verdicts" includes it,
+so does any report reading access_verdicts directly. "consent_filter"
+narrows consent events: recipient and jurisdiction are the event's own; a
+grant matches a purpose or data category filter when its own scope
+includes the value, a withdrawal (which lists none) when its consent ever
+granted it. A report restricts that lookup to one customer's consents by
+redefining "consent_scope" (a fragment starting with AND, over
+consent_events columns).
+*/ -}}
+
+{{define "access_filter"}}
+  {{- if .Filtered "recipient"}} AND recipient_id = @f_recipient{{end}}
+  {{- if .Filtered "recipient_type"}} AND recipient_type = @f_recipient_type{{end}}
+  {{- if .Filtered "data_category"}} AND has(data_categories, @f_data_category){{end}}
+  {{- if .Filtered "purpose"}} AND purpose = @f_purpose{{end}}
+  {{- if .Filtered "verdict"}} AND verdict = @f_verdict{{end}}
+  {{- if .Filtered "jurisdiction"}} AND jurisdiction = @f_jurisdiction{{end}}
+  {{- if .Filtered "actor"}} AND actor_id = @f_actor{{end}}
+{{- end}}
+
+{{define "consent_scope"}}{{end}}
+
+{{define "consent_filter"}}
+  {{- if .Filtered "recipient"}} AND recipient_id = @f_recipient{{end}}
+  {{- if .Filtered "jurisdiction"}} AND jurisdiction = @f_jurisdiction{{end}}
+  {{- if .Filtered "purpose"}}
+  AND (has(purposes, @f_purpose) OR (empty(purposes) AND consent_id IN (
+      SELECT consent_id FROM {{.DB}}.consent_events
+      WHERE has(purposes, @f_purpose) {{template "consent_scope" .}})))
+  {{- end}}
+  {{- if .Filtered "data_category"}}
+  AND (has(data_categories, @f_data_category) OR (empty(data_categories) AND consent_id IN (
+      SELECT consent_id FROM {{.DB}}.consent_events
+      WHERE has(data_categories, @f_data_category) {{template "consent_scope" .}})))
+  {{- end}}
+{{- end}}
+
 {{define "verdicts"}}
 SELECT
     event_id, occurred_ns, actor_id, actor_type, subject_id, action,
@@ -69,6 +112,7 @@ FROM {{.DB}}.access_verdicts FINAL
 WHERE occurred_at >= toDateTime(@from_s) AND occurred_at <= toDateTime(@to_s)
   AND occurred_ns >= @from_ns AND occurred_ns < @to_ns
   {{template "event_filter" .}}
+  {{- template "access_filter" .}}
 {{end}}
 
 {{define "ledger"}}

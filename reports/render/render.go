@@ -55,9 +55,13 @@ type Rows interface {
 
 // Meta describes one rendering of a report, for the About sheet and headers.
 type Meta struct {
-	Report      string
-	Title       string
-	Params      []Param // in display order, including from/to
+	Report string
+	Title  string
+	Params []Param // in display order, including from/to
+	// Filters are the filters the rows were narrowed by (the filter's name
+	// in plain words, its value), in display order; none means every row
+	// of the period.
+	Filters     []Param
 	GeneratedAt time.Time
 	GeneratedBy string // token name or schedule
 	Version     string // privaudit version

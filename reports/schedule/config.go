@@ -78,6 +78,9 @@ type Config struct {
 	Verify string `yaml:"verify" json:"verify,omitempty"`
 	// Params are the report's parameters.
 	Params map[string]string `yaml:"params" json:"params,omitempty"`
+	// Filters narrow the report's rows, name to value (`privaudit report
+	// list` shows each report's filters).
+	Filters map[string]string `yaml:"filters" json:"filters,omitempty"`
 	// Period is previous_day, previous_week, previous_month or explicit.
 	Period string `yaml:"period" json:"period"`
 	// From and To are the explicit window (dates in UTC or RFC 3339).
@@ -359,9 +362,10 @@ func (cc *compiled) plan(r *reports.Runner) error {
 		}
 	}
 	from, to := cc.period(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC))
-	_, err := r.Plan(reports.RunRequest{Report: c.Report, From: from, To: to, Params: c.Params, Format: c.Formats[0], Actor: actor(c.Name)})
+	_, err := r.Plan(reports.RunRequest{Report: c.Report, From: from, To: to, Params: c.Params, Filters: c.Filters,
+		Format: c.Formats[0], Actor: actor(c.Name)})
 	if err != nil {
-		return fmt.Errorf("schedule %s: %w (report parameters go under the schedule's params:)", c.Name, err)
+		return fmt.Errorf("schedule %s: %w (report parameters go under the schedule's params:, filters under filters:)", c.Name, err)
 	}
 	return nil
 }

@@ -234,7 +234,7 @@ func (s *Scheduler) produce(ctx context.Context, j *job, r *Run) (err error) {
 // schedule's name.
 func (s *Scheduler) request(j *job, r Run, format string, out *output) reports.RunRequest {
 	start, last := time.Now(), time.Now()
-	req := reports.RunRequest{Report: j.cfg.Report, From: r.From, To: r.To, Params: j.cfg.Params, Format: format,
+	req := reports.RunRequest{Report: j.cfg.Report, From: r.From, To: r.To, Params: j.cfg.Params, Filters: j.cfg.Filters, Format: format,
 		TimeZone: j.loc.String(), Actor: actor(j.cfg.Name), ActorType: "system", Channel: audit.TrailChannelSchedule,
 		RequestID: r.ID, Out: out,
 		Attrs: map[string]string{"schedule": r.Schedule, "run_id": r.ID, "trigger": r.Trigger}}

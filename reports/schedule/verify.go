@@ -40,7 +40,8 @@ func (c Config) checkVerify() error {
 	for _, f := range []struct {
 		name string
 		on   bool
-	}{{"report", c.Report != ""}, {"params", len(c.Params) > 0}, {"formats", len(c.Formats) > 0},
+	}{{"report", c.Report != ""}, {"params", len(c.Params) > 0}, {"filters", len(c.Filters) > 0},
+		{"formats", len(c.Formats) > 0},
 		{"output_dir", c.OutputDir != ""}, {"filename", c.Filename != ""}, {"keep", c.Keep != 0}} {
 		if f.on {
 			set = append(set, f.name)

@@ -47,6 +47,9 @@ func writeAbout(f *excelize.File, st *styles, m render.Meta, det detailResult) e
 	if err := writePairs(c, st, "Parameters", params); err != nil {
 		return err
 	}
+	if err := writePairs(c, st, "Filters", filterPairs(m)); err != nil {
+		return err
+	}
 	if err := writeGeneration(c, st, m); err != nil {
 		return err
 	}

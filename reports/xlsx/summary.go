@@ -73,6 +73,9 @@ func writeSummary(f *excelize.File, st *styles, m render.Meta, sum render.Summar
 	if err := writePairs(c, st, "Parameters", paramPairs(m)); err != nil {
 		return err
 	}
+	if err := writePairs(c, st, "Filters", filterPairs(m)); err != nil {
+		return err
+	}
 	totals := append([]render.Total{{Label: "Detail rows", Value: float64(det.total)}}, sum.Totals...)
 	if err := writeTotals(c, st, totals); err != nil {
 		return err
@@ -104,6 +107,19 @@ func paramPairs(m render.Meta) [][2]string {
 	pairs := [][2]string{{"report", m.Report}}
 	for _, p := range m.Params {
 		pairs = append(pairs, [2]string{p.Name, p.Value})
+	}
+	return pairs
+}
+
+// filterPairs states the filters the rows were narrowed by, or that there
+// were none.
+func filterPairs(m render.Meta) [][2]string {
+	if len(m.Filters) == 0 {
+		return [][2]string{{"none", "every row of the period"}}
+	}
+	pairs := make([][2]string, len(m.Filters))
+	for i, f := range m.Filters {
+		pairs[i] = [2]string{f.Name, "only " + f.Value}
 	}
 	return pairs
 }

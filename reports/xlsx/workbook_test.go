@@ -84,6 +84,7 @@ func TestRenderSummary(t *testing.T) {
 	want := map[string]string{
 		"Parameters": "report=disclosures|from=2024-01-01|to=2024-02-01",
 		"Report":     "Period=" + testMeta().Period + "|Times shown in=UTC (csv and json downloads always use UTC)",
+		"Filters":    "none=every row of the period",
 		"Totals":     "Detail rows=50|Disclosures=812344|Covered %=97.25",
 		"Disclosures per recipient × verdict": "recipient_id=covered=no_consent=withdrawn=Total|" +
 			"adtech-europe=10=5=1=16|analytics-co=20=0=2=22|crm-cloud=7=1=0=8|Total=37=6=3=46",
@@ -98,7 +99,7 @@ func TestRenderSummary(t *testing.T) {
 			t.Errorf("%s:\n got %s\nwant %s", label, g, w)
 		}
 	}
-	for cell, numFmt := range map[string]int{"B13": 3, "B14": 3, "B15": 4} {
+	for cell, numFmt := range map[string]int{"B16": 3, "B17": 3, "B18": 4} {
 		id, _ := f.GetCellStyle(SummarySheet, cell)
 		if st, _ := f.GetStyle(id); st.NumFmt != numFmt {
 			t.Errorf("%s number format %d, want %d", cell, st.NumFmt, numFmt)
@@ -117,7 +118,7 @@ func checkChart(t *testing.T, f *excelize.File, path string) {
 	}
 	x := strings.ReplaceAll(zipEntry(t, path, charts[0]), "&#39;", "'")
 	for _, s := range []string{`<barChart>`, `<barDir val="bar">`, `<grouping val="stacked">`,
-		`<f>'Summary'!$A$19:$A$21</f>`, `<f>'Summary'!$D$19:$D$21</f>`, `<f>'Summary'!$B$18</f>`} {
+		`<f>'Summary'!$A$22:$A$24</f>`, `<f>'Summary'!$D$22:$D$24</f>`, `<f>'Summary'!$B$21</f>`} {
 		if !strings.Contains(x, s) {
 			t.Errorf("chart lacks %s", s)
 		}
