@@ -133,8 +133,11 @@ func TestHTTPFilters(t *testing.T) {
 			names = append(names, f.Name)
 		}
 		want := AllFilters
-		if e.Name == "consents" {
+		switch e.Name {
+		case "consents":
 			want = ConsentFilters
+		case "officer-activity":
+			want = []string{"actor"}
 		}
 		if !slices.Equal(names, want) {
 			t.Errorf("%s lists filters %v, want %v", e.Name, names, want)

@@ -47,6 +47,9 @@ func init() {
 			{Section: "by_officer", Pivot: &PivotSpec{Title: "Actions per officer and activity", RowHeader: "officer",
 				Chart: true, ColumnOrder: Activities}},
 		},
+		// The trail is of privaudit's own users: the officer (actor) is the
+		// one filter that applies.
+		Filters:    []string{"actor"},
 		Categories: []string{audit.TrailDataCategory},
 		Bind: map[string]string{
 			"purpose_report": audit.TrailPurposeReport, "purpose_query": audit.TrailPurposeQuery,

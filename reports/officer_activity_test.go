@@ -1,7 +1,9 @@
 package reports
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"io"
 	"slices"
 	"strings"
@@ -57,6 +59,9 @@ func plantTrail(t *testing.T, env *ingesttest.Env) {
 		trail(audit.TrailPurposeQuery, audit.TrailChannelAPI, audit.TrailRecipient, "allowed", "sql", "SELECT 1", "status", "ok"),
 		trail(audit.TrailPurposeQuery, audit.TrailChannelAPI, "warehouse", "allowed"),
 	}
+	bob := trail(audit.TrailPurposeQuery, audit.TrailChannelAPI, audit.TrailRecipient, "allowed", "sql", "SELECT 2", "status", "ok")
+	bob.ActorID = "bob"
+	evs = append(evs, bob)
 	if err := env.Ingestor.Record(context.Background(), evs...); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +75,35 @@ func plantTrail(t *testing.T, env *ingesttest.Env) {
 func TestOfficerActivity(t *testing.T) {
 	env := goldenEnv(t, ingesttest.Options{})
 	plantTrail(t, env)
-	recs, _ := runCSV(t, newTestRunner(t, env, nil), "officer-activity", nil)
+	r := newTestRunner(t, env, nil)
+	want := []string{
+		"alice|ad-hoc query||||ok",
+		"alice|report run|subject-access||subject_id|ok",
+		"alice|run-file download|disclosures.csv|monthly||ok",
+		"alice|saved query|subject-recipients||customer;since|refused: busy",
+		"alice|schedule run by hand|disclosures|monthly||ok",
+	}
+	recs, _ := runCSV(t, r, "officer-activity", nil)
+	if got := activityRows(recs); !slices.Equal(got, append(slices.Clone(want), "bob|ad-hoc query||||ok")) {
+		t.Errorf("officer activity:\n%s\nwant alice's and bob's:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var buf bytes.Buffer
+	if _, err := r.Run(context.Background(), RunRequest{Report: "officer-activity", From: octFrom, To: octTo,
+		Filters: map[string]string{"actor": "alice"}, Format: "csv", Actor: "t", Out: &buf}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := activityRows(recs); !slices.Equal(got, want) {
+		t.Errorf("officer activity of alice (filter actor=alice):\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// activityRows are the rows of an officer-activity csv as
+// actor|activity|what|schedule|parameters|result, sorted.
+func activityRows(recs [][]string) []string {
 	var got []string
 	for _, rec := range recs[1:] {
 		row := map[string]string{}
@@ -81,14 +114,5 @@ func TestOfficerActivity(t *testing.T) {
 			row["parameters"], row["result"]}, "|"))
 	}
 	slices.Sort(got)
-	want := []string{
-		"alice|ad-hoc query||||ok",
-		"alice|report run|subject-access||subject_id|ok",
-		"alice|run-file download|disclosures.csv|monthly||ok",
-		"alice|saved query|subject-recipients||customer;since|refused: busy",
-		"alice|schedule run by hand|disclosures|monthly||ok",
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("officer activity:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	return got
 }

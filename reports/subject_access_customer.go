@@ -51,6 +51,8 @@ func init() {
 			{Section: "customer_recipients", Pivot: &PivotSpec{Title: "Organisations your data was shared with",
 				RowHeader: "Recipient", Chart: true}},
 		},
+		// The officer's subject-access rows, so its filters (the same SQL).
+		Filters:    AllFilters,
 		Categories: []string{"access_records", "consent_records"},
 	})
 }

@@ -409,3 +409,27 @@ func TestCustomerExportRecorded(t *testing.T) {
 		t.Errorf("the recorded run shows as %q (%d rows)", last, len(tab)-1)
 	}
 }
+
+// TestCustomerSubjectAccessFiltered: a filtered customer-ready export has
+// the rows of the officer's subject-access under the same filter, row for
+// row, and fewer than unfiltered.
+func TestCustomerSubjectAccessFiltered(t *testing.T) {
+	env := plantedEnv(t)
+	r := newTestRunner(t, env, nil)
+	params := map[string]string{"subject_id": planted}
+	all, _ := runCSV(t, r, "subject-access", params)
+	filters := map[string]string{"recipient": column(t, all, "recipient_id")[0]}
+	run := func(report string) [][]string {
+		var buf bytes.Buffer
+		if _, err := r.Run(context.Background(), RunRequest{Report: report, From: octFrom, To: octTo, Params: params,
+			Filters: filters, Format: "csv", Actor: "t", Out: &buf}); err != nil {
+			t.Fatalf("run %s %v: %v", report, filters, err)
+		}
+		return readCSV(t, buf.Bytes())
+	}
+	officer, customer := run("subject-access"), run(CustomerSubjectAccess)
+	if len(officer) < 2 || len(officer) >= len(all) {
+		t.Fatalf("the filter %v keeps %d of %d rows: the planted data must make it narrow", filters, len(officer)-1, len(all)-1)
+	}
+	checkRowForRow(t, "filtered csv", officer, customer)
+}

@@ -40,6 +40,7 @@ WHERE occurred_at >= toDateTime(@from_s) AND occurred_at <= toDateTime(@to_s)
   AND actor_type = @actor_type
   AND (purpose = @purpose_report OR purpose = @purpose_query)
   AND (channel = @channel_api OR channel = @channel_manual OR channel = @channel_run_file)
+  {{- if .Filtered "actor"}} AND actor_id = @f_actor{{end}}
 {{end}}
 SELECT occurred_ns AS occurred_at, actor_id, activity, what, schedule, run_id, period_from, period_to,
        parameters, output_format, row_count, result, event_id
