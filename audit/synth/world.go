@@ -50,6 +50,10 @@ type recipient struct {
 	id, typ string
 }
 
+// AdNetwork is the recipient_id of the story's ad network, which no
+// customer ever consented to share with.
+const AdNetwork = "adreach-network"
+
 var (
 	rInternal  = recipient{"internal", "internal"}
 	rSubject   = recipient{"subject", "subject"}
@@ -58,7 +62,7 @@ var (
 	rKYC       = recipient{"verifyfast-kyc", "processor"}
 	rCloud     = recipient{"nimbus-cloud", "processor"}
 	rAnalytics = recipient{"insightlab-analytics", "processor"}
-	rAdNet     = recipient{"adreach-network", "third_party"}
+	rAdNet     = recipient{AdNetwork, "third_party"}
 	rAuthority = recipient{"fincen", "authority"}
 )
 

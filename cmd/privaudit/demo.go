@@ -72,7 +72,10 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintln(out, "   (the demo loads a month of history at once, so a consent effective more than backdated_days\n"+
 		"   before it was loaded counts as backdated, as a real backfill would)")
-	return m.demoSchedules(ctx, srv)
+	if err := m.demoSchedules(ctx, srv); err != nil {
+		return err
+	}
+	return m.demoOfficer(ctx, srv, outDir, from, to)
 }
 
 //go:embed demo-schedules.yaml

@@ -24,11 +24,18 @@ func TestDemoSmall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
+	if testing.Verbose() {
+		t.Log(out.String())
+	}
 	for _, re := range []string{
 		`stored in ClickHouse: 4000 access events, \d+ consent events`,
 		`violations\s+xlsx\s+\d+ rows`,
 		`Violations [1-9]`,
 		`ran monthly-processing-inventory now: success`,
+		`shares-after-withdrawal --param recipient=adreach-network: [1-9]\d* disclosures \([1-9]\d* never consented`,
+		`violations\s+[1-9]\d* rows\s+ad-network_violations.xlsx`,
+		`subject-access-customer\s+[1-9]\d* rows\s+customer-\S+\.html`,
+		`officer-activity\s+[4-9] rows`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out.String()) {
 			t.Errorf("demo output lacks %q:\n%s", re, out.String())
