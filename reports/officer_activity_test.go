@@ -32,7 +32,7 @@ func plantTrail(t *testing.T, env *ingesttest.Env) {
 	}
 	sched := map[string]string{"schedule": "monthly", "run_id": "run-1"}
 	for _, rr := range []RunRequest{
-		{Report: "subject-access", Params: map[string]string{"subject_id": "cust-01"}, Actor: "alice"},
+		{Report: "subject-access", Params: map[string]string{"subject_id": "cust-01"}, Filters: map[string]string{"recipient": "acme"}, Actor: "alice"},
 		{Report: "disclosures", Actor: "alice", ActorType: audit.TrailActorType, Channel: audit.TrailChannelManual, Attrs: sched},
 		{Report: "disclosures", Actor: "schedule:monthly", ActorType: "system", Channel: audit.TrailChannelSchedule, Attrs: sched},
 	} {
@@ -78,7 +78,7 @@ func TestOfficerActivity(t *testing.T) {
 	r := newTestRunner(t, env, nil)
 	want := []string{
 		"alice|ad-hoc query||||ok",
-		"alice|report run|subject-access||subject_id|ok",
+		"alice|report run|subject-access||filter.recipient;subject_id|ok",
 		"alice|run-file download|disclosures.csv|monthly||ok",
 		"alice|saved query|subject-recipients||customer;since|refused: busy",
 		"alice|schedule run by hand|disclosures|monthly||ok",

@@ -3,6 +3,8 @@ package reports
 import (
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The plain words of customer-ready reports: how a customer reads each
@@ -94,13 +96,30 @@ func word(m map[string]string, v string) string {
 	return v
 }
 
-// words maps each value of vs through m.
+// words maps each value of vs through m; a value m lacks (a purpose or
+// data category of the bank's own vocabulary) is written in words as
+// recorded: payment_processing becomes "Payment processing".
 func words(m map[string]string, vs []string) []string {
 	out := make([]string, len(vs))
 	for i, v := range vs {
-		out[i] = word(m, v)
+		if w, ok := m[v]; ok {
+			out[i] = w
+		} else {
+			out[i] = asWords(v)
+		}
 	}
 	return out
+}
+
+// asWords writes an identifier in words: underscores become spaces and
+// the first letter is upper case.
+func asWords(v string) string {
+	s := strings.ReplaceAll(v, "_", " ")
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // dateWords writes a date as a customer reads it: 3 March 2026 (UTC).

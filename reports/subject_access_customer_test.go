@@ -107,7 +107,7 @@ func checkCustomerText(t *testing.T, format string, tab [][]string) {
 	t.Helper()
 	text := checkNothingInternal(t, format, tab)
 	for _, want := range []string{"acme-insurance", "msg-platform", "tax-office", "cloud-processor", "adnet", hostile,
-		"Fraud alerts", "Advertising", "Balance inquiries", "tax_reporting", "address_change", "Third party",
+		"Fraud alerts", "Advertising", "Balance inquiries", "Tax reporting", "Address change", "Third party",
 		"Processor acting for the bank", "Public authority"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("%s: %q is not named", format, want)

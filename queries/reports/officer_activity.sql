@@ -5,8 +5,9 @@
 -- catch-up fired are the schedule's (actor type system) and are left out.
 -- The trail's purposes, channels and activity names are bound from Go
 -- (reports/officer_activity.go): @purpose_*, @channel_*, @recipient,
--- @actor_type, @kind_*. parameters lists the names of a run's parameters,
--- never their values; row_count is the rows the action revealed.
+-- @actor_type, @kind_*. parameters lists the names of a run's parameters
+-- and its filters (filter.NAME), never their values; row_count is the rows
+-- the action revealed.
 {{define "trail"}}
 SELECT
     occurred_ns, actor_id, event_id,
@@ -27,7 +28,8 @@ SELECT
     attr_values[indexOf(attr_keys, 'to')] AS period_to,
     if(purpose = @purpose_query,
        if(query_params = '', emptyArrayString(), splitByChar(',', query_params)),
-       arrayMap(k -> substring(k, 7), arrayFilter(k -> substring(k, 1, 6) = 'param.', attr_keys))) AS parameters,
+       arrayMap(k -> if(substring(k, 1, 6) = 'param.', substring(k, 7), k),
+                arrayFilter(k -> substring(k, 1, 6) = 'param.' OR substring(k, 1, 7) = 'filter.', attr_keys))) AS parameters,
     attr_values[indexOf(attr_keys, 'format')] AS output_format,
     toInt64(record_count) AS row_count,
     multiIf(status = '', if(outcome = 'allowed', 'ok', outcome),
