@@ -36,6 +36,8 @@ func TestDemoSmall(t *testing.T) {
 		`violations\s+[1-9]\d* rows\s+ad-network_violations.xlsx`,
 		`subject-access-customer\s+[1-9]\d* rows\s+customer-\S+\.html`,
 		`officer-activity\s+[4-9] rows`,
+		`the officers' console: http://127\.0\.0\.1:\d+/console/ — sign in with the officer token\s+pa_\S+`,
+		`not a terminal: the demo stops here`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out.String()) {
 			t.Errorf("demo output lacks %q:\n%s", re, out.String())
@@ -98,5 +100,42 @@ func TestBenchSmall(t *testing.T) {
 		if !regexp.MustCompile(re).MatchString(out.String()) {
 			t.Errorf("bench output lacks %q:\n%s", re, out.String())
 		}
+	}
+}
+
+// TestDemoConsoleServesOnTerminal: on a terminal the demo ends by printing
+// the console's address and token and keeps serving until interrupted;
+// elsewhere it prints them and returns.
+func TestDemoConsoleServesOnTerminal(t *testing.T) {
+	var out bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: io.Discard}
+	if err := m.demoConsole(context.Background(), "http://127.0.0.1:1", "pa_officer"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "http://127.0.0.1:1/console/") || !strings.Contains(out.String(), "pa_officer") {
+		t.Errorf("not a terminal: %q, want the console's address and the token", out.String())
+	}
+	tty, ptm := openPTYPair(t)
+	m = &Main{Stdout: tty, Stderr: io.Discard}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.demoConsole(ctx, "http://127.0.0.1:1", "pa_officer") }()
+	var seen bytes.Buffer
+	buf := make([]byte, 4096)
+	for !strings.Contains(seen.String(), "serving until Ctrl-C") {
+		n, err := ptm.Read(buf)
+		if err != nil {
+			t.Fatalf("read the terminal: %v (so far %q)", err, seen.String())
+		}
+		seen.Write(buf[:n])
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the demo stopped serving on a terminal by itself: %v", err)
+	default:
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -67,11 +67,21 @@ func TestSubcommandHelp(t *testing.T) {
 	}
 }
 
-// openPTY returns both ends of a new pseudo-terminal; whatever is written
-// to the terminal end is drained, so a write never blocks the test.
+// openPTY returns the terminal end of a new pseudo-terminal; whatever is
+// written to it is drained, so a write never blocks the test.
 func openPTY(t *testing.T) *os.File {
 	t.Helper()
-	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	pts, ptm := openPTYPair(t)
+	go io.Copy(io.Discard, ptm)
+	return pts
+}
+
+// openPTYPair returns the terminal end of a new pseudo-terminal and its
+// controlling end, which reads what is written to the terminal.
+func openPTYPair(t *testing.T) (pts, ptm *os.File) {
+	t.Helper()
+	var err error
+	ptm, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
 		t.Fatalf("open /dev/ptmx: %v (the test needs a pseudo-terminal)", err)
 	}
@@ -83,13 +93,12 @@ func openPTY(t *testing.T) *os.File {
 	if err != nil {
 		t.Fatalf("pty number: %v", err)
 	}
-	pts, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	pts, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
 		t.Fatalf("open pty: %v", err)
 	}
 	t.Cleanup(func() { pts.Close() })
-	go io.Copy(io.Discard, ptm)
-	return pts
+	return pts, ptm
 }
 
 // TestRefusesBinaryToTerminal: an xlsx report, query result or run file
