@@ -224,3 +224,6 @@ func apiError(err error, queryID string) error {
 	}
 	return e
 }
+
+// MaxRows is the row cap of one query.
+func (c *Console) MaxRows() int { return c.o.Runner.MaxRows() }
