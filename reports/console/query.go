@@ -200,7 +200,7 @@ func (c *Console) runQuery(w http.ResponseWriter, r *http.Request) {
 		c.showRun(w, r, rr, nil, explain(err, rr.SQL))
 		return
 	}
-	rr.Page = min(max(rr.Page, 1), max(c.o.Query.MaxRows()/PageRows, 1))
+	rr.Page = min(max(rr.Page, 1), max((c.o.Query.MaxRows()+PageRows-1)/PageRows, 1))
 	if strings.TrimSpace(rr.SQL) == "" && rr.Saved == "" {
 		c.showRun(w, r, rr, nil, &problem{Status: http.StatusBadRequest, Title: "There is no query to run.",
 			Next: "Write one SELECT statement in the editor, or choose a saved query on the right, then run it."})
