@@ -64,7 +64,7 @@ type Options struct {
 	// Runs returns the latest scheduled runs, newest first; nil shows none.
 	Runs func(ctx context.Context, f schedule.RunFilter) ([]schedule.Run, error)
 	// Query runs the Query page's queries through the guarded path of
-	// POST /v1/query; nil leaves the Query page out (no reader configured).
+	// POST /v1/query; nil (no reader configured) makes the page say so.
 	Query *sqlconsole.Console
 	// Now is the clock; time.Now by default.
 	Now     func() time.Time
@@ -127,10 +127,8 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	h("POST "+Prefix+"signin", c.signIn)
 	h("POST "+Prefix+"signout", c.withSession(c.signOut))
 	h("GET "+Prefix+"{$}", c.withSession(c.overview))
-	if c.o.Query != nil { // the Query page
-		h("GET "+Prefix+"query", c.withSession(c.queryPage))
-		h("POST "+Prefix+"query", c.withSession(c.runQuery))
-	}
+	h("GET "+Prefix+"query", c.withSession(c.queryPage)) // the Query page
+	h("POST "+Prefix+"query", c.withSession(c.runQuery))
 	h(Prefix, c.notFound)
 }
 

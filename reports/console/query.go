@@ -68,6 +68,9 @@ type kv struct{ Name, Value string }
 // runs; ?saved=NAME shows that saved query's fields, ?open=EVENT_ID puts
 // one of the officer's recent runs back in the editor.
 func (c *Console) queryPage(w http.ResponseWriter, r *http.Request) {
+	if c.queryOff(w, r) {
+		return
+	}
 	d := c.newQueryData(r.Context())
 	q := r.URL.Query()
 	if name := q.Get("saved"); name != "" {
@@ -190,6 +193,9 @@ func (rr runRequest) request(format string) sqlconsole.Request {
 // name — and shows one page of its result; export=csv or xlsx downloads
 // the whole result instead, through sqlconsole's renderers.
 func (c *Console) runQuery(w http.ResponseWriter, r *http.Request) {
+	if c.queryOff(w, r) {
+		return
+	}
 	se := sessionFrom(r.Context())
 	rr := parseRun(r)
 	if export := r.PostFormValue("export"); export == "csv" || export == "xlsx" {
@@ -238,6 +244,16 @@ func (c *Console) showRun(w http.ResponseWriter, r *http.Request, rr runRequest,
 		d.Result = res
 	}
 	c.render(w, r, status, "query", page{Title: "Query", Nav: "query", Data: d})
+}
+
+// queryOff answers the request when ad-hoc SQL is off on this server.
+func (c *Console) queryOff(w http.ResponseWriter, r *http.Request) bool {
+	if c.o.Query != nil {
+		return false
+	}
+	c.fail(w, r, http.StatusNotFound, "Queries are off on this server: privaudit has no read-only ClickHouse user for them.",
+		"Ask an admin to set clickhouse.reader_user (see the README, ad-hoc SQL); the reports need no reader.")
+	return true
 }
 
 // oneLine folds s onto one line and cuts it to n runes.

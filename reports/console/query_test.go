@@ -123,3 +123,17 @@ func TestLeadingStatement(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryPageOff: without ad-hoc SQL (no reader) the Query page says
+// queries are off and what to do.
+func TestQueryPageOff(t *testing.T) {
+	c, mux := newTestConsole(t)
+	se := c.sessions.open(alice)
+	req := httptest.NewRequest("GET", Prefix+"query", nil)
+	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: se.ID})
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	if body := rec.Body.String(); rec.Code != http.StatusNotFound || !strings.Contains(body, "Queries are off") || !strings.Contains(body, "reader_user") {
+		t.Errorf("Query page without a reader: %d\n%s", rec.Code, body)
+	}
+}
