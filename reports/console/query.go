@@ -159,7 +159,9 @@ func (c *Console) reopen(d *queryData, id string) {
 	d.Notice = "That query is not among your last " + strconv.Itoa(recentRuns) + " runs, so it cannot be reopened; pick one from the list below."
 }
 
-// parseRun reads a run request from the posted form.
+// parseRun reads a run request from the posted form. An empty field is
+// left out (its default applies, or a required one is reported missing),
+// except an optional String's, which is the empty string.
 func parseRun(r *http.Request) runRequest {
 	rr := runRequest{SQL: r.PostFormValue("sql"), Saved: r.PostFormValue("saved")}
 	rr.Page, _ = strconv.Atoi(r.PostFormValue("page"))
@@ -167,7 +169,7 @@ func parseRun(r *http.Request) runRequest {
 		rr.SQL = ""
 		if sq, err := queries.LookupSaved(rr.Saved); err == nil {
 			for _, p := range sq.Params {
-				if vs, ok := r.PostForm[paramPrefix+p.Name]; ok && (vs[0] != "" || p.Type == "String") {
+				if vs, ok := r.PostForm[paramPrefix+p.Name]; ok && (vs[0] != "" || p.Type == "String" && !p.Required) {
 					rr.Params = append(rr.Params, kv{p.Name, vs[0]})
 				}
 			}

@@ -137,3 +137,15 @@ func TestQueryPageOff(t *testing.T) {
 		t.Errorf("Query page without a reader: %d\n%s", rec.Code, body)
 	}
 }
+
+// TestQueryPageRequiredField: a required saved-query field sent empty is
+// reported as required, with the field's name, not run with an empty
+// value; the form keeps what was given.
+func TestQueryPageRequiredField(t *testing.T) {
+	q := startQueryConsole(t, queries.RunnerOptions{})
+	resp, body := q.post(t, url.Values{"saved": {"subject-recipients"}, "p.subject": {""}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "not filled in right") ||
+		!strings.Contains(body, `parameter &#34;subject&#34; (String) is required`) || !strings.Contains(body, `id="param-subject"`) {
+		t.Errorf("subject-recipients with its required subject empty: %d\n%s", resp.StatusCode, body)
+	}
+}
