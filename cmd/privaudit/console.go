@@ -15,6 +15,7 @@ func (m *Main) mountConsole(s *server, mux *http.ServeMux) error {
 	if s.scheduler != nil {
 		o.Runs = s.scheduler.Runs
 	}
+	o.Query = s.queries // the Query page
 	c, err := console.New(o)
 	if err != nil {
 		return err

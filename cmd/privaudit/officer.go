@@ -74,6 +74,7 @@ func (m *Main) mountOfficerAPI(ctx context.Context, s *server, mux *http.ServeMu
 		return err
 	}
 	console.Routes(mux, officer)
+	s.queries = console
 	return nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/privaudit/privaudit/reports"
 	"github.com/privaudit/privaudit/reports/console"
 	"github.com/privaudit/privaudit/reports/schedule"
+	"github.com/privaudit/privaudit/reports/sqlconsole"
 )
 
 // server is a running `privaudit serve`: storage, intake and HTTP.
@@ -40,6 +41,9 @@ type server struct {
 	scheduler *schedule.Scheduler
 	// console is the officers' web console.
 	console *console.Console
+	// queries is the guarded ad-hoc SQL runner (POST /v1/query), nil
+	// without a reader; the console's Query page runs through it.
+	queries *sqlconsole.Console
 	// metrics is /metrics' registry.
 	metrics prometheus.Registerer
 	URL     string

@@ -23,6 +23,7 @@ import (
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/reports/schedule"
+	"github.com/privaudit/privaudit/reports/sqlconsole"
 )
 
 // Default session expiries.
@@ -62,6 +63,9 @@ type Options struct {
 	Ready func(ctx context.Context) []string
 	// Runs returns the latest scheduled runs, newest first; nil shows none.
 	Runs func(ctx context.Context, f schedule.RunFilter) ([]schedule.Run, error)
+	// Query runs the Query page's queries through the guarded path of
+	// POST /v1/query; nil (no reader configured) makes the page say so.
+	Query *sqlconsole.Console
 	// Now is the clock; time.Now by default.
 	Now     func() time.Time
 	Version string
@@ -123,6 +127,8 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	h("POST "+Prefix+"signin", c.signIn)
 	h("POST "+Prefix+"signout", c.withSession(c.signOut))
 	h("GET "+Prefix+"{$}", c.withSession(c.overview))
+	h("GET "+Prefix+"query", c.withSession(c.queryPage)) // the Query page
+	h("POST "+Prefix+"query", c.withSession(c.runQuery))
 	h(Prefix, c.notFound)
 }
 

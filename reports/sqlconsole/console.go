@@ -15,8 +15,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/privaudit/privaudit/audit"
@@ -157,10 +155,15 @@ func (c *Console) identity(r *http.Request) (auth.Identity, error) {
 	if !ok {
 		return id, apierr.Errorf(apierr.Unauthorized, "missing bearer token (Authorization: Bearer …)")
 	}
+	return id, checkRole(id)
+}
+
+// checkRole refuses an identity that may not run queries.
+func checkRole(id auth.Identity) error {
 	if !id.Allows(auth.RoleOfficer) {
-		return id, apierr.Errorf(apierr.Forbidden, "role %q may not run queries (needs officer or admin)", id.Role)
+		return apierr.Errorf(apierr.Forbidden, "role %q may not run queries (needs officer or admin)", id.Role)
 	}
-	return id, nil
+	return nil
 }
 
 // decodeRequest reads and checks the request body.
@@ -178,18 +181,19 @@ func (c *Console) decodeRequest(w http.ResponseWriter, r *http.Request) (Request
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return req, apierr.Errorf(apierr.Invalid, "bad request body: one JSON object expected")
 	}
-	if req.Format == "" {
-		req.Format = "json"
-	}
-	switch {
-	case !slices.Contains(Formats, req.Format):
-		return req, apierr.Errorf(apierr.Invalid, "unknown format %q; want one of %s", req.Format, strings.Join(Formats, ", "))
-	case (req.SQL == "") == (req.Saved == ""):
-		return req, apierr.Errorf(apierr.Invalid, `give either "sql" (one read statement) or "saved" (a saved query name; see GET /v1/queries)`)
-	case req.SQL != "" && len(req.Params) > 0:
-		return req, apierr.Errorf(apierr.Invalid, `"params" go with a saved query; ad-hoc SQL takes no parameters`)
-	}
 	return req, nil
+}
+
+// checkRequest checks that req holds either SQL or a saved query, and
+// parameters only with a saved query.
+func checkRequest(req Request) error {
+	switch {
+	case (req.SQL == "") == (req.Saved == ""):
+		return apierr.Errorf(apierr.Invalid, `give either "sql" (one read statement) or "saved" (a saved query name; see GET /v1/queries)`)
+	case req.SQL != "" && len(req.Params) > 0:
+		return apierr.Errorf(apierr.Invalid, `"params" go with a saved query; ad-hoc SQL takes no parameters`)
+	}
+	return nil
 }
 
 // apiError maps a query error to the API's error codes: refusals, limits
@@ -220,3 +224,6 @@ func apiError(err error, queryID string) error {
 	}
 	return e
 }
+
+// MaxRows is the row cap of one query.
+func (c *Console) MaxRows() int { return c.o.Runner.MaxRows() }

@@ -119,8 +119,8 @@ func (c *Console) streamText(w http.ResponseWriter, format string, res *queries.
 	return e.Err
 }
 
-// cellText is a value as csv and the table show it.
-func cellText(v any) string {
+// CellText is a value as csv, the table and the web console show it.
+func CellText(v any) string {
 	switch x := v.(type) {
 	case []any:
 		b, _ := json.Marshal(jsonSafe(x))
@@ -168,7 +168,7 @@ func (c *csvWriter) begin(cols []queries.ColumnInfo) error {
 
 func (c *csvWriter) row(vals []any) error {
 	for i, v := range vals {
-		c.rec[i] = render.FormulaSafe(v, cellText(v))
+		c.rec[i] = render.FormulaSafe(v, CellText(v))
 	}
 	return c.write()
 }

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/privaudit/privaudit/audit/apierr"
+	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/queries"
 )
 
@@ -71,37 +74,83 @@ func (c *Console) serveQuery(w http.ResponseWriter, r *http.Request) {
 		apierr.Write(w, r, c.o.Logger, err)
 		return
 	}
-	ctx := r.Context()
+	if err := c.Serve(w, r, id, req); err != nil {
+		apierr.Write(w, r, c.o.Logger, err)
+	}
+}
+
+// Serve answers req for id as POST /v1/query does, writing the result to w
+// in req.Format. An error before the first byte is returned, not written,
+// so a caller with its own error pages (the web console) can show it.
+func (c *Console) Serve(w http.ResponseWriter, r *http.Request, id auth.Identity, req Request) error {
+	if req.Format == "" {
+		req.Format = "json"
+	}
+	if !slices.Contains(Formats, req.Format) {
+		return apierr.Errorf(apierr.Invalid, "unknown format %q; want one of %s", req.Format, strings.Join(Formats, ", "))
+	}
+	if err := checkRequest(req); err != nil {
+		return err
+	}
+	return c.execute(r.Context(), id, req, func(ctx context.Context, res *queries.Result, ru *run) (bool, error) {
+		if req.Format == "xlsx" {
+			return c.streamXLSX(ctx, w, res, ru)
+		}
+		return true, c.streamText(w, req.Format, res)
+	})
+}
+
+// Run runs req for id — the web console's signed-in officer — through the
+// path of POST /v1/query: the role check, the query slots of id's token,
+// the statement guard and read-only reader, the wait for fresh verdicts of
+// a saved query, and the access event under id's name. read consumes the
+// result and returns res.Err() or its own error; the rows it reads are the
+// rows recorded. req.Format names how the caller shows the result (it is
+// recorded, not rendered). A failure is returned with its
+// *queries.QueryError in the chain.
+func (c *Console) Run(ctx context.Context, id auth.Identity, req Request, read func(*queries.Result) error) error {
+	if err := checkRequest(req); err != nil {
+		return err
+	}
+	return c.execute(ctx, id, req, func(_ context.Context, res *queries.Result, _ *run) (bool, error) {
+		return false, read(res)
+	})
+}
+
+// consumer reads a started query's result; started reports whether
+// anything was sent to the client, after which an error cannot be.
+type consumer func(ctx context.Context, res *queries.Result, ru *run) (started bool, err error)
+
+// execute runs req for id, hands the result to consume and records the
+// run; it returns the error not yet sent, mapped by apiError.
+func (c *Console) execute(ctx context.Context, id auth.Identity, req Request, consume consumer) error {
+	if err := checkRole(id); err != nil {
+		return err
+	}
 	ru := &run{start: c.o.Now(), user: id.Name, req: req, sql: req.SQL}
 	release, err := c.slots.acquire(id.TokenID)
 	if err != nil {
 		ru.err = err
 		c.finish(ctx, ru)
-		apierr.Write(w, r, c.o.Logger, err)
-		return
+		return err
 	}
 	defer release()
 	res, err := c.begin(ctx, ru)
 	if err != nil {
 		ru.err = err
 		c.finish(ctx, ru)
-		apierr.Write(w, r, c.o.Logger, apiError(err, ru.queryID))
-		return
+		return apiError(err, ru.queryID)
 	}
 	defer res.Close()
 	ru.queryID = res.ID()
-	var started bool
-	if req.Format == "xlsx" {
-		started, err = c.streamXLSX(ctx, w, res, ru)
-	} else {
-		started, err = true, c.streamText(w, req.Format, res)
-	}
+	started, err := consume(ctx, res, ru)
 	ru.rows, ru.truncated, ru.err = res.Rows(), res.Truncated(), err
 	_ = res.Close()
 	c.finish(ctx, ru)
 	if err != nil && !started {
-		apierr.Write(w, r, c.o.Logger, apiError(err, ru.queryID))
+		return apiError(err, ru.queryID)
 	}
+	return nil
 }
 
 // begin resolves the request into a query and starts it.

@@ -45,7 +45,7 @@ func (t *tableWriter) begin(cols []queries.ColumnInfo) error {
 func (t *tableWriter) row(vals []any) error {
 	cells := make([]string, len(vals))
 	for i, v := range vals {
-		cells[i] = fitCell(cellText(v))
+		cells[i] = fitCell(CellText(v))
 	}
 	if t.fixed {
 		return t.writeRow(cells)

@@ -73,7 +73,7 @@ func kindValue(k render.Kind, v any) any {
 		if xs, ok := v.([]any); ok {
 			out := make([]string, len(xs))
 			for i, x := range xs {
-				out[i] = cellText(x)
+				out[i] = CellText(x)
 			}
 			return out
 		}
@@ -84,7 +84,7 @@ func kindValue(k render.Kind, v any) any {
 	if s, ok := v.(string); ok {
 		return s
 	}
-	return cellText(v)
+	return CellText(v)
 }
 
 // lazyHeader sends the response headers at the first byte of the body, so
