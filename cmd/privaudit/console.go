@@ -15,6 +15,9 @@ func (m *Main) mountConsole(s *server, mux *http.ServeMux) error {
 	if s.scheduler != nil {
 		o.Runs = s.scheduler.Runs
 	}
+	if s.reports != nil { // Overview page
+		o.Summaries, o.Intake = s.reports, s.ingestor.Health
+	}
 	c, err := console.New(o)
 	if err != nil {
 		return err

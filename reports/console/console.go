@@ -22,6 +22,7 @@ import (
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/auth"
+	"github.com/privaudit/privaudit/audit/ingest"
 	"github.com/privaudit/privaudit/reports/schedule"
 )
 
@@ -62,6 +63,12 @@ type Options struct {
 	Ready func(ctx context.Context) []string
 	// Runs returns the latest scheduled runs, newest first; nil shows none.
 	Runs func(ctx context.Context, f schedule.RunFilter) ([]schedule.Run, error)
+	// Overview page: Summaries computes the reports' summaries the
+	// overview draws (*reports.Runner); nil shows no figures. Intake
+	// returns the intake's health (*ingest.Ingestor.Health); nil shows
+	// none.
+	Summaries Summarizer
+	Intake    func() ingest.Health
 	// Now is the clock; time.Now by default.
 	Now     func() time.Time
 	Version string
