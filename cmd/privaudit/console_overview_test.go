@@ -140,7 +140,7 @@ func TestConsoleOverviewFigures(t *testing.T) {
 	links := browsertest.Must(t, b, "read the links", chromedp.Evaluate[map[string]string](
 		`Object.fromEntries([...document.querySelectorAll('[data-fig] a, a[data-fig]')].map(a => [(a.dataset.fig || a.parentElement.dataset.fig), a.getAttribute('href')]))`))
 	for k, href := range map[string]string{
-		"disclosures-recipient|msgplatform|Disclosures": "/console/reports/disclosures?filter.recipient=msgplatform&from=2026-10-01&to=2026-11-01",
+		"disclosures-recipient|msgplatform|Disclosures":  "/console/reports/disclosures?filter.recipient=msgplatform&from=2026-10-01&to=2026-11-01",
 		"violations-reason|consent_withdrawn|Violations": "/console/reports/violations?filter.verdict=consent_withdrawn&from=2026-10-01&to=2026-11-01",
 		"disclosures|Covered by a consent":               "/console/reports/disclosures?filter.verdict=covered&from=2026-10-01&to=2026-11-01",
 		"consents-changes|2026-10-10|narrowed":           "/console/reports/consents?from=2026-10-10&to=2026-10-11",
