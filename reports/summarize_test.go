@@ -2,9 +2,11 @@ package reports
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
@@ -166,5 +168,65 @@ func TestConsentChangesPerDay(t *testing.T) {
 	wp := pivotNamed(t, res.Summary, ConsentChangesTitle)
 	if len(wp.Rows) == 0 || !strings.HasPrefix(wp.Rows[0].Label, "week of 2026-09-28") {
 		t.Errorf("four months, first row %+v: want weeks, starting the Monday 28 September", wp.Rows)
+	}
+}
+
+// TestConsentChangesAgreeWithGo: the consents report's classification of
+// consent events (SQL) agrees with the customer-ready subject-access's
+// words for them (consentChange), day by day, on the golden October and a
+// widened, a renewed and a changed consent.
+func TestConsentChangesAgreeWithGo(t *testing.T) {
+	env := goldenEnv(t, ingesttest.Options{})
+	grant := func(id, consent, subject, purposes, cats, at string) string {
+		return `{"consent_event_id":"c0000000-0000-4000-8000-00000000f` + id + `","consent_id":"` + consent + `","subject_id":"` + subject +
+			`","recipient_id":"cardnet","status":"granted","purposes":[` + purposes + `],"data_categories":[` + cats +
+			`],"effective_at":"` + at + `","method":"opt_in_messenger"}` + "\n"
+	}
+	env.Ingest(t, audit.KindConsents, grant("001", "c-card", "cust-08", `"fraud_alert","advertising"`, `"account_balance"`, "2026-10-12T08:00:00Z")+
+		grant("002", "c-card", "cust-08", `"fraud_alert","advertising"`, `"account_balance"`, "2026-10-13T08:00:00Z")+
+		grant("003", "c-card", "cust-08", `"advertising"`, `"card_transactions"`, "2026-10-14T08:00:00Z")+
+		grant("004", "c-card", "cust-08", `"advertising"`, `"card_transactions"`, "2026-09-20T08:00:00Z"))
+	r := newTestRunner(t, env, nil)
+	p := pivotNamed(t, mustSummarize(t, r, "consents", nil), ConsentChangesTitle)
+	sqlCells := map[string]float64{}
+	for _, row := range p.Rows {
+		for j, v := range row.Values {
+			if v != 0 {
+				sqlCells[row.Label+" "+p.ColHeaders[j]] = v
+			}
+		}
+	}
+	rows, err := env.Conn.Query(context.Background(), `SELECT consent_id, status, purposes, data_categories, effective_ns
+		FROM privaudit.consent_events FINAL ORDER BY consent_id, effective_ns, ingest_seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	words := map[string]string{consentGiven: "granted", consentGivenAgain: "granted", consentNarrowed: "narrowed", consentWithdrawn: "withdrawn"}
+	c := &customerRows{scope: map[string]consentScope{}}
+	goCells := map[string]float64{}
+	for rows.Next() {
+		var id, status string
+		var purposes, cats []string
+		var eff int64
+		if err := rows.Scan(&id, &status, &purposes, &cats, &eff); err != nil {
+			t.Fatal(err)
+		}
+		w := c.consentChange(id, status == "granted", purposes, cats)
+		at := time.Unix(0, eff).UTC()
+		if at.Before(octFrom) || !at.Before(octTo) {
+			continue
+		}
+		kind, ok := words[w]
+		if !ok {
+			kind = "other change"
+		}
+		goCells[at.Format(time.DateOnly)+" "+kind]++
+	}
+	if got, want := fmt.Sprint(sqlCells), fmt.Sprint(goCells); got != want {
+		t.Errorf("SQL classification\n%s\nGo's consentChange\n%s", got, want)
+	}
+	if goCells["2026-10-12 other change"] != 1 || goCells["2026-10-13 other change"] != 1 || goCells["2026-10-14 other change"] != 1 {
+		t.Errorf("the widened, renewed and changed grants: %v", goCells)
 	}
 }

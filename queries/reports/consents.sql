@@ -97,7 +97,8 @@ other change (any other grant replacing a grant: widened, renewed, changed)
 or withdrawn. Each event is compared with the consent's previous event in
 (effective_ns, ingest_seq) order, which may precede the period; the
 customer-ready subject-access says the same in words (consentChange in
-reports/subject_access_customer.go). The period and filters select the events
+reports/subject_access_customer.go; TestConsentChangesAgreeWithGo checks
+that both agree). The period and filters select the events
 counted, as in "totals": the columns add up to its Grants and Withdrawals. */ -}}
 {{define "changes"}}
 SELECT
