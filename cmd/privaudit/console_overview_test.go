@@ -158,6 +158,9 @@ func TestConsoleOverviewFigures(t *testing.T) {
 	if !strings.Contains(intake, "events") || strings.Contains(strings.SplitN(intake, "\n", 2)[0], "none since start") {
 		t.Errorf("intake health: %q, want the events received", intake)
 	}
+	if n := browsertest.Must(t, b, "count style attributes", chromedp.Evaluate[int](`document.querySelectorAll('[style]').length`)); n != 0 {
+		t.Errorf("%d elements with a style attribute, which the CSP blocks", n)
+	}
 	b.Axe(t, "overview figures")
 	b.NoHorizontalScroll(t, "overview figures")
 	b.Screenshot(t, "console-overview-figures")
