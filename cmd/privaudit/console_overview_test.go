@@ -176,6 +176,10 @@ func TestConsoleOverviewFigures(t *testing.T) {
 		t.Errorf("a bad date says %q", msg)
 	}
 	b.Axe(t, "overview with a bad date")
+	b.Do(t, "a period privaudit refuses", chromedp.Navigate(o.srv.URL+"/console/?from=1990-01-01&to=1990-02-01"), chromedp.WaitVisible(chromedp.CSS("main > .error")))
+	if msg := b.Text(t, "main > .error"); !strings.Contains(msg, "period outside") || !strings.Contains(msg, "Choose another period") {
+		t.Errorf("a refused period says %q", msg)
+	}
 
 	q := `{"sql": "SELECT count() FROM privaudit.access_events FINAL WHERE actor_id = 'alice' AND channel = 'console' AND has(attr_values, 'summary')", "format": "csv"}`
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {

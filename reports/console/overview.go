@@ -160,7 +160,10 @@ func dateField(t time.Time) string { return reports.RecordedBound(t) }
 // figuresError says why the figures are missing and what to do.
 func figuresError(err error) string {
 	var ae *apierr.Error
-	if errors.As(err, &ae) {
+	switch {
+	case errors.As(err, &ae) && ae.Code == apierr.Invalid:
+		return "The figures cannot be computed for this period: " + ae.Message + ". Choose another period and press Show."
+	case errors.As(err, &ae):
 		return "The figures cannot be computed just now: " + ae.Message + ". Reload the page in a minute."
 	}
 	return "The figures cannot be computed just now (ClickHouse may be busy or down). Reload the page in a minute; if it persists, ask an admin to look at privaudit's log."
