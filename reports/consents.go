@@ -2,6 +2,14 @@ package reports
 
 import "github.com/privaudit/privaudit/reports/render"
 
+// ConsentChangesTitle is the title of the consents report's pivot of
+// consent changes over time.
+const ConsentChangesTitle = "Consents granted, narrowed and withdrawn per day (per week past 92 days, per month past 731 days)"
+
+// ConsentChanges are the columns of that pivot: what a consent event did
+// to its consent.
+var ConsentChanges = []string{"granted", "narrowed", "other change", "withdrawn"}
+
 func init() {
 	register(Definition{
 		Name:  "consents",
@@ -38,6 +46,9 @@ func init() {
 				RowHeader: "recipient_id", Chart: true, Empty: "No active consents at the end of the period."}},
 			{Section: "by_recipient", Pivot: &PivotSpec{Title: "Consent events in the period per recipient",
 				RowHeader: "recipient_id", ColumnOrder: []string{"granted", "withdrawn"}, Fixed: true,
+				Empty: "No consent events in this period."}},
+			{Section: "changes", Pivot: &PivotSpec{Title: ConsentChangesTitle,
+				RowHeader: "day (UTC)", ColumnOrder: ConsentChanges, Fixed: true, ByLabel: true, MaxRows: 120,
 				Empty: "No consent events in this period."}},
 		},
 		Filters:    ConsentFilters,

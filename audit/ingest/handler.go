@@ -54,6 +54,9 @@ func (in *Ingestor) handle(k audit.Kind) http.Handler {
 			writeJSON(w, http.StatusOK, resp)
 		}
 		in.metrics.requests.WithLabelValues(string(k), fmt.Sprint(code)).Inc()
+		if code != http.StatusOK {
+			in.flow.rejected(k, 1, 0)
+		}
 		in.metrics.requestTime.WithLabelValues(string(k)).Observe(time.Since(start).Seconds())
 	})
 }
@@ -104,8 +107,7 @@ func (in *Ingestor) ingest(ctx context.Context, k audit.Kind, r *http.Request) (
 	if _, err := in.spools[k].Append(ctx, buf.b, kept); err != nil {
 		return nil, in.spoolError(err)
 	}
-	in.metrics.records.WithLabelValues(string(k)).Add(float64(kept))
-	in.metrics.duplicates.WithLabelValues(string(k)).Add(float64(received - kept))
+	in.accepted(k, kept, received-kept)
 	return resp, nil
 }
 
@@ -166,6 +168,7 @@ func (in *Ingestor) decodeError(k audit.Kind, err error) error {
 	var ve *audit.ValidationError
 	if errors.As(err, &ve) {
 		in.metrics.rejected.WithLabelValues(string(k)).Add(float64(max(ve.BadRecords, 1)))
+		in.flow.rejected(k, 0, max(ve.BadRecords, 1))
 		return &apierr.Error{Code: apierr.Invalid, Message: fmt.Sprintf("%d invalid record(s); nothing was stored: fix them and resend the whole request", ve.BadRecords),
 			Details: map[string]any{"problems": ve.Problems, "omitted": ve.Omitted}, Err: err}
 	}

@@ -62,6 +62,7 @@ type Ingestor struct {
 	spools   map[audit.Kind]*spool.Spool
 	writers  map[audit.Kind]*Writer
 	metrics  *Metrics
+	flow     *flow
 	seq      sequencer
 	inFlight inFlight
 	cancel   context.CancelFunc
@@ -94,6 +95,7 @@ func Open(ctx context.Context, o Options) (*Ingestor, error) {
 	if in.now == nil {
 		in.now = time.Now
 	}
+	in.flow = newFlow(in.now())
 	in.inFlight.limit = o.MaxInFlightBytes
 	if o.Instance == "" {
 		o.Instance = NewInstanceID()
@@ -249,6 +251,6 @@ func (in *Ingestor) Record(ctx context.Context, evs ...audit.Event) error {
 	if _, err := in.spools[audit.KindEvents].Append(ctx, encodePayload(in.seq.next(len(evs)), enc), len(evs)); err != nil {
 		return fmt.Errorf("record audit event: %w", in.spoolError(err))
 	}
-	in.metrics.records.WithLabelValues(string(audit.KindEvents)).Add(float64(len(evs)))
+	in.accepted(audit.KindEvents, len(evs), 0)
 	return nil
 }

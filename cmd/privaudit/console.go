@@ -15,7 +15,10 @@ func (m *Main) mountConsole(s *server, mux *http.ServeMux) error {
 	if s.scheduler != nil {
 		o.Runs = s.scheduler.Runs
 	}
-	o.Query = s.queries // the Query page
+	o.Query = s.queries   // the Query page
+	if s.reports != nil { // Overview page
+		o.Summaries, o.Intake = s.reports, s.ingestor.Health
+	}
 	c, err := console.New(o)
 	if err != nil {
 		return err

@@ -88,3 +88,47 @@ WHERE effective_at >= toDateTime(@from_s) AND effective_at <= toDateTime(@to_s)
   {{- template "consent_filter" .}}
 GROUP BY row_label, col_label
 {{end}}
+
+{{- /* What each consent event of the period did to its consent, per day
+(per week past 92 days, per month past 731 days; UTC): granted (a first
+grant, or a grant after a withdrawal), narrowed (a grant whose purposes and
+categories are within the consent's previous ones, not all of them),
+other change (any other grant replacing a grant: widened, renewed, changed)
+or withdrawn. Each event is compared with the consent's previous event in
+(effective_ns, ingest_seq) order, which may precede the period; the
+customer-ready subject-access says the same in words (consentChange in
+reports/subject_access_customer.go; TestConsentChangesAgreeWithGo checks
+that both agree). The period and filters select the events
+counted, as in "totals": the columns add up to its Grants and Withdrawals. */ -}}
+{{define "changes"}}
+SELECT
+    multiIf(@to_s - @from_s <= 92 * 86400, formatDateTime(toDateTime(intDiv(tupleElement(ev, 1), 1000000000)), '%F', 'UTC'),
+            @to_s - @from_s <= 731 * 86400, concat('week of ', formatDateTime(toMonday(toDateTime(intDiv(tupleElement(ev, 1), 1000000000)), 'UTC'), '%F')),
+            formatDateTime(toDateTime(intDiv(tupleElement(ev, 1), 1000000000)), '%Y-%m', 'UTC')) AS row_label,
+    change AS col_label, toFloat64(count()) AS value
+FROM (
+    SELECT
+        arraySort(groupArray(tuple(effective_ns, ingest_seq, status, purposes, data_categories, counted))) AS evs,
+        arrayPushFront(arrayPopBack(evs), tuple(toInt64(0), toUInt64(0), '', emptyArrayString(), emptyArrayString(), toUInt8(0))) AS prevs,
+        arrayMap((e, p) -> multiIf(
+            tupleElement(e, 3) = 'withdrawn', 'withdrawn',
+            tupleElement(p, 3) != 'granted', 'granted',
+            hasAll(tupleElement(p, 4), tupleElement(e, 4)) AND hasAll(tupleElement(p, 5), tupleElement(e, 5))
+              AND NOT (hasAll(tupleElement(e, 4), tupleElement(p, 4)) AND hasAll(tupleElement(e, 5), tupleElement(p, 5))), 'narrowed',
+            'other change'), evs, prevs) AS changes
+    FROM (
+        SELECT consent_id, effective_ns, ingest_seq, status, purposes, data_categories,
+            toUInt8(effective_at >= toDateTime(@from_s) AND effective_at <= toDateTime(@to_s)
+                AND effective_ns >= @from_ns AND effective_ns < @to_ns
+                {{- template "consent_filter" .}}) AS counted
+        FROM {{.DB}}.consent_events FINAL
+        WHERE effective_ns < @to_ns AND consent_id IN (
+            SELECT consent_id FROM {{.DB}}.consent_events
+            WHERE effective_at >= toDateTime(@from_s) AND effective_at <= toDateTime(@to_s))
+    )
+    GROUP BY consent_id
+)
+ARRAY JOIN evs AS ev, changes AS change
+WHERE tupleElement(ev, 6) = 1
+GROUP BY row_label, col_label
+{{end}}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/auth"
+	"github.com/privaudit/privaudit/audit/ingest"
 	"github.com/privaudit/privaudit/reports/schedule"
 	"github.com/privaudit/privaudit/reports/sqlconsole"
 )
@@ -66,6 +67,12 @@ type Options struct {
 	// Query runs the Query page's queries through the guarded path of
 	// POST /v1/query; nil (no reader configured) makes the page say so.
 	Query *sqlconsole.Console
+	// Overview page: Summaries computes the reports' summaries the
+	// overview draws (*reports.Runner); nil shows no figures. Intake
+	// returns the intake's health (*ingest.Ingestor.Health); nil shows
+	// none.
+	Summaries Summarizer
+	Intake    func() ingest.Health
 	// Now is the clock; time.Now by default.
 	Now     func() time.Time
 	Version string

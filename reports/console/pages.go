@@ -11,7 +11,6 @@ import (
 
 	"github.com/privaudit/privaudit/audit/apierr"
 	"github.com/privaudit/privaudit/audit/auth"
-	"github.com/privaudit/privaudit/reports/schedule"
 )
 
 // Message codes the sign-in page may be sent with (?m=); only these fixed
@@ -147,33 +146,4 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
 		c.o.Logger.Error("console: record sign-out", "err", err)
 	}
 	http.Redirect(w, r, Prefix+"signin?m="+msgSignedOut, http.StatusSeeOther)
-}
-
-type overviewData struct {
-	Expires            time.Time
-	Ready              []string
-	HasHealth, HasRuns bool
-	Runs               []schedule.Run
-	RunsErr            string
-}
-
-// overview shows who is signed in, whether the intake is healthy and the
-// latest scheduled runs.
-func (c *Console) overview(w http.ResponseWriter, r *http.Request) {
-	se := sessionFrom(r.Context())
-	d := overviewData{Expires: c.sessions.expiresAt(se), HasHealth: c.o.Ready != nil, HasRuns: c.o.Runs != nil}
-	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
-	defer cancel()
-	if c.o.Ready != nil {
-		d.Ready = c.o.Ready(ctx)
-	}
-	if c.o.Runs != nil {
-		runs, err := c.o.Runs(ctx, schedule.RunFilter{Limit: 10})
-		if err != nil {
-			c.o.Logger.Warn("console: overview: read runs", "err", err)
-			d.RunsErr = "The run history cannot be read just now; reload the page in a minute."
-		}
-		d.Runs = runs
-	}
-	c.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Nav: "overview", Data: d})
 }

@@ -33,6 +33,9 @@ func Print(w io.Writer, r Result) {
 		fmt.Fprintf(w, "  %-48s %s\n", f.Name, figureText(f))
 		fmt.Fprintf(w, "  %-48s %s\n", "", strings.Join(reportTargets(r, f), "; "))
 	}
+	fmt.Fprintln(w, "the console's overview (issue 17), at 10M events / 1M customers:")
+	fmt.Fprintf(w, "  %-48s %s\n", r.Overview.Name, figureText(r.Overview))
+	fmt.Fprintf(w, "  %-48s %s\n", "", overviewTarget(r))
 	l := r.Late
 	fmt.Fprintf(w, "late consents: %d consent events dated before the period, stored in %.1f s; they can change %d events of the period\n",
 		l.Consents, l.StoreSeconds, l.Changeable)

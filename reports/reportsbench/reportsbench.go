@@ -80,7 +80,10 @@ type Result struct {
 	// Reports are the catalog's period reports (csv, and one in xlsx)
 	// and the subject-access report of one customer.
 	Reports []Figure
-	Late    Late
+	// Overview is the console's overview of the period (its figures'
+	// rows: totals and pivot rows).
+	Overview Figure
+	Late     Late
 }
 
 // Late is the late-consent load: consent events dated before events
@@ -173,6 +176,9 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 		return res, err
 	}
 	if res.Reports, err = b.reports(ctx, subject); err != nil {
+		return res, err
+	}
+	if res.Overview, err = b.overview(ctx); err != nil {
 		return res, err
 	}
 	res.Late, err = b.late(ctx)

@@ -44,7 +44,7 @@ func TestSmoke(t *testing.T) {
 	if len(res.Reports) != len(want) {
 		t.Errorf("%d report figures, want %d (%v)", len(res.Reports), len(want), want)
 	}
-	for _, f := range append(res.Reports, res.Late.Reports...) {
+	for _, f := range append(append(res.Reports, res.Overview), res.Late.Reports...) {
 		checkFigure(t, f)
 	}
 	if res.Late.Consents != 10_000 || res.Late.StoreSeconds <= 0 || len(res.Late.Reports) != len(lateReports)+1 {
@@ -67,6 +67,9 @@ func TestSmoke(t *testing.T) {
 		if !strings.Contains(text, "\n  "+name+" ") {
 			t.Errorf("the output has no line for %s:\n%s", name, text)
 		}
+	}
+	if !strings.Contains(text, "\n  "+OverviewName+" ") || !strings.Contains(text, "× to "+BaseNullFinal+" (≤ 1.0×: ") {
+		t.Errorf("the output has no overview line with its ratio to the raw FINAL read:\n%s", text)
 	}
 	// Every report line is followed by its targets, each marked.
 	if n, m := strings.Count(text, "(≤ 1 GiB: "), len(want); n != m {
