@@ -40,4 +40,8 @@ const (
 	// TrailChannelRunFile is a download of a scheduled run's file
 	// (`privaudit runs get`, GET /v1/runs/{id}/files/{name}).
 	TrailChannelRunFile = "run_file"
+	// TrailChannelConsole is an action in the officers' web console: a
+	// report downloaded from its Reports page (and the console's sign-ins,
+	// which have their own purpose).
+	TrailChannelConsole = "console"
 )

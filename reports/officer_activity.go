@@ -55,8 +55,8 @@ func init() {
 			"purpose_report": audit.TrailPurposeReport, "purpose_query": audit.TrailPurposeQuery,
 			"recipient": audit.TrailRecipient, "actor_type": audit.TrailActorType,
 			"channel_api": audit.TrailChannelAPI, "channel_manual": audit.TrailChannelManual,
-			"channel_run_file": audit.TrailChannelRunFile,
-			"kind_report_run":  ActivityReportRun, "kind_schedule_run": ActivityScheduleRun,
+			"channel_run_file": audit.TrailChannelRunFile, "channel_console": audit.TrailChannelConsole,
+			"kind_report_run": ActivityReportRun, "kind_schedule_run": ActivityScheduleRun,
 			"kind_run_file": ActivityRunFile, "kind_query": ActivityQuery, "kind_saved_query": ActivitySavedQuery,
 		},
 	})

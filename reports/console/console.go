@@ -22,6 +22,7 @@ import (
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/auth"
+	"github.com/privaudit/privaudit/reports"
 	"github.com/privaudit/privaudit/reports/schedule"
 )
 
@@ -62,6 +63,11 @@ type Options struct {
 	Ready func(ctx context.Context) []string
 	// Runs returns the latest scheduled runs, newest first; nil shows none.
 	Runs func(ctx context.Context, f schedule.RunFilter) ([]schedule.Run, error)
+	// Reports page: Reports runs the catalog's reports (nil: the page says
+	// there are none); Schedules lists the schedules and their runs, starts
+	// runs and serves their files (nil: no schedules).
+	Reports   *reports.Runner
+	Schedules *schedule.Scheduler
 	// Now is the clock; time.Now by default.
 	Now     func() time.Time
 	Version string
@@ -123,6 +129,13 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	h("POST "+Prefix+"signin", c.signIn)
 	h("POST "+Prefix+"signout", c.withSession(c.signOut))
 	h("GET "+Prefix+"{$}", c.withSession(c.overview))
+	h("GET "+Prefix+"reports", c.withSession(c.reportsPage))
+	h("GET "+Prefix+"reports/{name}", c.withSession(c.reportForm))
+	h("GET "+Prefix+"reports/{name}/download", c.withSession(c.reportDownload))
+	h("GET "+Prefix+"schedules", c.withSession(c.schedulesPage))
+	h("GET "+Prefix+"schedules/{name}", c.withSession(c.schedulePage))
+	h("POST "+Prefix+"schedules/{name}/run", c.withSession(c.runNow))
+	h("GET "+Prefix+"runs/{id}/files/{file}", c.withSession(c.runFile))
 	h(Prefix, c.notFound)
 }
 
