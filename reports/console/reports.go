@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-		"slices"
+	"slices"
 	"strings"
 	"time"
 
