@@ -72,7 +72,7 @@ func TestConsoleReportDownload(t *testing.T) {
 	if !slices.Contains(verdicts, "no_consent") || verdicts[0] != "" {
 		t.Errorf("verdict filter offers %q: want any, then the verdicts", verdicts)
 	}
-	if note := b.Text(t, "#progress-note"); !strings.Contains(note, "download list shows its progress") {
+	if note := b.Text(t, "#progress-note"); !strings.Contains(note, "rows rendered so far show here") {
 		t.Errorf("no note on the download's progress: %q", note)
 	}
 	b.Do(t, "set the period", chromedp.SetValue(chromedp.CSS("#from"), "2026-10-01"), chromedp.SetValue(chromedp.CSS("#to"), "2026-11-01"))
@@ -89,6 +89,16 @@ func TestConsoleReportDownload(t *testing.T) {
 	dir := b.Downloads(t)
 	b.Do(t, "download the xlsx", chromedp.Click(chromedp.CSS(`form.report button[type="submit"]`)))
 	path := browsertest.WaitDownload(t, dir, "violations_2026-10-01_2026-11-01.xlsx")
+	// reports.js follows the download's rows (RunRequest.Progress) to its end.
+	for deadline := time.Now().Add(browsertest.StepTimeout); ; time.Sleep(200 * time.Millisecond) {
+		msg := browsertest.Must(t, b, "read the progress", chromedp.Evaluate[string](`document.getElementById("progress").textContent`))
+		if strings.HasPrefix(msg, "Done: 6 rows.") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the progress line says %q, want Done: 6 rows", msg)
+		}
+	}
 	f, err := excelize.OpenFile(path)
 	if err != nil {
 		t.Fatalf("the downloaded xlsx does not open: %v", err)

@@ -81,6 +81,7 @@ type Console struct {
 	pages    map[string]*template.Template
 	static   http.Handler
 	origin   *http.CrossOriginProtection
+	jobs     *jobs // report downloads' progress (Reports page)
 }
 
 // New returns a console.
@@ -112,7 +113,8 @@ func New(o Options) (*Console, error) {
 		return nil, err
 	}
 	c := &Console{o: o, sessions: newSessions(o.IdleTimeout, o.MaxAge, o.Now), pages: pages,
-		static: http.StripPrefix(Prefix+"static/", http.FileServerFS(sub)), origin: http.NewCrossOriginProtection()}
+		static: http.StripPrefix(Prefix+"static/", http.FileServerFS(sub)), origin: http.NewCrossOriginProtection(),
+		jobs: newJobs(o.Now)}
 	c.origin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused.",
 			"Open the console at its own address and send the form from there.")
@@ -132,6 +134,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	h("GET "+Prefix+"reports", c.withSession(c.reportsPage))
 	h("GET "+Prefix+"reports/{name}", c.withSession(c.reportForm))
 	h("GET "+Prefix+"reports/{name}/download", c.withSession(c.reportDownload))
+	h("GET "+Prefix+"downloads/{job}", c.withSession(c.reportProgress))
 	h("GET "+Prefix+"schedules", c.withSession(c.schedulesPage))
 	h("GET "+Prefix+"schedules/{name}", c.withSession(c.schedulePage))
 	h("POST "+Prefix+"schedules/{name}/run", c.withSession(c.runNow))

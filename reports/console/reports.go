@@ -125,7 +125,7 @@ func (c *Console) reportDownload(w http.ResponseWriter, r *http.Request) {
 	}
 	rr, err := c.reportRequest(r, d)
 	if err == nil {
-		err = c.o.Reports.Serve(r.Context(), w, rr, c.o.Logger)
+		err = c.serveReport(w, r, rr)
 	}
 	if err == nil {
 		return
@@ -142,8 +142,28 @@ func (c *Console) reportDownload(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serveReport runs rr as a download, its progress kept under the form's
+// job id when the script gave one.
+func (c *Console) serveReport(w http.ResponseWriter, r *http.Request, rr reports.RunRequest) error {
+	id := r.URL.Query().Get("job")
+	if id == "" {
+		return c.o.Reports.Serve(r.Context(), w, rr, c.o.Logger)
+	}
+	progress, end, ok := c.jobs.start(sessionFrom(r.Context()).ID, id)
+	if !ok {
+		return c.o.Reports.Serve(r.Context(), w, rr, c.o.Logger)
+	}
+	done := false
+	defer func() { end(done) }() // also when Serve aborts the response
+	rr.Progress = progress
+	err := c.o.Reports.Serve(r.Context(), w, rr, c.o.Logger)
+	done = err == nil
+	return err
+}
+
 // reportRequest reads the form's fields from the address: from, to, format,
-// tz, audience, param.NAME and filter.NAME, empty ones left out; any other
+// tz, audience, param.NAME and filter.NAME, empty ones left out, and job
+// (serveReport's); any other
 // field is refused, so a mistyped address is not silently ignored.
 func (c *Console) reportRequest(r *http.Request, d reports.Definition) (reports.RunRequest, error) {
 	q := r.URL.Query()
@@ -171,7 +191,7 @@ func (c *Console) reportRequest(r *http.Request, d reports.Definition) (reports.
 			rr.Params[strings.TrimPrefix(k, "param.")] = v
 		case strings.HasPrefix(k, "filter.") && v != "":
 			rr.Filters[strings.TrimPrefix(k, "filter.")] = v
-		case strings.HasPrefix(k, "param."), strings.HasPrefix(k, "filter."), k == "format":
+		case strings.HasPrefix(k, "param."), strings.HasPrefix(k, "filter."), k == "format", k == "job":
 		default:
 			return rr, apierr.Errorf(apierr.Invalid, "unknown field %q in the address; open the report's form from the Reports page", k)
 		}
