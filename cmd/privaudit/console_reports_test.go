@@ -179,6 +179,10 @@ func TestConsoleReportErrors(t *testing.T) {
 	if got := resp.Trailer.Get("X-Privaudit-Sha256"); got != hex.EncodeToString(sum[:]) {
 		t.Errorf("SHA-256 trailer %q is not the digest of the csv %x", got, sum)
 	}
+	resp, body = o.consoleGet(t, c, "/console/reports/subject-access/download?"+consolePeriod+"&param.subject_id=cust-1&audience=customer&format=csv")
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), "subject-access-customer_2026-10-01") {
+		t.Errorf("subject-access for the customer: %d %q, want the customer-ready report\n%s", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
+	}
 }
 
 // TestConsoleSchedules: the schedules page lists the schedule; Run now

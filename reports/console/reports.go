@@ -79,7 +79,7 @@ func (c *Console) showReportForm(w http.ResponseWriter, r *http.Request, status 
 		From:   valueOr(q.Get("from"), now.AddDate(0, 0, -30).Format(time.DateOnly)),
 		To:     valueOr(q.Get("to"), now.AddDate(0, 0, 1).Format(time.DateOnly)),
 		Format: valueOr(q.Get("format"), reports.DefaultFormat), TZ: q.Get("tz"), Error: problem}
-	if _, err := reports.ForAudience(d.Name, string(reports.AudienceCustomer)); err == nil {
+	if _, err := reports.ForAudience(d.Name, string(reports.AudienceCustomer)); err == nil && d.Audience != reports.AudienceCustomer {
 		f.Audience = valueOr(q.Get("audience"), "officer")
 	}
 	for _, p := range d.Params {
