@@ -1,6 +1,6 @@
 // Package console is the officers' web console that `privaudit serve` serves
 // under /console/: server-rendered pages (html/template, one CSS file, no
-// script) behind a sign-in with an officer or admin token that becomes a
+// inline script; static/reports.js follows report downloads) behind a sign-in with an officer or admin token that becomes a
 // server-side session.
 //
 // Every response carries a strict Content-Security-Policy and the other
