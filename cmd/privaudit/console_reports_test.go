@@ -151,8 +151,12 @@ func TestConsoleReportErrors(t *testing.T) {
 	}
 	b.Do(t, "download without a subject", chromedp.Click(chromedp.CSS(`form.report button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS("#report-error")))
 	msg := b.Text(t, "#report-error")
-	if !strings.Contains(msg, "needs parameter subject_id") || !strings.Contains(msg, "What to do") {
-		t.Errorf("missing subject says %q", msg)
+	if !strings.Contains(msg, "needs parameter subject_id") || !strings.Contains(msg, "What to do: fill in or correct “Subject id” below") ||
+		strings.Contains(msg, "--param") {
+		t.Errorf("missing subject says %q: want the reason, the field to fill in, and no command-line syntax", msg)
+	}
+	if v := browsertest.Must(t, b, "the subject field's state", chromedp.Evaluate[string](`document.querySelector('[name="param.subject_id"]').getAttribute("aria-invalid") || ""`)); v != "true" {
+		t.Errorf("the subject field is not marked invalid: aria-invalid %q", v)
 	}
 	if v := mustAttr(t, b, `select[name="filter.verdict"]`); v != "no_consent" {
 		t.Errorf("the form lost the verdict filter after the error: %q", v)
@@ -171,7 +175,11 @@ func TestConsoleReportErrors(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a download started from another site: %d, want 403", resp.StatusCode)
 	}
-	resp, body := o.consoleGet(t, c, "/console/reports/violations/download?"+consolePeriod+"&format=csv")
+	resp, body := o.consoleGet(t, c, "/console/reports/violations/download?"+consolePeriod+"&filter.verdict=uncovered")
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "is not one of covered") || !strings.Contains(body, "fill in or correct “Verdict” below") {
+		t.Errorf("a verdict not in the list: %d, want the form again naming the Verdict field:\n%s", resp.StatusCode, body)
+	}
+	resp, body = o.consoleGet(t, c, "/console/reports/violations/download?"+consolePeriod+"&format=csv")
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), "violations_2026-10-01_2026-11-01.csv") {
 		t.Fatalf("csv download: %d %q", resp.StatusCode, resp.Header.Get("Content-Disposition"))
 	}

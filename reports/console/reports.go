@@ -28,6 +28,7 @@ import (
 
 type reportField struct {
 	Name, Label, Help, Value string
+	Invalid                  bool // the error shown is about this field
 	Int                      bool
 	Required                 bool
 	Min, Max                 int64
@@ -41,6 +42,8 @@ type reportFormData struct {
 	Params, Filters          []reportField
 	Formats                  []string
 	Error                    string
+	// ErrorField is the label of the field the error is about, if known.
+	ErrorField string
 }
 
 func (c *Console) reportsPage(w http.ResponseWriter, r *http.Request) {
@@ -99,7 +102,33 @@ func (c *Console) showReportForm(w http.ResponseWriter, r *http.Request, status 
 		f.Filters = append(f.Filters, reportField{Name: "filter." + s.Name, Label: s.Label, Help: s.Description,
 			Value: q.Get("filter." + s.Name), Choices: s.Allowed})
 	}
+	if problem != "" {
+		markInvalid(&f, problem)
+	}
 	c.render(w, r, status, "report", page{Title: d.Title, Nav: "reports", Data: f})
+}
+
+// markInvalid finds the parameter or filter the Runner's message names
+// ("parameter NAME", "filter NAME") and marks its field, so the page can
+// say which field to correct. The command-line hint of a message (how to
+// pass a parameter to `privaudit report run`) is left out: here it is a
+// field of the form.
+func markInvalid(f *reportFormData, problem string) {
+	if i := strings.Index(problem, "; pass it as "); i > 0 {
+		f.Error = problem[:i]
+	}
+	for _, fields := range [][]reportField{f.Params, f.Filters} {
+		for i := range fields {
+			kind, name, _ := strings.Cut(fields[i].Name, ".")
+			if kind == "param" {
+				kind = "parameter"
+			}
+			if strings.Contains(problem, kind+" "+name+" ") || strings.Contains(problem, kind+" "+name+":") {
+				fields[i].Invalid, f.ErrorField = true, fields[i].Label
+				return
+			}
+		}
+	}
 }
 
 // reportDownload runs the report of the form as a download; a request the
