@@ -89,44 +89,14 @@ func TestConsoleReportDownload(t *testing.T) {
 	dir := b.Downloads(t)
 	b.Do(t, "download the xlsx", chromedp.Click(chromedp.CSS(`form.report button[type="submit"]`)))
 	path := browsertest.WaitDownload(t, dir, "violations_2026-10-01_2026-11-01.xlsx")
-	// reports.js follows the download's rows (RunRequest.Progress) to its end.
-	for deadline := time.Now().Add(browsertest.StepTimeout); ; time.Sleep(200 * time.Millisecond) {
-		msg := browsertest.Must(t, b, "read the progress", chromedp.Evaluate[string](`document.getElementById("progress").textContent`))
-		if strings.HasPrefix(msg, "Done: 6 rows.") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the progress line says %q, want Done: 6 rows", msg)
-		}
-	}
-	f, err := excelize.OpenFile(path)
-	if err != nil {
-		t.Fatalf("the downloaded xlsx does not open: %v", err)
-	}
-	defer f.Close()
-	sheet, err := f.GetRows(xlsx.DetailSheet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, body := o.read(t, "GET", "/v1/reports/violations?format=csv&"+consolePeriod, "alice", "")
-	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
-	if resp.StatusCode != 200 || err != nil {
-		t.Fatalf("csv of the same period: %d %v\n%s", resp.StatusCode, err, body)
-	}
-	if len(sheet) != len(recs) || len(recs) != len(hostileRecipients)+1 {
-		t.Fatalf("xlsx has %d rows, the csv %d: want the header and %d violations in both", len(sheet), len(recs), len(hostileRecipients))
-	}
-	for i := 1; i < len(recs); i++ { // event_id and subject_id: the same rows in the same order
-		if sheet[i][0] != recs[i][0] || sheet[i][2] != recs[i][2] {
-			t.Errorf("row %d: xlsx %q, csv %q", i, sheet[i][:3], recs[i][:3])
-		}
-	}
+	waitProgress(t, b, "Done: 6 rows.")
+	o.sameRowsAsCSV(t, path, "violations", len(hostileRecipients))
 
 	runs := o.trailLines(t, "SELECT actor_id, attr_values[indexOf(attr_keys, 'report')], attr_values[indexOf(attr_keys, 'format')], record_count FROM privaudit.access_events FINAL WHERE channel = 'console' AND purpose = 'audit_report'", 1)
 	if want := "alice,violations,xlsx,6"; !slices.Contains(runs, want) {
 		t.Errorf("console report runs recorded %q, want %q", runs, want)
 	}
-	_, body = o.read(t, "GET", "/v1/reports/officer-activity?format=csv&filter.actor=alice&from=2026-01-01&to=2100-01-01", "alice", "")
+	_, body := o.read(t, "GET", "/v1/reports/officer-activity?format=csv&filter.actor=alice&from=2026-01-01&to=2100-01-01", "alice", "")
 	if !regexp.MustCompile(`,alice,report run,violations,.*,xlsx,6,ok,`).MatchString(body) {
 		t.Errorf("officer-activity does not list the console download:\n%s", body)
 	}
@@ -249,5 +219,49 @@ func TestConsoleSchedules(t *testing.T) {
 	manual := o.trailLines(t, "SELECT actor_id, attr_values[indexOf(attr_keys, 'schedule')] FROM privaudit.access_events FINAL WHERE channel = 'schedule_manual'", 1)
 	if !slices.Contains(manual, "alice,october-violations") {
 		t.Errorf("the run now is recorded as %q, want alice's", manual)
+	}
+}
+
+// waitProgress waits until the report form's progress line (reports.js)
+// starts with want.
+func waitProgress(t *testing.T, b *browsertest.Browser, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(browsertest.StepTimeout); ; time.Sleep(200 * time.Millisecond) {
+		msg := browsertest.Must(t, b, "read the progress", chromedp.Evaluate[string](`document.getElementById("progress").textContent`))
+		if strings.HasPrefix(msg, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the progress line says %q, want %q", msg, want)
+		}
+	}
+}
+
+// sameRowsAsCSV checks that the detail sheet of the xlsx at path holds the
+// rows of the API's csv of report for consolePeriod, in the same order:
+// want of them.
+func (o *officerServer) sameRowsAsCSV(t *testing.T, path, report string, want int) {
+	t.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatalf("the downloaded xlsx does not open: %v", err)
+	}
+	defer f.Close()
+	sheet, err := f.GetRows(xlsx.DetailSheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := o.read(t, "GET", "/v1/reports/"+report+"?format=csv&"+consolePeriod, "alice", "")
+	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if resp.StatusCode != 200 || err != nil {
+		t.Fatalf("csv of the same period: %d %v\n%s", resp.StatusCode, err, body)
+	}
+	if len(sheet) != len(recs) || len(recs) != want+1 {
+		t.Fatalf("xlsx has %d rows, the csv %d: want the header and %d rows in both", len(sheet), len(recs), want)
+	}
+	for i := 1; i < len(recs); i++ { // event_id and subject_id: the same rows in the same order
+		if sheet[i][0] != recs[i][0] || sheet[i][2] != recs[i][2] {
+			t.Errorf("row %d: xlsx %q, csv %q", i, sheet[i][:3], recs[i][:3])
+		}
 	}
 }
