@@ -216,6 +216,18 @@ func TestConsoleSchedules(t *testing.T) {
 	if want := "alice," + name; !slices.Contains(files, want) {
 		t.Errorf("run-file downloads recorded %q, want %q", files, want)
 	}
+	href := browsertest.Must(t, b, "the file's link", chromedp.Evaluate[string](`document.querySelector('tr.started a[href$=".csv"]').getAttribute("href")`))
+	c, _ := o.consoleSignIn(t, "bob")
+	req, _ := http.NewRequest("GET", o.srv.URL+href, nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a run-file download started from another site: %d, want 403", resp.StatusCode)
+	}
 	manual := o.trailLines(t, "SELECT actor_id, attr_values[indexOf(attr_keys, 'schedule')] FROM privaudit.access_events FINAL WHERE channel = 'schedule_manual'", 1)
 	if !slices.Contains(manual, "alice,october-violations") {
 		t.Errorf("the run now is recorded as %q, want alice's", manual)

@@ -46,16 +46,19 @@ type reportFormData struct {
 	ErrorField string
 }
 
+// reportsPage lists the catalog; a customer-ready form is reached through
+// its officer report's "Written for" choice.
 func (c *Console) reportsPage(w http.ResponseWriter, r *http.Request) {
 	if c.o.Reports == nil {
 		c.noReports(w, r)
 		return
 	}
-	defs := slices.DeleteFunc(c.o.Reports.Catalog().List(), func(d reports.Definition) bool { return d.Name == reports.CustomerSubjectAccess })
+	defs := slices.DeleteFunc(c.o.Reports.Catalog().List(), func(d reports.Definition) bool { return d.Audience == reports.AudienceCustomer })
 	c.render(w, r, http.StatusOK, "reports", page{Title: "Reports", Nav: "reports",
 		Data: struct{ Reports []reports.Definition }{defs}})
 }
 
+// noReports answers when serve has no report runner.
 func (c *Console) noReports(w http.ResponseWriter, r *http.Request) {
 	c.fail(w, r, http.StatusNotFound, "This privaudit serves no reports.", "Ask an admin to check privaudit's configuration and log.")
 }
