@@ -1,7 +1,7 @@
 package audit
 
 // The officers' trail: privaudit records each action of its own users — a
-// report run (CLI or HTTP), a schedule run started by hand, a download of a
+// report run (CLI, HTTP or web console), a schedule run started by hand, a download of a
 // scheduled run's file, an ad-hoc or saved query — as an access event under
 // the token's name, so the auditors are audited too. These constants are the
 // fields that mark those events; their writers use them and the
@@ -40,4 +40,8 @@ const (
 	// TrailChannelRunFile is a download of a scheduled run's file
 	// (`privaudit runs get`, GET /v1/runs/{id}/files/{name}).
 	TrailChannelRunFile = "run_file"
+	// TrailChannelConsole is an action in the officers' web console: a
+	// report downloaded from its Reports page (and the console's sign-ins,
+	// which have their own purpose).
+	TrailChannelConsole = "console"
 )

@@ -112,24 +112,35 @@ func (h *handler) run(w http.ResponseWriter, req *http.Request) {
 		apierr.Write(w, req, h.log, err)
 		return
 	}
-	plan, err := h.r.Plan(rr)
-	if err != nil {
+	if err := h.r.Serve(req.Context(), w, rr, h.log); err != nil {
 		apierr.Write(w, req, h.log, err)
-		return
+	}
+}
+
+// Serve runs rr as a download to w: the content type and the
+// Content-Disposition naming the plan's Filename at the first byte, the
+// detail rows, their SHA-256 and the ledger position as trailers. An error
+// before the first byte (an invalid request, verdicts not fresh in time) is
+// returned with nothing written, for the caller to answer; a failure after
+// it aborts the response, so the client never mistakes a truncated file for
+// a complete one. rr.Out is set here.
+func (r *Runner) Serve(ctx context.Context, w http.ResponseWriter, rr RunRequest, log *slog.Logger) error {
+	plan, err := r.Plan(rr)
+	if err != nil {
+		return err
 	}
 	out := &download{w: w, plan: plan}
 	rr.Out = out
-	res, err := h.r.Run(req.Context(), rr)
+	res, err := r.Run(ctx, rr)
 	if err != nil {
 		if !out.started {
-			apierr.Write(w, req, h.log, err)
-			return
+			return err
 		}
 		level := slog.LevelError
 		if errors.Is(err, context.Canceled) {
 			level = slog.LevelInfo // the client went away
 		}
-		h.log.Log(req.Context(), level, "report download failed after it started; aborting the response",
+		log.Log(ctx, level, "report download failed after it started; aborting the response",
 			"report", plan.Definition.Name, "err", err)
 		panic(http.ErrAbortHandler)
 	}
@@ -137,6 +148,7 @@ func (h *handler) run(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set(TrailerRows, strconv.FormatInt(res.Rows, 10))
 	w.Header().Set(TrailerSHA256, res.SHA256)
 	w.Header().Set(TrailerLedger, res.Ledger.Value())
+	return nil
 }
 
 // request reads a run request from the URL: from, to, format,

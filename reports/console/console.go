@@ -1,6 +1,6 @@
 // Package console is the officers' web console that `privaudit serve` serves
 // under /console/: server-rendered pages (html/template, one CSS file, no
-// script) behind a sign-in with an officer or admin token that becomes a
+// inline script; static/reports.js follows report downloads) behind a sign-in with an officer or admin token that becomes a
 // server-side session.
 //
 // Every response carries a strict Content-Security-Policy and the other
@@ -23,6 +23,7 @@ import (
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/ingest"
+	"github.com/privaudit/privaudit/reports"
 	"github.com/privaudit/privaudit/reports/schedule"
 	"github.com/privaudit/privaudit/reports/sqlconsole"
 )
@@ -73,6 +74,11 @@ type Options struct {
 	// none.
 	Summaries Summarizer
 	Intake    func() ingest.Health
+	// Reports page: Reports runs the catalog's reports (nil: the page says
+	// there are none); Schedules lists the schedules and their runs, starts
+	// runs and serves their files (nil: no schedules).
+	Reports   *reports.Runner
+	Schedules *schedule.Scheduler
 	// Now is the clock; time.Now by default.
 	Now     func() time.Time
 	Version string
@@ -86,6 +92,7 @@ type Console struct {
 	pages    map[string]*template.Template
 	static   http.Handler
 	origin   *http.CrossOriginProtection
+	jobs     *jobs // report downloads' progress (Reports page)
 }
 
 // New returns a console.
@@ -117,7 +124,8 @@ func New(o Options) (*Console, error) {
 		return nil, err
 	}
 	c := &Console{o: o, sessions: newSessions(o.IdleTimeout, o.MaxAge, o.Now), pages: pages,
-		static: http.StripPrefix(Prefix+"static/", http.FileServerFS(sub)), origin: http.NewCrossOriginProtection()}
+		static: http.StripPrefix(Prefix+"static/", http.FileServerFS(sub)), origin: http.NewCrossOriginProtection(),
+		jobs: newJobs(o.Now)}
 	c.origin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused.",
 			"Open the console at its own address and send the form from there.")
@@ -136,6 +144,14 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	h("GET "+Prefix+"{$}", c.withSession(c.overview))
 	h("GET "+Prefix+"query", c.withSession(c.queryPage)) // the Query page
 	h("POST "+Prefix+"query", c.withSession(c.runQuery))
+	h("GET "+Prefix+"reports", c.withSession(c.reportsPage))
+	h("GET "+Prefix+"reports/{name}", c.withSession(c.reportForm))
+	h("GET "+Prefix+"reports/{name}/download", c.withSession(c.reportDownload))
+	h("GET "+Prefix+"downloads/{job}", c.withSession(c.reportProgress))
+	h("GET "+Prefix+"schedules", c.withSession(c.schedulesPage))
+	h("GET "+Prefix+"schedules/{name}", c.withSession(c.schedulePage))
+	h("POST "+Prefix+"schedules/{name}/run", c.withSession(c.runNow))
+	h("GET "+Prefix+"runs/{id}/files/{file}", c.withSession(c.runFile))
 	h(Prefix, c.notFound)
 }
 

@@ -143,43 +143,47 @@ var contentTypes = map[string]string{
 	"json": "application/json",
 }
 
-// handleFile serves a file a run recorded, by its name. The name must be a
-// plain file name the run recorded; the path served is the recorded one,
-// never built from the request. The download is recorded before its first
-// byte is sent (recordDownload); one that cannot be recorded is refused.
+// handleFile serves a file a run recorded (ServeFile), answering an error
+// before the first byte as the API's JSON error.
 func (s *Scheduler) handleFile(w http.ResponseWriter, r *http.Request) {
-	id, name := r.PathValue("id"), r.PathValue("name")
+	if err := s.ServeFile(w, r, r.PathValue("id"), r.PathValue("name")); err != nil {
+		apierr.Write(w, r, s.log, err)
+	}
+}
+
+// ServeFile serves file name of run id to the token in r's context
+// (auth.WithIdentity), the one path of every run-file download (the API's
+// and the console's). The name must be a plain file name the run recorded;
+// the path served is the recorded one, never built from the request. The
+// download is recorded under the token's name before its first byte is sent
+// (recordDownload); one that cannot be recorded is refused. An error is
+// returned, with nothing written, for the caller to answer in its own form.
+func (s *Scheduler) ServeFile(w http.ResponseWriter, r *http.Request, id, name string) error {
 	if name != filepath.Base(name) || strings.ContainsAny(name, `/\`) || name == ".." || name == "." {
-		apierr.Write(w, r, s.log, apierr.Errorf(apierr.NotFound,
-			"no file %q: give a file name as `privaudit runs show %s` lists it, without folders", name, id))
-		return
+		return apierr.Errorf(apierr.NotFound,
+			"no file %q: give a file name as `privaudit runs show %s` lists it, without folders", name, id)
 	}
 	file, run, err := s.runFile(r, id, name)
 	if err != nil {
-		apierr.Write(w, r, s.log, err)
-		return
+		return err
 	}
 	schedule := run.Schedule
 	f, err := os.Open(file.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		apierr.Write(w, r, s.log, apierr.Errorf(apierr.NotFound,
-			"file %s of run %s is gone: output retention deleted it (schedule %s keeps its newest runs) or it was removed by hand", name, id, schedule))
-		return
+		return apierr.Errorf(apierr.NotFound,
+			"file %s of run %s is gone: output retention deleted it (schedule %s keeps its newest runs) or it was removed by hand", name, id, schedule)
 	}
 	if err != nil {
-		apierr.Write(w, r, s.log, fmt.Errorf("open run file: %w", err))
-		return
+		return fmt.Errorf("open run file: %w", err)
 	}
 	defer f.Close()
 	if err := verify(f, file); err != nil {
 		s.log.Warn("run file not served", "run_id", id, "file", name, "err", err)
-		apierr.Write(w, r, s.log, apierr.Errorf(apierr.NotFound,
-			"file %s of run %s has changed since the run wrote it (a later run of schedule %s wrote the same name, or it was modified): %v", name, id, schedule, err))
-		return
+		return apierr.Errorf(apierr.NotFound,
+			"file %s of run %s has changed since the run wrote it (a later run of schedule %s wrote the same name, or it was modified): %v", name, id, schedule, err)
 	}
 	if err := s.recordDownload(r, run, file); err != nil {
-		apierr.Write(w, r, s.log, err)
-		return
+		return err
 	}
 	ct, ok := contentTypes[file.Format]
 	if !ok {
@@ -195,6 +199,7 @@ func (s *Scheduler) handleFile(w http.ResponseWriter, r *http.Request) {
 	if _, err := io.Copy(w, f); err != nil {
 		s.log.Warn("run file download interrupted", "run_id", id, "file", name, "err", err)
 	}
+	return nil
 }
 
 // runFile finds the file name among the files of run id's successful

@@ -78,6 +78,14 @@ func (s *Scheduler) startNow(ctx context.Context, name string) (Run, <-chan Run,
 	return r, done, nil
 }
 
+// StartNow starts a run of schedule name now, as POST
+// /v1/schedules/{name}/run does: a manual run, recorded under the token in
+// ctx (auth.WithIdentity). It returns the run as started and a channel that
+// yields it once finished; the run does not depend on ctx.
+func (s *Scheduler) StartNow(ctx context.Context, name string) (Run, <-chan Run, error) {
+	return s.startNow(ctx, name)
+}
+
 // newRun describes a run of j fired at fired.
 func (s *Scheduler) newRun(j *job, trigger string, fired time.Time, by string) Run {
 	from, to := j.period(fired)
