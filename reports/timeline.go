@@ -88,6 +88,8 @@ type TimelineRequest struct {
 	// Actor is the officer looking the customer up; the lookup is recorded
 	// under that name like a report run, with the customer as subject.
 	Actor, Channel, RequestID string
+	// Attrs are recorded on the lookup's access event (RunRequest.Attrs).
+	Attrs map[string]string
 }
 
 // Timeline reads one customer's timeline through the subject-access
@@ -102,7 +104,7 @@ func (r *Runner) Timeline(ctx context.Context, req TimelineRequest) (Timeline, e
 	}
 	res, err := r.Each(ctx, RunRequest{Report: SubjectAccess, From: req.From, To: req.To,
 		Params: map[string]string{"subject_id": req.SubjectID}, Actor: req.Actor, Channel: req.Channel,
-		RequestID: req.RequestID}, func(v []any) error {
+		RequestID: req.RequestID, Attrs: req.Attrs}, func(v []any) error {
 		tl.Entries = append(tl.Entries, readEntry(col, v))
 		return nil
 	})

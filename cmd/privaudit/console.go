@@ -11,7 +11,8 @@ import (
 // through the ingestor like the API's.
 func (m *Main) mountConsole(s *server, mux *http.ServeMux) error {
 	o := console.Options{Tokens: s.tokens, Record: s.ingestor.Record, Ready: s.ingestor.Readiness,
-		IdleTimeout: m.Config.Console.IdleTimeout, MaxAge: m.Config.Console.MaxAge, Version: version, Logger: m.Log}
+		IdleTimeout: m.Config.Console.IdleTimeout, MaxAge: m.Config.Console.MaxAge, Version: version, Logger: m.Log,
+		Reports: s.reports}
 	if s.scheduler != nil {
 		o.Runs = s.scheduler.Runs
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/auth"
+	"github.com/privaudit/privaudit/reports"
 	"github.com/privaudit/privaudit/reports/schedule"
 )
 
@@ -62,6 +63,10 @@ type Options struct {
 	Ready func(ctx context.Context) []string
 	// Runs returns the latest scheduled runs, newest first; nil shows none.
 	Runs func(ctx context.Context, f schedule.RunFilter) ([]schedule.Run, error)
+	// Customer lookup (customers.go): the report runner whose
+	// subject-access report the timeline reads and downloads; nil leaves
+	// the page out.
+	Reports *reports.Runner
 	// Now is the clock; time.Now by default.
 	Now     func() time.Time
 	Version string
@@ -123,6 +128,10 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	h("POST "+Prefix+"signin", c.signIn)
 	h("POST "+Prefix+"signout", c.withSession(c.signOut))
 	h("GET "+Prefix+"{$}", c.withSession(c.overview))
+	if c.o.Reports != nil { // Customer lookup
+		h("GET "+Prefix+"customers", c.withSession(c.customers))
+		h("GET "+Prefix+"customers/download", c.withSession(c.customerDownload))
+	}
 	h(Prefix, c.notFound)
 }
 
