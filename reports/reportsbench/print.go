@@ -33,6 +33,8 @@ func Print(w io.Writer, r Result) {
 		fmt.Fprintf(w, "  %-48s %s\n", f.Name, figureText(f))
 		fmt.Fprintf(w, "  %-48s %s\n", "", strings.Join(reportTargets(r, f), "; "))
 	}
+	fmt.Fprintf(w, "  %-48s %s\n", Timeline, figureText(r.Timeline))
+	fmt.Fprintf(w, "  %-48s %s\n", "", timelineTarget(r))
 	l := r.Late
 	fmt.Fprintf(w, "late consents: %d consent events dated before the period, stored in %.1f s; they can change %d events of the period\n",
 		l.Consents, l.StoreSeconds, l.Changeable)

@@ -80,7 +80,9 @@ type Result struct {
 	// Reports are the catalog's period reports (csv, and one in xlsx)
 	// and the subject-access report of one customer.
 	Reports []Figure
-	Late    Late
+	// Timeline is one customer's timeline (the console's customer lookup).
+	Timeline Figure
+	Late     Late
 }
 
 // Late is the late-consent load: consent events dated before events
@@ -173,6 +175,9 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 		return res, err
 	}
 	if res.Reports, err = b.reports(ctx, subject); err != nil {
+		return res, err
+	}
+	if res.Timeline, err = b.timeline(ctx, subject); err != nil {
 		return res, err
 	}
 	res.Late, err = b.late(ctx)
