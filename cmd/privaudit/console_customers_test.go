@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"html"
 	"slices"
 	"strings"
 	"testing"
@@ -134,6 +135,19 @@ func TestConsoleCustomerLookup(t *testing.T) {
 	}
 	b.Axe(t, "customer lookup, nothing found")
 	b.Screenshot(t, "console-customer-nothing")
+
+	c, _ := o.consoleSignIn(t, "bob")
+	for path, want := range map[string]string{
+		"/console/customers?subject_id=" + lookupCustomer + "&from=01/10/2026&to=2026-11-01":                             "Give the first day, like 2026-10-01",
+		"/console/customers?subject_id=&from=2026-10-01&to=2026-11-01":                                                   "Type the customer's subject_id",
+		"/console/customers?subject_id=" + lookupCustomer + "&from=2026-11-01&to=2026-10-01":                             "The period is empty",
+		"/console/customers/download?subject_id=" + lookupCustomer + "&from=2026-10-01&to=2026-11-01&audience=regulator": "give officer or customer",
+		"/console/customers/download?subject_id=" + lookupCustomer + "&from=2026-10-01&to=2026-11-01&format=pdf":         "unknown format",
+	} {
+		if resp, body := o.consoleGet(t, c, path); resp.StatusCode != 400 || !strings.Contains(html.UnescapeString(body), want) {
+			t.Errorf("%s: %d, want 400 saying %q:\n%s", path, resp.StatusCode, want, body)
+		}
+	}
 
 	evs := o.lookupEvents(t, 3)
 	for _, w := range []string{
