@@ -252,7 +252,11 @@ func (b *bench) baselines(ctx context.Context, subject string) ([]Figure, error)
 	if err != nil {
 		return nil, err
 	}
-	return append(out, f), nil
+	k, err := b.customerKeyRows(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, f, k), nil
 }
 
 // customerRows reads one customer's rows of the events table, all columns.
