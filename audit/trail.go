@@ -40,4 +40,8 @@ const (
 	// TrailChannelRunFile is a download of a scheduled run's file
 	// (`privaudit runs get`, GET /v1/runs/{id}/files/{name}).
 	TrailChannelRunFile = "run_file"
+	// TrailChannelConsole is an action in the officers' web console: its
+	// report runs and lookups are in the trail; its sign-ins are not
+	// (their purpose is the console session's).
+	TrailChannelConsole = "console"
 )

@@ -22,7 +22,7 @@ func init() {
 	register(Definition{
 		Name:  "officer-activity",
 		Title: "Officer activity: what privaudit's own users did",
-		Description: "One row per action of an officer in the period, under the token's name: report runs (CLI or HTTP), " +
+		Description: "One row per action of an officer in the period, under the token's name: report runs (CLI, HTTP or the web console), " +
 			"schedule runs started by hand, downloads of scheduled runs' files, ad-hoc and saved queries — " +
 			"what (report, file or saved query), the schedule and run, the period, the parameters' names " +
 			"(never their values), the format, the rows revealed and the result.",
@@ -55,8 +55,8 @@ func init() {
 			"purpose_report": audit.TrailPurposeReport, "purpose_query": audit.TrailPurposeQuery,
 			"recipient": audit.TrailRecipient, "actor_type": audit.TrailActorType,
 			"channel_api": audit.TrailChannelAPI, "channel_manual": audit.TrailChannelManual,
-			"channel_run_file": audit.TrailChannelRunFile,
-			"kind_report_run":  ActivityReportRun, "kind_schedule_run": ActivityScheduleRun,
+			"channel_run_file": audit.TrailChannelRunFile, "channel_console": audit.TrailChannelConsole,
+			"kind_report_run": ActivityReportRun, "kind_schedule_run": ActivityScheduleRun,
 			"kind_run_file": ActivityRunFile, "kind_query": ActivityQuery, "kind_saved_query": ActivitySavedQuery,
 		},
 	})

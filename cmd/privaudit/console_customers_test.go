@@ -4,6 +4,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"html"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -158,6 +160,14 @@ func TestConsoleCustomerLookup(t *testing.T) {
 		if !slices.Contains(evs, w) {
 			t.Errorf("no recorded console action %q in %q", w, evs)
 		}
+	}
+	now := time.Now().UTC()
+	q := url.Values{"from": {now.Add(-24 * time.Hour).Format(time.RFC3339)}, "to": {now.Add(time.Hour).Format(time.RFC3339)},
+		"format": {"csv"}, "filter.actor": {"alice"}}
+	resp, trail := o.read(t, "GET", "/v1/reports/officer-activity?"+q.Encode(), "alice", "")
+	if resp.StatusCode != 200 || !regexp.MustCompile(`(?m)^[^,]+,alice,report run,subject-access,.*,view,4,ok,`).MatchString(trail) ||
+		!regexp.MustCompile(`(?m)^[^,]+,alice,report run,subject-access-customer,.*,csv,4,ok,`).MatchString(trail) {
+		t.Errorf("officer-activity lacks alice's lookup and download in the console: %d\n%s", resp.StatusCode, trail)
 	}
 }
 

@@ -1,6 +1,6 @@
 -- Officer activity: every action privaudit recorded of its own users in the
 -- period (the officers' trail, audit/trail.go), one row each, oldest first:
--- report runs (CLI or HTTP), schedule runs started by hand, downloads of
+-- report runs (CLI, HTTP or the web console), schedule runs started by hand, downloads of
 -- scheduled runs' files, ad-hoc and saved queries. Runs the cron spec or a
 -- catch-up fired are the schedule's (actor type system) and are left out.
 -- The trail's purposes, channels and activity names are bound from Go
@@ -39,7 +39,7 @@ WHERE occurred_at >= toDateTime(@from_s) AND occurred_at <= toDateTime(@to_s)
   AND recipient_id = @recipient AND recipient_type = @recipient
   AND actor_type = @actor_type
   AND (purpose = @purpose_report OR purpose = @purpose_query)
-  AND (channel = @channel_api OR channel = @channel_manual OR channel = @channel_run_file)
+  AND (channel = @channel_api OR channel = @channel_manual OR channel = @channel_run_file OR channel = @channel_console)
   {{- if .Filtered "actor"}} AND actor_id = @f_actor{{end}}
 {{end}}
 SELECT occurred_ns AS occurred_at, actor_id, activity, what, schedule, run_id, period_from, period_to,

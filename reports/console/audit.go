@@ -17,7 +17,7 @@ const (
 	// itself, not one customer.
 	SubjectID = "privaudit:console"
 	// Channel of every console event.
-	Channel = "console"
+	Channel = audit.TrailChannelConsole
 	// Purpose of a sign-in or sign-out.
 	Purpose = "console_session"
 )
