@@ -20,6 +20,9 @@ type Timeline struct {
 	SubjectID string
 	From, To  time.Time
 	Entries   []TimelineEntry
+	// Omitted counts the rows past TimelineRequest.Limit: read (and
+	// recorded as revealed) but not kept.
+	Omitted int64
 	// Run is the recorded run that read the rows (its EventID, Rows,
 	// SHA256 and Ledger).
 	Run RunResult
@@ -90,6 +93,9 @@ type TimelineRequest struct {
 	Actor, Channel, RequestID string
 	// Attrs are recorded on the lookup's access event (RunRequest.Attrs).
 	Attrs map[string]string
+	// Limit, if positive, keeps only the first Limit rows (the oldest):
+	// the links then reach only those.
+	Limit int
 }
 
 // Timeline reads one customer's timeline through the subject-access
@@ -105,6 +111,10 @@ func (r *Runner) Timeline(ctx context.Context, req TimelineRequest) (Timeline, e
 	res, err := r.Each(ctx, RunRequest{Report: SubjectAccess, From: req.From, To: req.To,
 		Params: map[string]string{"subject_id": req.SubjectID}, Actor: req.Actor, Channel: req.Channel,
 		RequestID: req.RequestID, Attrs: req.Attrs}, func(v []any) error {
+		if req.Limit > 0 && len(tl.Entries) >= req.Limit {
+			tl.Omitted++
+			return nil
+		}
 		tl.Entries = append(tl.Entries, readEntry(col, v))
 		return nil
 	})

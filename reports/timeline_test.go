@@ -142,3 +142,19 @@ func TestTimelineUnknownCustomer(t *testing.T) {
 		t.Errorf("unknown customer: %d entries, run %+v, %d recorded", len(tl.Entries), tl.Run, len(rec.evs))
 	}
 }
+
+// TestTimelineLimit: a limit keeps the oldest rows and counts the rest,
+// which were still read and are recorded as revealed.
+func TestTimelineLimit(t *testing.T) {
+	env := plantedEnv(t)
+	r := newTestRunner(t, env, nil)
+	all := timelineOf(t, r, planted)
+	tl, err := r.Timeline(context.Background(), TimelineRequest{SubjectID: planted, From: octFrom, To: octTo, Actor: "test-officer", Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tl.Entries) != 3 || tl.Omitted != int64(len(all.Entries)-3) || tl.Run.Rows != int64(len(all.Entries)) ||
+		tl.Entries[2].ID != all.Entries[2].ID {
+		t.Errorf("limit 3 of %d: %d entries, %d omitted, run %d rows", len(all.Entries), len(tl.Entries), tl.Omitted, tl.Run.Rows)
+	}
+}

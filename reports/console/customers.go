@@ -76,6 +76,10 @@ type downloadLink struct{ Format, Href string }
 // defaultLookupDays is how far back a lookup looks by default.
 const defaultLookupDays = 365
 
+// maxTimelineEntries bounds the entries a timeline page shows (the oldest);
+// the page says how many more there are and the downloads have them all.
+const maxTimelineEntries = 2000
+
 // customers shows the lookup form and, for a subject_id, that customer's
 // timeline, oldest first. Showing it is recorded as a run of the
 // subject-access report under the officer's name (Runner.Timeline).
@@ -111,7 +115,8 @@ func (c *Console) lookup(r *http.Request, d *customersData) int {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
 	defer cancel()
 	tl, err := c.o.Reports.Timeline(ctx, reports.TimelineRequest{SubjectID: d.Form.SubjectID, From: from, To: to,
-		Actor: se.Identity.Name, Channel: Channel, Attrs: map[string]string{"console_action": actCustomerLookup}})
+		Actor: se.Identity.Name, Channel: Channel, Attrs: map[string]string{"console_action": actCustomerLookup},
+		Limit: maxTimelineEntries})
 	if err != nil {
 		return c.lookupFailed(d, err)
 	}
