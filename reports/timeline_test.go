@@ -119,10 +119,18 @@ func TestCustomerTimeline(t *testing.T) {
 // TestTimelineChangeAtTheInstant: an access at the very instant a consent
 // is withdrawn is decided by the withdrawal (in force from its effective
 // time), though the report lists accesses first at one instant; the access
-// a millisecond before is the grant's.
+// a millisecond before is the grant's. A refused request naming a consent
+// was not decided by it: the consent's grant does not list it.
 func TestTimelineChangeAtTheInstant(t *testing.T) {
 	env := goldenEnv(t, ingesttest.Options{})
-	tl := timelineOf(t, newTestRunner(t, env, nil), "cust-03")
+	r := newTestRunner(t, env, nil)
+	refused := "e0000000-0000-4000-8000-000000000026"
+	for _, e := range timelineOf(t, r, "cust-01").Entries {
+		if slices.Contains(e.Decides, refused) || (e.ID == refused && (e.Verdict != "denied" || e.DecidedBy != "")) {
+			t.Errorf("the refused request naming c-basic is linked to its consent: %v decides %v, decided by %q", e, e.Decides, e.DecidedBy)
+		}
+	}
+	tl := timelineOf(t, r, "cust-03")
 	grant, withdrawal := "c0000000-0000-4000-8000-000000000003", "c0000000-0000-4000-8000-000000000004"
 	if got := decides(t, tl, withdrawal); !slices.Equal(got, []string{"e0000000-0000-4000-8000-000000000005"}) {
 		t.Errorf("withdrawal decided %v, want the access at its instant; timeline %v", got, tl.Entries)
