@@ -271,6 +271,11 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 	if req.Out == nil {
 		return RunResult{}, fmt.Errorf("run report %s: no output", p.Definition.Name)
 	}
+	return r.run(ctx, p)
+}
+
+// run runs the plan p and records it.
+func (r *Runner) run(ctx context.Context, p *Plan) (RunResult, error) {
 	start := r.o.Now()
 	pos, err := r.ledger(ctx, start)
 	if err != nil {

@@ -26,6 +26,7 @@ func TestBenchReportsSmall(t *testing.T) {
 		`violations xlsx\s+\d+\.\d+ s`,
 		`subject-access csv\s+\d+\.\d+ s`,
 		`× to raw one customer's rows \(≤ 3\.0×: (met|NOT MET)\)`,
+		`customer timeline \(console\)\s+\d+\.\d+ s .*\n.*× to raw one customer's rows \(≤ 3\.0×: (met|NOT MET)\); read \d+ rows`,
 		`late consents: 300 consent events dated before the period`,
 		`writers' re-evaluation:\s+read [1-9]\d* verdict rows .* [1-9]\d* verdicts changed`,
 	} {

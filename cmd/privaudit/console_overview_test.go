@@ -164,7 +164,7 @@ func TestConsoleOverviewFigures(t *testing.T) {
 	b.Axe(t, "overview figures")
 	b.NoHorizontalScroll(t, "overview figures")
 	b.Screenshot(t, "console-overview-figures")
-	focused := browsertest.TabThrough(t, b, 16) // a date field takes three stops
+	focused := browsertest.TabThrough(t, b, 40) // a date field takes three stops
 	for _, w := range []string{"BUTTON Show", "A Open the disclosures report for this period", "A 31"} {
 		if !containsPrefix(focused, w) {
 			t.Errorf("Tab never reaches %q; it visits %q", w, focused)

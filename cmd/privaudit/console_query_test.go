@@ -175,7 +175,7 @@ func TestConsoleQuery(t *testing.T) {
 	b.Axe(t, "query recent")
 	b.NoHorizontalScroll(t, "query recent")
 	b.Screenshot(t, "console-query-recent")
-	focused := browsertest.TabThrough(t, b, 14)
+	focused := browsertest.TabThrough(t, b, 40)
 	for _, w := range []string{"A Query", "TEXTAREA " + list, "BUTTON Run query"} {
 		if !slices.Contains(focused, w) {
 			t.Errorf("Tab never reaches %q; it visits %q", w, focused)

@@ -178,7 +178,7 @@ func TestConsoleSchedules(t *testing.T) {
 	if txt := b.Text(t, "#main"); !strings.Contains(txt, "No run yet") {
 		t.Errorf("schedule page before any run: %q", txt)
 	}
-	focused := browsertest.TabThrough(t, b, 8)
+	focused := browsertest.TabThrough(t, b, 40)
 	if !slices.Contains(focused, "BUTTON Run now") {
 		t.Errorf("Tab never reaches Run now; it visits %q", focused)
 	}

@@ -149,7 +149,7 @@ func TestConsoleSignInOut(t *testing.T) {
 	b.Axe(t, "error page")
 	b.Screenshot(t, "console-error")
 	b.Do(t, "back to the overview", chromedp.Navigate(o.srv.URL+"/console/"), chromedp.WaitVisible(chromedp.CSS("#you")))
-	focused := browsertest.TabThrough(t, b, 6)
+	focused := browsertest.TabThrough(t, b, 40)
 	for _, w := range []string{"A Skip to main content", "A Overview", "BUTTON Sign out"} {
 		if !slices.Contains(focused, w) {
 			t.Errorf("Tab never reaches %q; it visits %q", w, focused)

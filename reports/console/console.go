@@ -152,6 +152,9 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	h("GET "+Prefix+"schedules/{name}", c.withSession(c.schedulePage))
 	h("POST "+Prefix+"schedules/{name}/run", c.withSession(c.runNow))
 	h("GET "+Prefix+"runs/{id}/files/{file}", c.withSession(c.runFile))
+	if c.o.Reports != nil { // Customer lookup
+		h("GET "+Prefix+"customers", c.withSession(c.customers))
+	}
 	h(Prefix, c.notFound)
 }
 

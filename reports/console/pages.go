@@ -46,7 +46,7 @@ func parsePages() (map[string]*template.Template, error) {
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	}, "day": func(t time.Time) string { return t.UTC().Format("2006-01-02") }}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"signin", "overview", "error", "query", "reports", "report", "schedules", "schedule"} {
+	for _, name := range []string{"signin", "overview", "error", "query", "reports", "report", "schedules", "schedule", "customers"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err

@@ -33,6 +33,8 @@ func Print(w io.Writer, r Result) {
 		fmt.Fprintf(w, "  %-48s %s\n", f.Name, figureText(f))
 		fmt.Fprintf(w, "  %-48s %s\n", "", strings.Join(reportTargets(r, f), "; "))
 	}
+	fmt.Fprintf(w, "  %-48s %s\n", Timeline, figureText(r.Timeline))
+	fmt.Fprintf(w, "  %-48s %s\n", "", timelineTarget(r))
 	fmt.Fprintln(w, "the console's overview (issue 17), at 10M events / 1M customers:")
 	fmt.Fprintf(w, "  %-48s %s\n", r.Overview.Name, figureText(r.Overview))
 	fmt.Fprintf(w, "  %-48s %s\n", "", overviewTarget(r))

@@ -83,6 +83,8 @@ type Result struct {
 	// Overview is the console's overview of the period (its figures'
 	// rows: totals and pivot rows).
 	Overview Figure
+	// Timeline is one customer's timeline (the console's customer lookup).
+	Timeline Figure
 	Late     Late
 }
 
@@ -181,6 +183,9 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	if res.Overview, err = b.overview(ctx); err != nil {
 		return res, err
 	}
+	if res.Timeline, err = b.timeline(ctx, subject); err != nil {
+		return res, err
+	}
 	res.Late, err = b.late(ctx)
 	return res, err
 }
@@ -253,7 +258,11 @@ func (b *bench) baselines(ctx context.Context, subject string) ([]Figure, error)
 	if err != nil {
 		return nil, err
 	}
-	return append(out, f), nil
+	k, err := b.customerKeyRows(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, f, k), nil
 }
 
 // customerRows reads one customer's rows of the events table, all columns.

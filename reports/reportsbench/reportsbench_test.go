@@ -47,6 +47,13 @@ func TestSmoke(t *testing.T) {
 	for _, f := range append(append(res.Reports, res.Overview), res.Late.Reports...) {
 		checkFigure(t, f)
 	}
+	checkFigure(t, res.Timeline)
+	if sa := figure(res.Reports, SubjectAccess+" csv"); res.Timeline.Rows != sa.Rows || sa.Rows == 0 {
+		t.Errorf("the customer's timeline has %d entries, the subject-access report %d rows", res.Timeline.Rows, sa.Rows)
+	}
+	if key, _ := res.Baseline(BaseCustomerKey); key.Rows != res.Timeline.Rows {
+		t.Errorf("the raw read by key has %d rows, the timeline %d entries", key.Rows, res.Timeline.Rows)
+	}
 	if res.Late.Consents != 10_000 || res.Late.StoreSeconds <= 0 || len(res.Late.Reports) != len(lateReports)+1 {
 		t.Errorf("late consents: %+v", res.Late)
 	}
@@ -63,7 +70,7 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("the output has no line for report %s:\n%s", name, text)
 		}
 	}
-	for _, name := range []string{BaseNull, BaseNullFinal, BaseCSVFinal, BaseJSONFinal, BaseCustomer, "after late consents: violations csv"} {
+	for _, name := range []string{BaseNull, BaseNullFinal, BaseCSVFinal, BaseJSONFinal, BaseCustomer, BaseCustomerKey, Timeline, "after late consents: violations csv"} {
 		if !strings.Contains(text, "\n  "+name+" ") {
 			t.Errorf("the output has no line for %s:\n%s", name, text)
 		}
