@@ -175,17 +175,9 @@ func TestConsoleCustomerLookup(t *testing.T) {
 // subject, action, report, format, rows", waiting until there are n.
 func (o *officerServer) lookupEvents(t *testing.T, n int) []string {
 	t.Helper()
-	q := `{"sql": "SELECT actor_id, subject_id, attr_values[indexOf(attr_keys, 'console_action')] AS act, attr_values[indexOf(attr_keys, 'report')] AS report, attr_values[indexOf(attr_keys, 'format')] AS format, record_count FROM privaudit.access_events FINAL WHERE channel = 'console' AND purpose = 'audit_report' ORDER BY occurred_ns", "format": "csv"}`
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		resp, body := o.read(t, "POST", "/v1/query", "alice", q)
-		lines := strings.Split(strings.TrimSpace(body), "\n")[1:]
-		if resp.StatusCode == 200 && len(lines) >= n {
-			return lines
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("fewer than %d recorded lookups became visible: %d %s", n, resp.StatusCode, body)
-		}
-	}
+	return o.trailLines(t, "SELECT actor_id, subject_id, attr_values[indexOf(attr_keys, 'console_action')] AS act, "+
+		"attr_values[indexOf(attr_keys, 'report')] AS report, attr_values[indexOf(attr_keys, 'format')] AS format, record_count "+
+		"FROM privaudit.access_events FINAL WHERE channel = 'console' AND purpose = 'audit_report' ORDER BY occurred_ns", n)
 }
 
 // mustAttrOf returns the attribute attr of the element sel.

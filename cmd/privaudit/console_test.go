@@ -87,17 +87,8 @@ func (o *officerServer) consoleSignIn(t *testing.T, who string) (*http.Client, s
 // action" lines, waiting until there are at least n.
 func (o *officerServer) consoleEvents(t *testing.T, n int) []string {
 	t.Helper()
-	q := `{"sql": "SELECT actor_id, outcome, attr_values[indexOf(attr_keys, 'console_action')] AS act, arrayStringConcat(attr_values, ' ') AS attrs FROM privaudit.access_events FINAL WHERE channel = 'console' ORDER BY occurred_at, act", "format": "csv"}`
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		resp, body := o.read(t, "POST", "/v1/query", "alice", q)
-		lines := strings.Split(strings.TrimSpace(body), "\n")[1:]
-		if resp.StatusCode == 200 && len(lines) >= n {
-			return lines
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("fewer than %d console events became visible: %d %s", n, resp.StatusCode, body)
-		}
-	}
+	return o.trailLines(t, "SELECT actor_id, outcome, attr_values[indexOf(attr_keys, 'console_action')] AS act, "+
+		"arrayStringConcat(attr_values, ' ') AS attrs FROM privaudit.access_events FINAL WHERE channel = 'console' ORDER BY occurred_at, act", n)
 }
 
 // TestConsoleSignInOut drives a real Chromium through the console of a real
