@@ -56,21 +56,6 @@ func runXLSX(t *testing.T, r *Runner, req RunRequest, dir string) (string, *exce
 	return path, f
 }
 
-// sheetText is a sheet's cells as displayed, one line per row, cells
-// joined with "|".
-func sheetText(t *testing.T, f *excelize.File, sheet string) string {
-	t.Helper()
-	rows, err := f.GetRows(sheet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, r := range rows {
-		b.WriteString(strings.Join(r, "|") + "\n")
-	}
-	return b.String()
-}
-
 // TestEveryReportReadsInLibreOffice renders every report of the catalog
 // as xlsx and csv, opens each workbook with LibreOffice, and checks that
 // its Detail sheet exported to csv equals the csv renderer's output (the
@@ -224,7 +209,7 @@ func TestNoViolationsStated(t *testing.T) {
 	env := goldenEnv(t, ingesttest.Options{})
 	r := newTestRunner(t, env, nil)
 	_, f := runXLSX(t, r, RunRequest{Report: "violations", From: oct9, To: oct10}, t.TempDir())
-	text := sheetText(t, f, xlsx.SummarySheet)
+	text := xlsxtest.SheetText(t, f, xlsx.SummarySheet)
 	for _, want := range []string{"No violations in this period.\n",
 		"Period|9 Oct 2026 – 10 Oct 2026 (to is exclusive: up to 9 Oct 2026 inclusive)\n"} {
 		if !strings.Contains(text, want) {
@@ -234,12 +219,12 @@ func TestNoViolationsStated(t *testing.T) {
 	if strings.Contains(text, "Total|0") {
 		t.Errorf("Summary shows an empty pivot's Total 0:\n%s", text)
 	}
-	if about := sheetText(t, f, xlsx.AboutSheet); !strings.Contains(about, "Period|9 Oct 2026 – 10 Oct 2026") {
+	if about := xlsxtest.SheetText(t, f, xlsx.AboutSheet); !strings.Contains(about, "Period|9 Oct 2026 – 10 Oct 2026") {
 		t.Errorf("About lacks the period:\n%s", about)
 	}
 	// With violations, no such sentence.
 	_, f = runXLSX(t, r, RunRequest{Report: "violations", From: octFrom, To: octTo}, t.TempDir())
-	if text := sheetText(t, f, xlsx.SummarySheet); strings.Contains(text, "No violations") {
+	if text := xlsxtest.SheetText(t, f, xlsx.SummarySheet); strings.Contains(text, "No violations") {
 		t.Errorf("October has violations, yet:\n%s", text)
 	}
 }
@@ -280,7 +265,7 @@ func TestReportTimeZone(t *testing.T) {
 	if err != nil || !wall.Equal(time.Date(2026, 10, 15, 1, 59, 59, 999e6, time.UTC)) || !strings.HasPrefix(shown, "2026-10-15 0") {
 		t.Errorf("occurred_at %q shown as %q (%v), want 2026-10-15 01:59:59.999 (Paris, CEST)", serial, shown, wall)
 	}
-	summary := sheetText(t, f, xlsx.SummarySheet)
+	summary := xlsxtest.SheetText(t, f, xlsx.SummarySheet)
 	for _, want := range []string{"Times shown in|Europe/Paris", "Period|1 Oct 2026 02:00:00 – 1 Nov 2026 01:00:00"} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("Summary lacks %q:\n%s", want, summary)

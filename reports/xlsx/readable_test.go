@@ -12,6 +12,7 @@ import (
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/reports/render"
+	"github.com/privaudit/privaudit/reports/xlsx/xlsxtest"
 )
 
 // readableColumns carry plain-word labels and meanings.
@@ -58,7 +59,7 @@ func TestRenderReadable(t *testing.T) {
 	if serial, _ := strconv.ParseFloat(gen[0][1], 64); serialTime(serial).Truncate(time.Second) != time.Date(2024, 2, 1, 7, 0, 0, 0, time.UTC) {
 		t.Errorf("generated at %s, want 07:00:00 (06:00 UTC in Paris, CET)", gen[0][1])
 	}
-	summary := sheetLines(t, f, SummarySheet)
+	summary := xlsxtest.SheetText(t, f, SummarySheet)
 	for _, want := range []string{"\nNo violations in this period.\n", "\nViolations per recipient and verdict\nNo violations in this period.\n",
 		"\nTimes shown in|Europe/Paris (csv and json downloads always use UTC)\n"} {
 		if !strings.Contains(summary, want) {
@@ -71,7 +72,7 @@ func TestRenderReadable(t *testing.T) {
 			t.Errorf("Summary column %s holds %s but is %v wide", col, v, w)
 		}
 	}
-	legend := sheetLines(t, f, LegendSheet)
+	legend := xlsxtest.SheetText(t, f, LegendSheet)
 	for _, v := range audit.VerdictNames() {
 		meaning, rule, _ := audit.VerdictMeaning(v)
 		if !strings.Contains(legend, "\n"+v+"|"+meaning+"|"+rule+"\n") {
@@ -84,18 +85,4 @@ func TestRenderReadable(t *testing.T) {
 			t.Errorf("Legend lacks %q:\n%s", want, legend)
 		}
 	}
-}
-
-// sheetLines is a sheet as displayed, a line per row, cells joined by "|".
-func sheetLines(t *testing.T, f *excelize.File, sheet string) string {
-	t.Helper()
-	rows, err := f.GetRows(sheet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, r := range rows {
-		b.WriteString(strings.Join(r, "|") + "\n")
-	}
-	return b.String()
 }

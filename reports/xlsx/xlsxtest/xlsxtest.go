@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 )
 
 // csvFilter exports every sheet (last token -1, LibreOffice ≥ 7.2) as
@@ -66,4 +68,19 @@ func ConvertSheets(t testing.TB, soffice string, paths ...string) []map[string][
 		}
 	}
 	return res
+}
+
+// SheetText is a sheet's cells as excelize reads them, one line per row,
+// cells joined with "|".
+func SheetText(t testing.TB, f *excelize.File, sheet string) string {
+	t.Helper()
+	rows, err := f.GetRows(sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		b.WriteString(strings.Join(r, "|") + "\n")
+	}
+	return b.String()
 }
