@@ -63,16 +63,32 @@ func (c *Console) noReports(w http.ResponseWriter, r *http.Request) {
 	c.fail(w, r, http.StatusNotFound, "This privaudit serves no reports.", "Ask an admin to check privaudit's configuration and log.")
 }
 
-// reportForm shows a report's form, filled from the address (the same
-// fields as the download's).
-func (c *Console) reportForm(w http.ResponseWriter, r *http.Request) {
+// lookupReport returns the report the address names, or answers why there
+// is none.
+func (c *Console) lookupReport(w http.ResponseWriter, r *http.Request) (reports.Definition, bool) {
 	if c.o.Reports == nil {
 		c.noReports(w, r)
-		return
+		return reports.Definition{}, false
 	}
 	d, ok := c.o.Reports.Catalog().Lookup(r.PathValue("name"))
 	if !ok {
 		c.fail(w, r, http.StatusNotFound, "There is no report named "+r.PathValue("name")+".", "Choose a report from the Reports page.")
+	}
+	return d, ok
+}
+
+// crossSite tells whether the browser marks r as started by another site
+// (Sec-Fetch-Site): a recorded download must not be.
+func crossSite(r *http.Request) bool {
+	site := r.Header.Get("Sec-Fetch-Site")
+	return site == "cross-site" || site == "same-site"
+}
+
+// reportForm shows a report's form, filled from the address (the same
+// fields as the download's).
+func (c *Console) reportForm(w http.ResponseWriter, r *http.Request) {
+	d, ok := c.lookupReport(w, r)
+	if !ok {
 		return
 	}
 	c.showReportForm(w, r, http.StatusOK, d, "")
@@ -137,20 +153,15 @@ func markInvalid(f *reportFormData, problem string) {
 // reportDownload runs the report of the form as a download; a request the
 // Runner refuses shows the form again with the reason.
 func (c *Console) reportDownload(w http.ResponseWriter, r *http.Request) {
-	if c.o.Reports == nil {
-		c.noReports(w, r)
-		return
-	}
-	d, ok := c.o.Reports.Catalog().Lookup(r.PathValue("name"))
+	d, ok := c.lookupReport(w, r)
 	if !ok {
-		c.fail(w, r, http.StatusNotFound, "There is no report named "+r.PathValue("name")+".", "Choose a report from the Reports page.")
 		return
 	}
 	if r.Method != http.MethodGet {
 		c.fail(w, r, http.StatusMethodNotAllowed, "A report is downloaded with the form's Download button.", "Open the report's form and press Download.")
 		return
 	}
-	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+	if crossSite(r) {
 		c.fail(w, r, http.StatusForbidden, "This download was started from another site, so it was refused.",
 			"Open the report's form in the console and press Download there.")
 		return

@@ -121,7 +121,7 @@ func (c *Console) runFile(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusMethodNotAllowed, "A run file is downloaded with its link.", "Open the schedule's page and choose the file.")
 		return
 	}
-	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+	if crossSite(r) {
 		c.fail(w, r, http.StatusForbidden, "This download was started from another site, so it was refused.",
 			"Open the schedule's page in the console and choose the file there.")
 		return
