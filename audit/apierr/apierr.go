@@ -83,7 +83,13 @@ func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	}
 	status := Status(e.Code)
 	if status >= 500 && log != nil {
-		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", err)
+		// Back-pressure the client is told to retry (a full spool) is
+		// expected under load: a warning, not an error per request.
+		level := slog.LevelError
+		if e.Code == Unavailable && e.RetryAfter > 0 {
+			level = slog.LevelWarn
+		}
+		log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", err)
 	}
 	if e.Code == Unauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="privaudit"`)
