@@ -1,0 +1,168 @@
+package retention_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/privaudit/privaudit/audit/chserver"
+	"github.com/privaudit/privaudit/audit/retention"
+	"github.com/privaudit/privaudit/audit/store"
+	"github.com/privaudit/privaudit/queries"
+)
+
+// now is the fake clock of these tests: with 3 months' retention the
+// partitions 202605 and 202608 are past it, 202609 and 202612 are not.
+var now = time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+
+// env is a managed ClickHouse with the schema applied and one access event
+// and one consent event in each of four months; subject s-held's records
+// are in May 2026 only.
+func env(t *testing.T) (context.Context, driver.Conn, queries.Schema) {
+	t.Helper()
+	ctx := context.Background()
+	ch, err := chserver.Start(ctx, chserver.Options{Dir: filepath.Join(t.TempDir(), "ch")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ch.Stop(context.Background()) })
+	conn, err := store.Open(ctx, store.Options{Addrs: []string{ch.Addr}, User: ch.AdminUser, Password: ch.AdminPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	s := queries.DefaultSchema
+	if err := store.Migrate(ctx, conn, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	rows := []struct{ id, at, subject string }{
+		{"e1", "2026-05-10 08:00:00", "s-held"}, {"e2", "2026-05-20 08:00:00", "s-other"},
+		{"e3", "2026-08-17 08:00:00", "s-other"}, {"e4", "2026-09-02 08:00:00", "s-other"},
+		{"e5", "2026-12-01 08:00:00", "s-held"},
+	}
+	for _, r := range rows {
+		if err := conn.Exec(ctx, "INSERT INTO privaudit.access_events (event_id, occurred_at, subject_id) SELECT ?, toDateTime(?, 'UTC'), ?", r.id, r.at, r.subject); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.Exec(ctx, "INSERT INTO privaudit.consent_events (consent_event_id, effective_at, subject_id) SELECT ?, toDateTime(?, 'UTC'), ?", "c"+r.id, r.at, r.subject); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ctx, conn, s
+}
+
+// job is a retention job keeping the event tables 3 months (the test-only
+// override) and every other table forever.
+func job(t *testing.T, conn driver.Conn, s queries.Schema, reg prometheus.Registerer, crash func(string, retention.Drop) error) *retention.Job {
+	t.Helper()
+	p := retention.Policy{}
+	for _, tb := range retention.Tables {
+		p[tb.Name] = 0
+	}
+	p["access_events"], p["consent_events"] = 3, 3
+	j, err := retention.NewJob(retention.Options{Conn: conn, Schema: s, Policy: p, AllowShortRetention: true,
+		Instance: "test", Registerer: reg, Now: func() time.Time { return now }, Crash: crash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// partitions lists the active partitions of privaudit.table.
+func partitions(t *testing.T, ctx context.Context, conn driver.Conn, table string) []string {
+	t.Helper()
+	rows, err := conn.Query(ctx, "SELECT DISTINCT partition_id FROM system.parts WHERE database = 'privaudit' AND table = ? AND active ORDER BY partition_id", table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func wantPartitions(t *testing.T, ctx context.Context, conn driver.Conn, want ...string) {
+	t.Helper()
+	for _, table := range []string{"access_events", "consent_events"} {
+		if got := partitions(t, ctx, conn, table); !slices.Equal(got, want) {
+			t.Fatalf("%s partitions %v, want %v", table, got, want)
+		}
+	}
+}
+
+// drops returns the recorded decisions of status about access_events.
+func drops(t *testing.T, ctx context.Context, conn driver.Conn, s queries.Schema, status string) []retention.Drop {
+	t.Helper()
+	all, err := retention.Drops(ctx, conn, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []retention.Drop
+	for _, d := range all {
+		if d.Table == "access_events" && d.Status == status {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// TestRetentionDropsOldPartitionsAndRecordsThem: partitions past the
+// retention are dropped, recent ones kept, each drop recorded done with its
+// month, its rows and time range, and counted on the metric.
+func TestRetentionDropsOldPartitionsAndRecordsThem(t *testing.T) {
+	ctx, conn, s := env(t)
+	reg := prometheus.NewRegistry()
+	if err := job(t, conn, s, reg, nil).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantPartitions(t, ctx, conn, "202609", "202612")
+	done := drops(t, ctx, conn, s, retention.StatusDone)
+	if len(done) != 2 {
+		t.Fatalf("recorded drops of access_events %+v, want 2", done)
+	}
+	slices.SortFunc(done, func(a, b retention.Drop) int { return strings.Compare(a.Partition, b.Partition) })
+	may := done[0]
+	if may.Partition != "202605" || may.Rows != 2 || !may.From.Equal(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)) ||
+		!may.To.Equal(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)) || may.MinTime.UTC().Format(time.DateTime) != "2026-05-10 08:00:00" ||
+		may.MaxTime.UTC().Format(time.DateTime) != "2026-05-20 08:00:00" || may.Months != 3 || may.Instance != "test" || may.DoneAt.IsZero() {
+		t.Fatalf("drop of May recorded as %+v", may)
+	}
+	if got := metric(t, reg, "privaudit_retention_partitions_dropped_total"); got != 4 {
+		t.Fatalf("privaudit_retention_partitions_dropped_total %v, want 4 (two months of two tables)", got)
+	}
+	if got := metric(t, reg, "privaudit_retention_last_run_unixtime"); got == 0 {
+		t.Fatal("privaudit_retention_last_run_unixtime not set after a run")
+	}
+}
+
+// metric returns the value of the counter or gauge name registered in reg.
+func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			m := mf.GetMetric()[0]
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("metric %s not registered", name)
+	return 0
+}

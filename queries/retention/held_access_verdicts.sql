@@ -1,0 +1,5 @@
+-- How many rows of one monthly partition of access_verdicts belong to held subjects
+-- (arguments: the month YYYYMM, the held subject ids, never empty).
+SELECT count()
+FROM {{.DB}}.access_verdicts
+WHERE toYYYYMM(occurred_at) = ? AND has(?, subject_id)
