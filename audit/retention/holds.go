@@ -60,7 +60,7 @@ func (h *Hold) Check() error {
 
 // Holds keeps the legal holds in MetaDB.legal_holds.
 type Holds struct {
-	conn              driver.Conn
+	conn               driver.Conn
 	insertSQL, listSQL string
 }
 
