@@ -2,6 +2,7 @@ package retention_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -165,4 +166,109 @@ func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("metric %s not registered", name)
 	return 0
+}
+
+// TestRetentionSubjectHold: a partition holding a held subject's record is
+// kept, and the keeping recorded with the hold; it is dropped once the hold
+// is lifted.
+func TestRetentionSubjectHold(t *testing.T) {
+	ctx, conn, s := env(t)
+	j := job(t, conn, s, nil, nil)
+	h, err := j.Holds().Set(ctx, retention.Hold{SubjectID: "s-held", Reason: "matter 42"}, "admin-alice", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantPartitions(t, ctx, conn, "202605", "202609", "202612")
+	kept := drops(t, ctx, conn, s, retention.StatusKept)
+	if len(kept) != 1 || kept[0].Partition != "202605" || !strings.Contains(kept[0].Detail, h.ID) {
+		t.Fatalf("kept partitions recorded as %+v, want 202605 naming hold %s", kept, h.ID)
+	}
+	if _, err := j.Holds().Lift(ctx, h.ID, "admin-alice", "matter closed", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantPartitions(t, ctx, conn, "202609", "202612")
+}
+
+// TestRetentionPeriodHold: a partition overlapping a held period is kept
+// whoever's records it holds, and dropped once the hold is lifted.
+func TestRetentionPeriodHold(t *testing.T) {
+	ctx, conn, s := env(t)
+	j := job(t, conn, s, nil, nil)
+	h, err := j.Holds().Set(ctx, retention.Hold{From: time.Date(2026, 8, 30, 0, 0, 0, 0, time.UTC),
+		To: time.Date(2026, 9, 3, 0, 0, 0, 0, time.UTC), Reason: "regulator inquiry"}, "admin-alice", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantPartitions(t, ctx, conn, "202608", "202609", "202612")
+	if _, err := j.Holds().Lift(ctx, h.ID, "admin-alice", "closed", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantPartitions(t, ctx, conn, "202609", "202612")
+}
+
+// TestRetentionCrashIsRolledForward: a crash after the intent (before or
+// after the DROP) leaves an intent that the next run finishes: the
+// partition is gone and its drop recorded done once, with its rows.
+func TestRetentionCrashIsRolledForward(t *testing.T) {
+	for _, stage := range []string{retention.StageIntent, retention.StageDropped} {
+		t.Run(stage, func(t *testing.T) {
+			ctx, conn, s := env(t)
+			crashed := errors.New("crash")
+			var first string
+			crash := func(st string, d retention.Drop) error {
+				if st == stage && first == "" {
+					first = d.ID
+					return crashed
+				}
+				return nil
+			}
+			if err := job(t, conn, s, nil, crash).Run(ctx); !errors.Is(err, crashed) {
+				t.Fatalf("run with a crash at %s: %v", stage, err)
+			}
+			if open := drops(t, ctx, conn, s, retention.StatusIntent); len(open) != 1 || open[0].ID != first {
+				t.Fatalf("after the crash the intents are %+v, want %s", open, first)
+			}
+			if err := job(t, conn, s, nil, nil).Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			wantPartitions(t, ctx, conn, "202609", "202612")
+			if open := drops(t, ctx, conn, s, retention.StatusIntent); len(open) != 0 {
+				t.Fatalf("intents left unfinished after the restart: %+v", open)
+			}
+			done := drops(t, ctx, conn, s, retention.StatusDone)
+			if len(done) != 2 || !slices.ContainsFunc(done, func(d retention.Drop) bool { return d.ID == first && d.Rows == 2 }) {
+				t.Fatalf("drops recorded done %+v, want 2 with the interrupted %s (2 rows)", done, first)
+			}
+		})
+	}
+}
+
+// TestPolicyRefusesShortRecordRetention: a record table kept less than 36
+// months is refused naming the rule, by the policy and by NewJob unless the
+// test-only override is set.
+func TestPolicyRefusesShortRecordRetention(t *testing.T) {
+	p := retention.Policy{"consent_events": 35, "report_runs": 6}
+	err := p.Validate()
+	if err == nil || !strings.Contains(err.Error(), "12 CFR 1033.441") || !strings.Contains(err.Error(), "consent_events") ||
+		strings.Contains(err.Error(), "report_runs") {
+		t.Fatalf("policy %v: %v", p, err)
+	}
+	if _, err := retention.NewJob(retention.Options{Policy: p}); err == nil {
+		t.Fatal("NewJob accepted 35 months for consent_events")
+	}
+	if err := (retention.Policy{"access_events": 36, "access_verdicts": 0}).Validate(); err != nil {
+		t.Fatalf("36 months and forever refused: %v", err)
+	}
 }
