@@ -77,18 +77,31 @@ func NewHolds(conn driver.Conn, s queries.Schema) (*Holds, error) {
 	return h, nil
 }
 
-// Set records h as a standing hold under a new id, set by who now.
+// Set records h as a standing hold, set by who now, under h.ID or a new id.
 func (hs *Holds) Set(ctx context.Context, h Hold, who string, now time.Time) (Hold, error) {
 	if err := h.Check(); err != nil {
 		return h, err
 	}
-	h.ID, h.SetBy, h.SetAt = uuid.NewString(), who, now.UTC().Truncate(time.Second)
+	if h.ID == "" {
+		h.ID = uuid.NewString()
+	}
+	h.SetBy, h.SetAt = who, now.UTC().Truncate(time.Second)
 	h.Lifted, h.LiftedBy, h.LiftedAt, h.LiftReason = false, "", time.Time{}, ""
 	return h, hs.write(ctx, h, 1)
 }
 
 // Lift ends the standing hold id, lifted by who now for reason.
 func (hs *Holds) Lift(ctx context.Context, id, who, reason string, now time.Time) (Hold, error) {
+	h, err := hs.Standing(ctx, id)
+	if err != nil {
+		return h, err
+	}
+	h.Lifted, h.LiftedBy, h.LiftedAt, h.LiftReason = true, who, now.UTC().Truncate(time.Second), reason
+	return h, hs.write(ctx, h, 2)
+}
+
+// Standing returns the hold id, or ErrNoHold or ErrLifted.
+func (hs *Holds) Standing(ctx context.Context, id string) (Hold, error) {
 	all, err := hs.List(ctx)
 	if err != nil {
 		return Hold{}, err
@@ -100,8 +113,7 @@ func (hs *Holds) Lift(ctx context.Context, id, who, reason string, now time.Time
 		if h.Lifted {
 			return h, fmt.Errorf("%w: legal hold %s was lifted by %s at %s", ErrLifted, id, h.LiftedBy, h.LiftedAt.Format(time.RFC3339))
 		}
-		h.Lifted, h.LiftedBy, h.LiftedAt, h.LiftReason = true, who, now.UTC().Truncate(time.Second), reason
-		return h, hs.write(ctx, h, 2)
+		return h, nil
 	}
 	return Hold{}, fmt.Errorf("%w: no legal hold %s; `privaudit hold list` shows the holds", ErrNoHold, id)
 }
