@@ -25,7 +25,11 @@ func (j *Job) drop(ctx context.Context, t Table, d Drop) error {
 
 // finish drops the partition of the intent d and records it done.
 func (j *Job) finish(ctx context.Context, t Table, d Drop) error {
-	if err := j.o.Conn.Exec(ctx, j.sql["drop_"+t.Name], d.Partition); err != nil {
+	conn, err := j.leader(ctx, t)
+	if err != nil {
+		return err
+	}
+	if err := conn.Exec(ctx, j.sql["drop_"+t.Name], d.Partition); err != nil {
 		return fmt.Errorf("retention: drop partition %s of %s.%s: %w", d.Partition, d.DB, t.Name, err)
 	}
 	if err := j.crash(StageDropped, d); err != nil {
@@ -49,6 +53,22 @@ func (j *Job) done(ctx context.Context, d Drop) error {
 		}
 	}
 	return nil
+}
+
+// leader is the connection to drop partitions of t through: Conn, or in
+// cluster mode the replica leading t.
+func (j *Job) leader(ctx context.Context, t Table) (driver.Conn, error) {
+	if len(j.o.Replicas) == 0 {
+		return j.o.Conn, nil
+	}
+	for _, c := range j.o.Replicas {
+		var lead uint8
+		err := c.QueryRow(ctx, j.sql["is_leader"], j.db(t), t.Name).Scan(&lead)
+		if err == nil && lead == 1 {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("retention: no reachable replica leads %s.%s; partitions are dropped through the leader: check that every replica is up and in clickhouse.addr", j.db(t), t.Name)
 }
 
 func (j *Job) crash(stage string, d Drop) error {

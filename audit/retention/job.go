@@ -35,6 +35,10 @@ const (
 type Options struct {
 	Conn   driver.Conn
 	Schema queries.Schema
+	// Replicas, in cluster mode, are one connection to each replica: a
+	// partition is dropped through the replica leading its table (the
+	// drop then reaches every replica through the replication log).
+	Replicas []driver.Conn
 	// Policy is each table's retention (DefaultPolicy when nil).
 	Policy Policy
 	// AllowShortRetention lets tests keep record tables less than
@@ -103,7 +107,7 @@ func NewJob(o Options) (*Job, error) {
 		return nil, err
 	}
 	j := &Job{o: o, holds: holds, sql: map[string]string{}}
-	names := []string{"parts", "record_drop", "open_intents"}
+	names := []string{"parts", "record_drop", "open_intents", "is_leader"}
 	for _, t := range Tables {
 		names = append(names, "stats_"+t.Name, "drop_"+t.Name)
 		if t.Subject {

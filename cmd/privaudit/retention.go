@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/retention"
+	"github.com/privaudit/privaudit/audit/store"
 )
 
 // startRetention mounts the legal-hold endpoints (admin only) and starts
@@ -17,9 +21,19 @@ import (
 // It runs in `serve`, which holds the writer lease, so in replicated mode
 // only the lease holder drops partitions.
 func (m *Main) startRetention(ctx context.Context, s *server, mux *http.ServeMux, instance string) error {
-	job, err := retention.NewJob(retention.Options{Conn: s.st.Conn, Schema: m.Config.Schema(),
+	replicas, err := m.replicaConns(ctx)
+	if err != nil {
+		return err
+	}
+	closeReplicas := func() {
+		for _, c := range replicas {
+			c.Close()
+		}
+	}
+	job, err := retention.NewJob(retention.Options{Conn: s.st.Conn, Replicas: replicas, Schema: m.Config.Schema(),
 		Policy: m.Config.Retention.Policy(), Instance: instance, Registerer: s.metrics, Logger: m.Log})
 	if err != nil {
+		closeReplicas()
 		return err
 	}
 	retention.Routes(mux, retention.RouteOptions{Holds: job.Holds(), Record: s.ingestor.Record, Logger: m.Log,
@@ -43,8 +57,32 @@ func (m *Main) startRetention(ctx context.Context, s *server, mux *http.ServeMux
 			}
 		}
 	}()
-	s.stopRetention = func() { cancel(); <-done }
+	s.stopRetention = func() { cancel(); <-done; closeReplicas() }
 	return nil
+}
+
+// replicaConns are, in cluster mode, one connection to each configured
+// ClickHouse address, through which the retention job finds the replica
+// leading a table; none otherwise.
+func (m *Main) replicaConns(ctx context.Context) ([]driver.Conn, error) {
+	c := m.Config.ClickHouse
+	if c.Cluster == "" {
+		return nil, nil
+	}
+	var out []driver.Conn
+	for _, addr := range c.Addr {
+		o := store.Options{Addrs: []string{addr}, User: c.User, Password: c.Password, Logger: m.Log}
+		if c.TLS {
+			o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		conn, err := store.Open(ctx, o)
+		if err != nil {
+			m.Log.Warn("retention: replica not reachable now; partitions are dropped through the leading replica", "addr", addr, "err", err)
+			continue
+		}
+		out = append(out, conn)
+	}
+	return out, nil
 }
 
 // hold is `privaudit hold set|lift|list`, a client of the admin endpoints.
