@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -265,29 +266,39 @@ func month(id string) uint32 {
 
 // heldBy names the standing holds that keep the partition of d, or "".
 func (j *Job) heldBy(ctx context.Context, t Table, d Drop, holds []Hold) (string, error) {
-	var ids, subjects []string
-	var subjectHolds []string
+	var why, subjects []string
+	bySubject := map[string][]string{}
 	for _, h := range holds {
-		switch h.Kind {
-		case HoldPeriod:
-			if h.From.Before(d.To) && h.To.After(d.From) {
-				ids = append(ids, "period hold "+h.ID)
-			}
-		case HoldSubject:
-			if t.Subject {
+		switch {
+		case h.Kind == HoldPeriod && h.From.Before(d.To) && h.To.After(d.From):
+			why = append(why, "period hold "+h.ID)
+		case h.Kind == HoldSubject && t.Subject:
+			if bySubject[h.SubjectID] == nil {
 				subjects = append(subjects, h.SubjectID)
-				subjectHolds = append(subjectHolds, h.ID)
 			}
+			bySubject[h.SubjectID] = append(bySubject[h.SubjectID], h.ID)
 		}
 	}
-	if len(subjects) > 0 {
-		var n uint64
-		if err := j.o.Conn.QueryRow(ctx, j.sql["held_"+t.Name], month(d.Partition), subjects).Scan(&n); err != nil {
+	if len(subjects) == 0 {
+		return strings.Join(why, "; "), nil
+	}
+	rows, err := j.o.Conn.Query(ctx, j.sql["held_"+t.Name], month(d.Partition), subjects)
+	if err != nil {
+		return "", fmt.Errorf("retention: look for held subjects in partition %s of %s: %w", d.Partition, t.Name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var subject string
+		if err := rows.Scan(&subject); err != nil {
 			return "", fmt.Errorf("retention: look for held subjects in partition %s of %s: %w", d.Partition, t.Name, err)
 		}
-		if n > 0 {
-			ids = append(ids, fmt.Sprintf("subject holds %s (%d held rows)", strings.Join(subjectHolds, ","), n))
+		for _, id := range bySubject[subject] {
+			why = append(why, "subject hold "+id)
 		}
 	}
-	return strings.Join(ids, "; "), nil
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("retention: look for held subjects in partition %s of %s: %w", d.Partition, t.Name, err)
+	}
+	slices.Sort(why)
+	return strings.Join(why, "; "), nil
 }

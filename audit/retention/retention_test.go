@@ -178,12 +178,17 @@ func TestRetentionSubjectHold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A hold of a subject with no record in May does not keep May.
+	other, err := j.Holds().Set(ctx, retention.Hold{SubjectID: "s-absent", Reason: "matter 43"}, "admin-alice", now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := j.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
 	wantPartitions(t, ctx, conn, "202605", "202609", "202612")
 	kept := drops(t, ctx, conn, s, retention.StatusKept)
-	if len(kept) != 1 || kept[0].Partition != "202605" || !strings.Contains(kept[0].Detail, h.ID) {
+	if len(kept) != 1 || kept[0].Partition != "202605" || kept[0].Detail != "subject hold "+h.ID || strings.Contains(kept[0].Detail, other.ID) {
 		t.Fatalf("kept partitions recorded as %+v, want 202605 naming hold %s", kept, h.ID)
 	}
 	if _, err := j.Holds().Lift(ctx, h.ID, "admin-alice", "matter closed", now); err != nil {

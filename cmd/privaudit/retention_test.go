@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/privaudit/privaudit/audit/auth"
 )
@@ -43,9 +44,16 @@ func TestLegalHoldAdminOnlyAndAudited(t *testing.T) {
 		!strings.Contains(out, `"period"`) {
 		t.Fatalf("period hold set: %v\n%s", err, out)
 	}
-	if _, body := o.read(t, "GET", "/metrics", "alice", ""); !strings.Contains(body, "privaudit_legal_holds 2") ||
-		!strings.Contains(body, "privaudit_retention_last_run_unixtime") {
-		t.Fatalf("/metrics lacks the standing holds or the retention run:\n%s", grepLines(body, "privaudit_retention", "privaudit_legal"))
+	// serve ran the retention job at start: its last run is set.
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, body := o.read(t, "GET", "/metrics", "alice", "")
+		if strings.Contains(body, "privaudit_legal_holds 2") && !strings.Contains(body, "privaudit_retention_last_run_unixtime 0") &&
+			strings.Contains(body, "privaudit_retention_last_run_unixtime ") && strings.Contains(body, "privaudit_retention_partitions_dropped_total 0") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks 2 standing holds or a retention run:\n%s", grepLines(body, "privaudit_retention", "privaudit_legal"))
+		}
 	}
 	if out, _, err := o.cli(t, "carol", holdCmd, "list"); err != nil || !strings.Contains(out, h.ID) {
 		t.Fatalf("hold list: %v\n%s", err, out)

@@ -1,5 +1,5 @@
--- How many rows of one monthly partition of consent_events belong to held subjects
+-- The held subjects with rows in one monthly partition of consent_events
 -- (arguments: the month YYYYMM, the held subject ids, never empty).
-SELECT count()
+SELECT DISTINCT subject_id
 FROM {{.DB}}.consent_events
 WHERE toYYYYMM(effective_at) = ? AND has(?, subject_id)
