@@ -98,7 +98,7 @@ func (j *Job) record(ctx context.Context, d Drop, version uint64) error {
 // rollForward finishes each intent left by a crash: a partition already
 // gone is recorded done; one still there is dropped, unless a hold set
 // since keeps it (the intent is then recorded cancelled).
-func (j *Job) rollForward(ctx context.Context, holds []Hold) error {
+func (j *Job) rollForward(ctx context.Context) error {
 	open, err := j.openIntents(ctx)
 	if err != nil {
 		return err
@@ -121,7 +121,7 @@ func (j *Job) rollForward(ctx context.Context, holds []Hold) error {
 			}
 			continue
 		}
-		why, err := j.heldBy(ctx, t, d, holds)
+		why, err := j.heldBy(ctx, t, d)
 		if err != nil {
 			return err
 		}

@@ -151,18 +151,14 @@ func (j *Job) Holds() *Holds { return j.holds }
 // Run finishes any drop left unfinished by a crash, then drops every
 // partition past its table's retention that no standing hold keeps.
 func (j *Job) Run(ctx context.Context) error {
-	holds, err := j.holds.standing(ctx)
-	if err != nil {
-		return err
-	}
-	if err := j.rollForward(ctx, holds); err != nil {
+	if err := j.rollForward(ctx); err != nil {
 		return err
 	}
 	now := j.o.Now()
 	var errs []error
 	for _, t := range Tables {
 		if m := j.o.Policy[t.Name]; m > 0 {
-			if err := j.enforce(ctx, t, m, now, holds); err != nil {
+			if err := j.enforce(ctx, t, m, now); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -205,7 +201,7 @@ func (j *Job) db(t Table) string {
 
 // enforce drops the partitions of t past months, or records why a hold
 // kept them.
-func (j *Job) enforce(ctx context.Context, t Table, months int, now time.Time, holds []Hold) error {
+func (j *Job) enforce(ctx context.Context, t Table, months int, now time.Time) error {
 	parts, err := j.partitions(ctx, t)
 	if err != nil {
 		return err
@@ -225,7 +221,7 @@ func (j *Job) enforce(ctx context.Context, t Table, months int, now time.Time, h
 		if err := j.stats(ctx, t, &d); err != nil {
 			return err
 		}
-		why, err := j.heldBy(ctx, t, d, holds)
+		why, err := j.heldBy(ctx, t, d)
 		if err != nil {
 			return err
 		}
@@ -265,7 +261,13 @@ func month(id string) uint32 {
 }
 
 // heldBy names the standing holds that keep the partition of d, or "".
-func (j *Job) heldBy(ctx context.Context, t Table, d Drop, holds []Hold) (string, error) {
+// The holds are read afresh for each partition, so a hold set during a run
+// is honoured by the partitions not yet dropped.
+func (j *Job) heldBy(ctx context.Context, t Table, d Drop) (string, error) {
+	holds, err := j.holds.standing(ctx)
+	if err != nil {
+		return "", err
+	}
 	var why, subjects []string
 	bySubject := map[string][]string{}
 	for _, h := range holds {

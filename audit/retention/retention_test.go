@@ -277,3 +277,39 @@ func TestPolicyRefusesShortRecordRetention(t *testing.T) {
 		t.Fatalf("36 months and forever refused: %v", err)
 	}
 }
+
+// TestRetentionIntentCancelledByHoldSetSince: an intent left by a crash
+// before its DROP is not carried out when a hold set since keeps the
+// partition: it is recorded cancelled and the partition stays.
+func TestRetentionIntentCancelledByHoldSetSince(t *testing.T) {
+	ctx, conn, s := env(t)
+	crashed := errors.New("crash")
+	crash := func(st string, d retention.Drop) error {
+		if st == retention.StageIntent {
+			return crashed
+		}
+		return nil
+	}
+	if err := job(t, conn, s, nil, crash).Run(ctx); !errors.Is(err, crashed) {
+		t.Fatalf("run with a crash: %v", err)
+	}
+	open := drops(t, ctx, conn, s, retention.StatusIntent)
+	if len(open) != 1 || open[0].Partition != "202605" {
+		t.Fatalf("intents after the crash %+v, want one for 202605", open)
+	}
+	j := job(t, conn, s, nil, nil)
+	h, err := j.Holds().Set(ctx, retention.Hold{SubjectID: "s-held", Reason: "matter 44"}, "admin-alice", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := partitions(t, ctx, conn, "access_events"); !slices.Equal(got, []string{"202605", "202609", "202612"}) {
+		t.Fatalf("access_events partitions %v, want May kept under the hold", got)
+	}
+	c := drops(t, ctx, conn, s, retention.StatusCancelled)
+	if len(c) != 1 || c[0].ID != open[0].ID || !strings.Contains(c[0].Detail, h.ID) {
+		t.Fatalf("cancelled intents %+v, want %s naming hold %s", c, open[0].ID, h.ID)
+	}
+}
