@@ -27,6 +27,9 @@ var now = time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 // are in May 2026 only.
 func env(t *testing.T) (context.Context, driver.Conn, queries.Schema) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a managed ClickHouse")
+	}
 	ctx := context.Background()
 	ch, err := chserver.Start(ctx, chserver.Options{Dir: filepath.Join(t.TempDir(), "ch")})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -138,7 +139,7 @@ func (m *Main) holdLift(ctx context.Context, args []string) error {
 		return usageError{"--id and --reason are required; `privaudit hold list` shows the holds' ids"}
 	}
 	body, _ := json.Marshal(retention.HoldRequest{Reason: reason})
-	return m.holdCall(ctx, apiCall{method: http.MethodPost, path: "/v1/holds/" + id + "/lift", body: body})
+	return m.holdCall(ctx, apiCall{method: http.MethodPost, path: "/v1/holds/" + url.PathEscape(id) + "/lift", body: body})
 }
 
 // holdCall sends c and prints the server's JSON answer.
