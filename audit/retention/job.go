@@ -171,8 +171,7 @@ func (j *Job) Run(ctx context.Context) error {
 
 // partition is one active partition as system.parts lists it.
 type partition struct {
-	id   string
-	rows uint64
+	id string
 }
 
 func (j *Job) partitions(ctx context.Context, t Table) ([]partition, error) {
@@ -184,7 +183,7 @@ func (j *Job) partitions(ctx context.Context, t Table) ([]partition, error) {
 	var out []partition
 	for rows.Next() {
 		var p partition
-		if err := rows.Scan(&p.id, &p.rows); err != nil {
+		if err := rows.Scan(&p.id); err != nil {
 			return nil, fmt.Errorf("retention: list partitions of %s: %w", t.Name, err)
 		}
 		out = append(out, p)
