@@ -12,6 +12,9 @@ const (
 	TrailPurposeReport = "audit_report"
 	// TrailPurposeQuery is the purpose of ad-hoc and saved query runs.
 	TrailPurposeQuery = "audit_query"
+	// TrailPurposeLegalHold is the purpose of an admin setting or lifting
+	// a legal hold (audit/retention).
+	TrailPurposeLegalHold = "audit_legal_hold"
 	// TrailRecipient is the recipient id and type of every trail event:
 	// privaudit's own users.
 	TrailRecipient = "internal"

@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/privaudit/privaudit/audit/retention"
 	"github.com/privaudit/privaudit/queries"
 	"github.com/privaudit/privaudit/reports/console"
 	"github.com/privaudit/privaudit/reports/schedule"
@@ -43,6 +44,7 @@ type Config struct {
 	HTTP       HTTPConfig       `yaml:"http"`
 	Query      QueryConfig      `yaml:"query"`
 	Console    ConsoleConfig    `yaml:"console"`
+	Retention  RetentionConfig  `yaml:"retention"`
 	// Schedules are the report runs `serve` produces unattended.
 	Schedules []schedule.Config `yaml:"schedules"`
 }
@@ -103,6 +105,26 @@ type ConsoleConfig struct {
 	MaxAge      time.Duration `yaml:"max_age" env:"CONSOLE_MAX_AGE"`
 }
 
+// RetentionConfig is each table's retention in months (0 keeps forever)
+// and how often `serve` enforces it; see audit/retention for the defaults
+// and the 36-month floor of the record tables.
+type RetentionConfig struct {
+	AccessEventsMonths     int           `yaml:"access_events_months" env:"RETENTION_ACCESS_EVENTS_MONTHS"`
+	ConsentEventsMonths    int           `yaml:"consent_events_months" env:"RETENTION_CONSENT_EVENTS_MONTHS"`
+	AccessVerdictsMonths   int           `yaml:"access_verdicts_months" env:"RETENTION_ACCESS_VERDICTS_MONTHS"`
+	IngestBatchesMonths    int           `yaml:"ingest_batches_months" env:"RETENTION_INGEST_BATCHES_MONTHS"`
+	ReportRunsMonths       int           `yaml:"report_runs_months" env:"RETENTION_REPORT_RUNS_MONTHS"`
+	ReportDeliveriesMonths int           `yaml:"report_deliveries_months" env:"RETENTION_REPORT_DELIVERIES_MONTHS"`
+	Every                  time.Duration `yaml:"every" env:"RETENTION_EVERY"`
+}
+
+// Policy is the retention of each table, by table name.
+func (r RetentionConfig) Policy() retention.Policy {
+	return retention.Policy{"access_events": r.AccessEventsMonths, "consent_events": r.ConsentEventsMonths,
+		"access_verdicts": r.AccessVerdictsMonths, "ingest_batches": r.IngestBatchesMonths,
+		"report_runs": r.ReportRunsMonths, "report_deliveries": r.ReportDeliveriesMonths}
+}
+
 // DefaultConfig is the configuration before any file, variable or flag.
 func DefaultConfig() Config {
 	return Config{
@@ -122,6 +144,9 @@ func DefaultConfig() Config {
 			WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute},
 		Query:   QueryConfig{Slots: sqlconsole.DefaultMaxQueries, SlotsPerToken: sqlconsole.DefaultMaxQueriesPerToken},
 		Console: ConsoleConfig{IdleTimeout: console.DefaultIdleTimeout, MaxAge: console.DefaultMaxAge},
+		Retention: RetentionConfig{AccessEventsMonths: retention.DefaultMonths, ConsentEventsMonths: retention.DefaultMonths,
+			AccessVerdictsMonths: retention.DefaultMonths, IngestBatchesMonths: retention.DefaultMonths,
+			ReportRunsMonths: retention.DefaultMonths, ReportDeliveriesMonths: retention.DefaultMonths, Every: retention.DefaultEvery},
 	}
 }
 
@@ -273,6 +298,12 @@ func (c *Config) Validate() error {
 	}
 	if cc := c.Console; cc.IdleTimeout <= 0 || cc.MaxAge < cc.IdleTimeout {
 		errs = append(errs, fmt.Errorf("console.idle_timeout %s, console.max_age %s: want 0 < idle_timeout ≤ max_age", cc.IdleTimeout, cc.MaxAge))
+	}
+	if err := c.Retention.Policy().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Retention.Every < time.Minute {
+		errs = append(errs, fmt.Errorf("retention.every %s: at least 1m (default %s)", c.Retention.Every, retention.DefaultEvery))
 	}
 	if err := schedule.Validate(c.Schedules, nil); err != nil {
 		errs = append(errs, err)

@@ -53,6 +53,10 @@ Generates a month of data, ingests it through a privaudit serve process and time
 report next to ClickHouse reading the same rows raw.`,
 	"verify":          verifyUsage,
 	"verify verdicts": verifyUsage,
+	"hold":            holdUsage,
+	"hold set":        holdUsage,
+	"hold lift":       holdUsage,
+	"hold list":       holdUsage,
 	"version":         "usage: privaudit version\nPrints the version.",
 }
 
@@ -70,7 +74,7 @@ func isHelpArg(a string) bool {
 // subcommands print their own, with their flags, from Main.parse.
 func groupHelp(w io.Writer, cmd string, rest []string) bool {
 	switch cmd {
-	case "token", "ingest", "report", "schedule", "verify", "version":
+	case "token", "ingest", "report", "schedule", "verify", "version", "hold":
 	default:
 		return false
 	}

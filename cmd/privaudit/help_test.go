@@ -43,6 +43,8 @@ func TestSubcommandHelp(t *testing.T) {
 		{[]string{"verify", "--help"}, []string{"privaudit verify verdicts"}},
 		{[]string{"verify", "verdicts", "--help"}, []string{"privaudit verify verdicts", "-max-listed"}},
 		{[]string{"version", "--help"}, []string{"privaudit version"}},
+		{[]string{"hold", "--help"}, []string{"privaudit hold set"}},
+		{[]string{"hold", "set", "--help"}, []string{"privaudit hold set", "-subject", "-reason"}},
 	}
 	for _, c := range cases {
 		var stdout, stderr bytes.Buffer

@@ -42,6 +42,8 @@ Client (talk to a running server: PRIVAUDIT_SERVER, PRIVAUDIT_TOKEN):
                                history of scheduled runs and their files
   query "SQL" | --saved NAME [--param k=v]… | --list
                                read-only SQL (table, csv, json or xlsx)
+  hold set (--subject ID | --from T --to T) --reason R | hold lift --id ID --reason R | hold list
+                               legal holds the retention job honours (admin token)
 Data:
   generate --out DIR           write a synthetic data set (events.ndjson, consents.ndjson)
   demo                         the whole story end to end on the embedded default
@@ -116,6 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"demo":     m.demo,
 		"bench":    m.bench,
 		"verify":   m.verify,
+		"hold":     m.hold,
 		"version":  func(context.Context, []string) error { fmt.Fprintln(stdout, "privaudit", version); return nil },
 	}
 	f, ok := commands[cmd]

@@ -44,6 +44,8 @@ type server struct {
 	// queries is the guarded ad-hoc SQL runner (POST /v1/query), nil
 	// without a reader; the console's Query page runs through it.
 	queries *sqlconsole.Console
+	// stopRetention stops the retention job (startRetention).
+	stopRetention func()
 	// metrics is /metrics' registry.
 	metrics prometheus.Registerer
 	URL     string
@@ -135,6 +137,10 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 		_ = s.Shutdown()
 		return nil, err
 	}
+	if err := m.startRetention(ctx, s, mux, instance); err != nil {
+		_ = s.Shutdown()
+		return nil, err
+	}
 	if err := m.mountConsole(s, mux); err != nil {
 		_ = s.Shutdown()
 		return nil, err
@@ -185,6 +191,9 @@ func (s *server) Shutdown() error {
 	}
 	if s.scheduler != nil {
 		errs = append(errs, s.scheduler.Stop(ctx))
+	}
+	if s.stopRetention != nil {
+		s.stopRetention()
 	}
 	if s.ingestor != nil {
 		errs = append(errs, s.ingestor.Close(ctx))
