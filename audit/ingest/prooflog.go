@@ -140,15 +140,11 @@ func (l *ProofLog) appendLocked(ctx context.Context, leaves []logLeaf) error {
 	}
 	start := rng.End()
 	version := uint64(time.Now().UnixNano())
-	nodes, err := l.conn.PrepareBatch(ctx, l.sql.insNodes)
-	if err != nil {
-		return fmt.Errorf("proof log: prepare nodes: %w", err)
-	}
-	defer nodes.Close()
-	var visitErr error
+	var done []mcompact.NodeID
+	var hashes [][]byte
 	visit := func(id mcompact.NodeID, hash []byte) {
-		if id.Level > 0 && visitErr == nil {
-			visitErr = nodes.Append(uint8(id.Level), id.Index, hex.EncodeToString(hash), version)
+		if id.Level > 0 {
+			done, hashes = append(done, id), append(hashes, hash)
 		}
 	}
 	for _, lf := range leaves {
@@ -156,8 +152,23 @@ func (l *ProofLog) appendLocked(ctx context.Context, leaves []logLeaf) error {
 			return err
 		}
 	}
-	if visitErr != nil {
-		return visitErr
+	// In the table's order, so ClickHouse need not sort the block.
+	order := make([]int, len(done))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(done[a].Level, done[b].Level), cmp.Compare(done[a].Index, done[b].Index))
+	})
+	nodes, err := l.conn.PrepareBatch(ctx, l.sql.insNodes)
+	if err != nil {
+		return fmt.Errorf("proof log: prepare nodes: %w", err)
+	}
+	defer nodes.Close()
+	for _, i := range order {
+		if err := nodes.Append(uint8(done[i].Level), done[i].Index, hex.EncodeToString(hashes[i]), version); err != nil {
+			return fmt.Errorf("proof log: nodes: %w", err)
+		}
 	}
 	if err := nodes.Send(); err != nil {
 		return fmt.Errorf("proof log: insert nodes: %w", err)

@@ -43,6 +43,7 @@ type Config struct {
 	HTTP       HTTPConfig       `yaml:"http"`
 	Query      QueryConfig      `yaml:"query"`
 	Console    ConsoleConfig    `yaml:"console"`
+	Proof      ProofConfig      `yaml:"proof"`
 	// Schedules are the report runs `serve` produces unattended.
 	Schedules []schedule.Config `yaml:"schedules"`
 }
@@ -103,6 +104,19 @@ type ConsoleConfig struct {
 	MaxAge      time.Duration `yaml:"max_age" env:"CONSOLE_MAX_AGE"`
 }
 
+// ProofConfig configures the proof log (README, "Proof").
+type ProofConfig struct {
+	// Enabled seals every stored record into the proof log (default true).
+	Enabled bool `yaml:"enabled" env:"PROOF_ENABLED"`
+	// CheckpointInterval is how often a checkpoint is signed while
+	// records arrive (default 1m).
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval" env:"PROOF_CHECKPOINT_INTERVAL"`
+	// KeyFile is the Ed25519 signing key (default DATA_DIR/proof.key, mode 0600).
+	KeyFile string `yaml:"key_file" env:"PROOF_KEY_FILE"`
+	// ExportDir receives each checkpoint as a file as it is made (default none).
+	ExportDir string `yaml:"export_dir" env:"PROOF_EXPORT_DIR"`
+}
+
 // DefaultConfig is the configuration before any file, variable or flag.
 func DefaultConfig() Config {
 	return Config{
@@ -122,6 +136,7 @@ func DefaultConfig() Config {
 			WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute},
 		Query:   QueryConfig{Slots: sqlconsole.DefaultMaxQueries, SlotsPerToken: sqlconsole.DefaultMaxQueriesPerToken},
 		Console: ConsoleConfig{IdleTimeout: console.DefaultIdleTimeout, MaxAge: console.DefaultMaxAge},
+		Proof:   ProofConfig{Enabled: true, CheckpointInterval: time.Minute},
 	}
 }
 

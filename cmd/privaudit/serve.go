@@ -117,6 +117,7 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 		SpoolDir: filepath.Join(m.Config.DataDir, "spool"), SpoolMaxBytes: ic.SpoolMaxBytes,
 		MaxBodyBytes: ic.MaxBodyBytes, MaxDecompressedBytes: ic.MaxDecompressedBytes, MaxInFlightBytes: ic.MaxInFlightBytes, RetryAfter: ic.RetryAfter, BatchRecords: ic.BatchRecords, Linger: ic.Linger,
 		Conn: st.Conn, Schema: m.Config.Schema(), Registerer: reg, Logger: m.Log, Instance: instance,
+		NoProof: !m.Config.Proof.Enabled,
 	})
 	if err != nil {
 		st.Close()
