@@ -31,3 +31,15 @@ CREATE TABLE IF NOT EXISTS {{.MetaDB}}.log_nodes {{.OnCluster}} (
     version    UInt64
 ) ENGINE = {{.Engine "log_nodes" "version"}}
 ORDER BY (level, node_index);
+
+-- log_checkpoints holds every signed checkpoint: a C2SP tlog-checkpoint
+-- (origin, tree size, base64 root hash) signed as a note with the proof
+-- key, which is kept outside ClickHouse. Copies exported off the machine
+-- are what make a rewrite of history detectable.
+CREATE TABLE IF NOT EXISTS {{.MetaDB}}.log_checkpoints {{.OnCluster}} (
+    tree_size UInt64,
+    root_hash String,
+    note      String,
+    signed_at DateTime
+) ENGINE = {{.Engine "log_checkpoints"}}
+ORDER BY tree_size;
