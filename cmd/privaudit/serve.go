@@ -46,7 +46,9 @@ type server struct {
 	queries *sqlconsole.Console
 	// metrics is /metrics' registry.
 	metrics prometheus.Registerer
-	URL     string
+	// stopCheckpoints ends the proof log's checkpointer.
+	stopCheckpoints context.CancelFunc
+	URL             string
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {
@@ -124,6 +126,12 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 		return nil, err
 	}
 	s.ingestor.Start()
+	var cpCtx context.Context
+	cpCtx, s.stopCheckpoints = context.WithCancel(context.Background())
+	if err := m.startCheckpoints(cpCtx, s, reg); err != nil {
+		_ = s.Shutdown()
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -181,6 +189,9 @@ func (s *server) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var errs []error
+	if s.stopCheckpoints != nil {
+		s.stopCheckpoints()
+	}
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
 	}
