@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -211,17 +212,16 @@ func TestProofLogSealsStoredRecords(t *testing.T) {
 func TestProofLogRecoversAfterFailedAppend(t *testing.T) {
 	env := ingesttest.Start(t, ingesttest.Options{})
 	pl := env.Ingestor.ProofLog()
-	failed := 0
+	var failed atomic.Int32
 	pl.SetAfterInsert(func() error {
-		if failed == 0 {
-			failed++
+		if failed.CompareAndSwap(0, 1) {
 			return errors.New("injected stop between insert and append")
 		}
 		return nil
 	})
 	env.Ingest(t, audit.KindEvents, proofEvents("fa", 30))
-	if failed != 1 {
-		t.Fatalf("the injected failure ran %d times, want 1", failed)
+	if failed.Load() != 1 {
+		t.Fatalf("the injected failure ran %d times, want 1", failed.Load())
 	}
 	if n := checkLog(t, env, pl); n != 30 {
 		t.Fatalf("log size %d, want 30", n)
