@@ -25,6 +25,8 @@ type rows interface {
 	// appendTo appends records [lo, hi) to a prepared batch, column by column.
 	appendTo(b driver.Batch, lo, hi int) error
 	reset()
+	// logLeaves returns the proof log leaves of the prepared records.
+	logLeaves() []logLeaf
 }
 
 // stampCols are the columns privaudit adds to every record: when it was
@@ -65,6 +67,7 @@ type eventRows struct {
 	blk                                          block
 	ranks                                        []uint32 // scratch: recipient ranks
 	sorting                                      sortScratch
+	leafs                                        leafScratch
 }
 
 func (r *eventRows) strCols() []*strCol {
@@ -159,6 +162,7 @@ type consentRows struct {
 	keyVals                                        []string
 	keyBuf                                         []byte // keyVals' memory
 	blk                                            block
+	leafs                                          leafScratch
 }
 
 func (r *consentRows) strCols() []*strCol {

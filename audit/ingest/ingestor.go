@@ -52,6 +52,9 @@ type Options struct {
 	// Instance names this process in batch ids; empty picks a random one,
 	// so two instances writing one database never share a batch id.
 	Instance string
+	// NoProof switches the proof log off (config proof.enabled: false):
+	// records are stored without leaves.
+	NoProof bool
 }
 
 // Ingestor owns the spools and writers of both record kinds.
@@ -65,6 +68,7 @@ type Ingestor struct {
 	flow     *flow
 	seq      sequencer
 	inFlight inFlight
+	proof    *ProofLog
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 }
@@ -104,6 +108,16 @@ func Open(ctx context.Context, o Options) (*Ingestor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !o.NoProof {
+		if in.proof, err = NewProofLog(o.Conn, o.Schema, in.log.With("component", "proof")); err != nil {
+			return nil, err
+		}
+		if o.Registerer != nil {
+			o.Registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "privaudit_log_size",
+				Help: "Leaves in the proof log (stored records sealed), as this process knows it."},
+				func() float64 { n, _, _ := in.proof.State(); return float64(n) }))
+		}
+	}
 	for _, k := range []audit.Kind{audit.KindEvents, audit.KindConsents} {
 		sp, err := spool.Open(ctx, spool.Options{Dir: filepath.Join(o.SpoolDir, string(k)), MaxBytes: o.SpoolMaxBytes,
 			NoSync: o.NoSync, Logger: in.log.With("spool", string(k))})
@@ -113,7 +127,7 @@ func Open(ctx context.Context, o Options) (*Ingestor, error) {
 		}
 		in.spools[k] = sp
 		w, err := NewWriter(WriterOptions{Kind: k, Spool: sp, Conn: o.Conn, Schema: o.Schema, BatchRecords: o.BatchRecords,
-			Linger: o.Linger, Metrics: in.metrics, Logger: in.log, Instance: o.Instance, Verdicts: verdicts})
+			Linger: o.Linger, Metrics: in.metrics, Logger: in.log, Instance: o.Instance, Verdicts: verdicts, Log: in.proof})
 		if err != nil {
 			in.closeSpools()
 			return nil, err
@@ -130,6 +144,9 @@ func Open(ctx context.Context, o Options) (*Ingestor, error) {
 	}
 	return in, nil
 }
+
+// ProofLog is the proof log the writers append to; nil when switched off.
+func (in *Ingestor) ProofLog() *ProofLog { return in.proof }
 
 // Start runs the writers in the background until Close.
 func (in *Ingestor) Start() {

@@ -83,6 +83,9 @@ type WriterOptions struct {
 	// acknowledged only once its verdicts (events) or re-evaluations
 	// (consents) are stored. The Ingestor shares one between its writers.
 	Verdicts *verdictStore
+	// Log, when set, is the proof log: each batch's inserted records are
+	// appended to it before the batch is acknowledged (see ProofLog).
+	Log *ProofLog
 }
 
 // NewInstanceID is a random id naming one process in batch ids and the writer lease.
@@ -211,6 +214,9 @@ func (w *Writer) pump(ctx context.Context) (bool, error) {
 	if err := w.loadFilter(ctx); err != nil {
 		return false, err
 	}
+	if err := w.readyLog(ctx); err != nil {
+		return false, err
+	}
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
 	pool := make(chan rows, w.o.Parallel)
@@ -290,6 +296,9 @@ func (w *Writer) Drain(ctx context.Context) error {
 	if err := w.loadFilter(ctx); err != nil {
 		return err
 	}
+	if err := w.readyLog(ctx); err != nil {
+		return err
+	}
 	buf := w.bufs[0] // Run has returned: no batch is using it
 	for w.o.Spool.Stats().PendingEntries > 0 {
 		ents, err := w.o.Spool.Next(ctx, maxEntries, w.o.BatchRecords)
@@ -335,7 +344,7 @@ func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error 
 	if slices.Contains(keep, false) {
 		buf.keepOnly(keep)
 	}
-	inserted, err := w.insert(ctx, buf, batchID)
+	inserted, err := w.insertLogged(ctx, buf, batchID)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ type Config struct {
 	Query      QueryConfig      `yaml:"query"`
 	Console    ConsoleConfig    `yaml:"console"`
 	Retention  RetentionConfig  `yaml:"retention"`
+	Proof      ProofConfig      `yaml:"proof"`
 	// Schedules are the report runs `serve` produces unattended.
 	Schedules []schedule.Config `yaml:"schedules"`
 }
@@ -125,6 +126,19 @@ func (r RetentionConfig) Policy() retention.Policy {
 		"report_runs": r.ReportRunsMonths, "report_deliveries": r.ReportDeliveriesMonths}
 }
 
+// ProofConfig configures the proof log (README, "Proof").
+type ProofConfig struct {
+	// Enabled seals every stored record into the proof log (default true).
+	Enabled bool `yaml:"enabled" env:"PROOF_ENABLED"`
+	// CheckpointInterval is how often a checkpoint is signed while
+	// records arrive (default 1m).
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval" env:"PROOF_CHECKPOINT_INTERVAL"`
+	// KeyFile is the Ed25519 signing key (default DATA_DIR/proof.key, mode 0600).
+	KeyFile string `yaml:"key_file" env:"PROOF_KEY_FILE"`
+	// ExportDir receives each checkpoint as a file as it is made (default none).
+	ExportDir string `yaml:"export_dir" env:"PROOF_EXPORT_DIR"`
+}
+
 // DefaultConfig is the configuration before any file, variable or flag.
 func DefaultConfig() Config {
 	return Config{
@@ -147,6 +161,7 @@ func DefaultConfig() Config {
 		Retention: RetentionConfig{AccessEventsMonths: retention.DefaultMonths, ConsentEventsMonths: retention.DefaultMonths,
 			AccessVerdictsMonths: retention.DefaultMonths, IngestBatchesMonths: retention.DefaultMonths,
 			ReportRunsMonths: retention.DefaultMonths, ReportDeliveriesMonths: retention.DefaultMonths, Every: retention.DefaultEvery},
+		Proof: ProofConfig{Enabled: true, CheckpointInterval: time.Minute},
 	}
 }
 

@@ -132,6 +132,7 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 		checkRawRows(t, conn, k.records, uint64(len(ids)))
 		checkRawRows(t, conn, k.keys, uint64(len(ids)))
 	}
+	waitForLogCovers(t, conn)
 }
 
 // loadKind is one kind of record a mixed load sends: record(i) is record

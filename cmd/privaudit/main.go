@@ -109,6 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	commands := map[string]func(context.Context, []string) error{
 		"serve":    m.serve,
 		"token":    m.token,
+		"key":      m.key,
 		"ingest":   m.ingest,
 		"query":    m.query,
 		"report":   m.report,

@@ -48,7 +48,9 @@ type server struct {
 	stopRetention func()
 	// metrics is /metrics' registry.
 	metrics prometheus.Registerer
-	URL     string
+	// stopCheckpoints ends the proof log's checkpointer.
+	stopCheckpoints context.CancelFunc
+	URL             string
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {
@@ -119,12 +121,19 @@ func (m *Main) startServer(ctx context.Context) (*server, error) {
 		SpoolDir: filepath.Join(m.Config.DataDir, "spool"), SpoolMaxBytes: ic.SpoolMaxBytes,
 		MaxBodyBytes: ic.MaxBodyBytes, MaxDecompressedBytes: ic.MaxDecompressedBytes, MaxInFlightBytes: ic.MaxInFlightBytes, RetryAfter: ic.RetryAfter, BatchRecords: ic.BatchRecords, Linger: ic.Linger,
 		Conn: st.Conn, Schema: m.Config.Schema(), Registerer: reg, Logger: m.Log, Instance: instance,
+		NoProof: !m.Config.Proof.Enabled,
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	s.ingestor.Start()
+	var cpCtx context.Context
+	cpCtx, s.stopCheckpoints = context.WithCancel(context.Background())
+	if err := m.startCheckpoints(cpCtx, s, reg); err != nil {
+		_ = s.Shutdown()
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -186,6 +195,9 @@ func (s *server) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var errs []error
+	if s.stopCheckpoints != nil {
+		s.stopCheckpoints()
+	}
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
 	}

@@ -1,0 +1,303 @@
+package ingest
+
+import (
+	"cmp"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	mcompact "github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/queries"
+)
+
+// logLeaf is one record's leaf, ready to append.
+type logLeaf struct {
+	kind    audit.Kind
+	key     string
+	hash    []byte
+	batchID string
+	seq     uint64 // ingest_seq: the recovery order
+}
+
+// ProofLog appends every stored record to the proof log, one Merkle tree
+// in ClickHouse (privaudit_meta.log_leaves and log_nodes; see README,
+// "Proof"). Both writers share one ProofLog, so leaf indexes are assigned
+// in one order.
+//
+// Crash safety: a writer holds gate's read lock from before it inserts a
+// batch until its leaves are appended, and a failure anywhere in between
+// marks the log dirty. A dirty log appends nothing until it has recovered
+// under gate's write lock, with no batch in flight: it reloads the tree's
+// size and compact range from ClickHouse and appends a leaf for every
+// stored record that has none, ordered by (ingest_seq, kind, key). So a
+// stored record never stays without its leaf, and since recovery only
+// counts records with no leaf row, and a writer appends only records it
+// inserted itself, none gets two.
+type ProofLog struct {
+	conn driver.Conn
+	log  *slog.Logger
+	sql  struct{ size, leafHash, nodeHash, insLeaves, insNodes, unleavedEvents, unleavedConsents string }
+	gate sync.RWMutex
+	mu   sync.Mutex
+	rng  *mcompact.Range
+	// dirty is set when the state in memory may differ from ClickHouse's.
+	dirty bool
+	// afterInsert, when set (tests), runs after a batch is inserted and
+	// before its leaves are appended; an error stops the writer there.
+	afterInsert atomic.Pointer[func() error]
+}
+
+var rangeFactory = mcompact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+
+// NewProofLog prepares the proof log; it loads its state on first use.
+func NewProofLog(conn driver.Conn, s queries.Schema, log *slog.Logger) (*ProofLog, error) {
+	l := &ProofLog{conn: conn, log: logger(log), dirty: true}
+	for _, q := range []struct {
+		dst  *string
+		name string
+	}{{&l.sql.size, "log_size"}, {&l.sql.leafHash, "log_leaf_hash"}, {&l.sql.nodeHash, "log_node_hash"},
+		{&l.sql.insLeaves, "log_insert_leaves"}, {&l.sql.insNodes, "log_insert_nodes"},
+		{&l.sql.unleavedEvents, "log_unleaved_events"}, {&l.sql.unleavedConsents, "log_unleaved_consents"}} {
+		var err error
+		if *q.dst, err = queries.Ingest(q.name, s); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// State returns the tree's size and root hash as this process knows them.
+func (l *ProofLog) State() (uint64, []byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dirty || l.rng == nil {
+		return 0, nil, errors.New("proof log: state not loaded yet")
+	}
+	root, err := l.rng.GetRootHash(nil)
+	return l.rng.End(), root, err
+}
+
+// Ready recovers a dirty log (see ProofLog); the writers call it before
+// they write, so a start always recovers.
+func (l *ProofLog) Ready(ctx context.Context) error {
+	l.gate.Lock()
+	defer l.gate.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.dirty {
+		return nil
+	}
+	if err := l.recover(ctx); err != nil {
+		l.dirty = true
+		return fmt.Errorf("proof log: recover: %w", err)
+	}
+	return nil
+}
+
+// begin is called before a batch is inserted; the returned end must be
+// called with the batch's outcome once its leaves are appended or it failed.
+func (l *ProofLog) begin() (end func(err error)) {
+	l.gate.RLock()
+	return func(err error) {
+		if err != nil {
+			l.mu.Lock()
+			l.dirty = true
+			l.mu.Unlock()
+		}
+		l.gate.RUnlock()
+	}
+}
+
+// append adds leaves to the tree: their nodes first, then the leaf rows,
+// which commit the append.
+func (l *ProofLog) append(ctx context.Context, leaves []logLeaf) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.appendLocked(ctx, leaves)
+}
+
+func (l *ProofLog) appendLocked(ctx context.Context, leaves []logLeaf) error {
+	if l.dirty {
+		return errors.New("proof log: must recover first (the writer retries)")
+	}
+	if len(leaves) == 0 {
+		return nil
+	}
+	rng, err := rangeFactory.NewRange(0, l.rng.End(), slices.Clone(l.rng.Hashes()))
+	if err != nil {
+		return err
+	}
+	start := rng.End()
+	version := uint64(time.Now().UnixNano())
+	var done []mcompact.NodeID
+	var hashes [][]byte
+	visit := func(id mcompact.NodeID, hash []byte) {
+		if id.Level > 0 {
+			done, hashes = append(done, id), append(hashes, hash)
+		}
+	}
+	for _, lf := range leaves {
+		if err := rng.Append(lf.hash, visit); err != nil {
+			return err
+		}
+	}
+	// In the table's order, so ClickHouse need not sort the block.
+	order := make([]int, len(done))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(done[a].Level, done[b].Level), cmp.Compare(done[a].Index, done[b].Index))
+	})
+	nodes, err := l.conn.PrepareBatch(ctx, l.sql.insNodes)
+	if err != nil {
+		return fmt.Errorf("proof log: prepare nodes: %w", err)
+	}
+	defer nodes.Close()
+	for _, i := range order {
+		if err := nodes.Append(uint8(done[i].Level), done[i].Index, hex.EncodeToString(hashes[i]), version); err != nil {
+			return fmt.Errorf("proof log: nodes: %w", err)
+		}
+	}
+	if err := nodes.Send(); err != nil {
+		return fmt.Errorf("proof log: insert nodes: %w", err)
+	}
+	if err := l.insertLeaves(ctx, start, leaves); err != nil {
+		l.dirty = true
+		return err
+	}
+	l.rng = rng
+	return nil
+}
+
+func (l *ProofLog) insertLeaves(ctx context.Context, start uint64, leaves []logLeaf) error {
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplicate": 0}))
+	b, err := l.conn.PrepareBatch(ctx, l.sql.insLeaves)
+	if err != nil {
+		return fmt.Errorf("proof log: prepare leaves: %w", err)
+	}
+	defer b.Close()
+	now := time.Now()
+	for i, lf := range leaves {
+		if err := b.Append(start+uint64(i), string(lf.kind), lf.key, hex.EncodeToString(lf.hash), lf.batchID, now); err != nil {
+			return fmt.Errorf("proof log: leaves: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("proof log: insert %d leaves: %w", len(leaves), err)
+	}
+	return nil
+}
+
+// recover loads the tree's size and compact range from ClickHouse, then
+// appends the stored records that have no leaf.
+func (l *ProofLog) recover(ctx context.Context) error {
+	var count, maxIndex uint64
+	if err := l.conn.QueryRow(ctx, l.sql.size).Scan(&count, &maxIndex); err != nil {
+		return fmt.Errorf("read size: %w", err)
+	}
+	size := uint64(0)
+	if count > 0 {
+		size = maxIndex + 1
+	}
+	if count != size {
+		return fmt.Errorf("log_leaves holds %d rows for indexes 0..%d: leaves are missing or repeated; run privaudit verify", count, maxIndex)
+	}
+	var hashes [][]byte
+	for _, id := range mcompact.RangeNodes(0, size, nil) {
+		h, err := l.nodeHash(ctx, id)
+		if err != nil {
+			return err
+		}
+		hashes = append(hashes, h)
+	}
+	rng, err := rangeFactory.NewRange(0, size, hashes)
+	if err != nil {
+		return err
+	}
+	l.rng, l.dirty = rng, false
+	missing, err := l.unleaved(ctx)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		l.log.Warn("proof log: appending leaves of records stored without one", "records", len(missing))
+	}
+	for lo := 0; lo < len(missing); lo += 100_000 {
+		if err := l.appendLocked(ctx, missing[lo:min(lo+100_000, len(missing))]); err != nil {
+			l.dirty = true
+			return err
+		}
+	}
+	return nil
+}
+
+// nodeHash reads the stored hash of node id.
+func (l *ProofLog) nodeHash(ctx context.Context, id mcompact.NodeID) ([]byte, error) {
+	var s string
+	var err error
+	if id.Level == 0 {
+		err = l.conn.QueryRow(ctx, l.sql.leafHash, id.Index).Scan(&s)
+	} else {
+		err = l.conn.QueryRow(ctx, l.sql.nodeHash, uint8(id.Level), id.Index).Scan(&s)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read node %d/%d: %w", id.Level, id.Index, err)
+	}
+	h, err := hex.DecodeString(s)
+	if err != nil || len(h) != 32 {
+		return nil, fmt.Errorf("node %d/%d: stored hash %q is not 32 hex bytes; run privaudit verify", id.Level, id.Index, s)
+	}
+	return h, nil
+}
+
+// unleaved reads the stored records without a leaf, in the recovery order
+// (ingest_seq, kind, key).
+func (l *ProofLog) unleaved(ctx context.Context) ([]logLeaf, error) {
+	var out []logLeaf
+	var enc []byte
+	rs, err := l.conn.Query(ctx, l.sql.unleavedEvents)
+	if err != nil {
+		return nil, fmt.Errorf("read events without a leaf: %w", err)
+	}
+	for rs.Next() {
+		var e audit.StoredEvent
+		if err := rs.ScanStruct(&e); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("read events without a leaf: %w", err)
+		}
+		enc = e.AppendLeaf(enc[:0])
+		out = append(out, logLeaf{audit.KindEvents, e.EventID, audit.LeafHash(enc), e.BatchID, e.IngestSeq})
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	if rs, err = l.conn.Query(ctx, l.sql.unleavedConsents); err != nil {
+		return nil, fmt.Errorf("read consents without a leaf: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var c audit.StoredConsent
+		if err := rs.ScanStruct(&c); err != nil {
+			return nil, fmt.Errorf("read consents without a leaf: %w", err)
+		}
+		enc = c.AppendLeaf(enc[:0])
+		out = append(out, logLeaf{audit.KindConsents, c.ConsentEventID, audit.LeafHash(enc), c.BatchID, c.IngestSeq})
+	}
+	slices.SortStableFunc(out, func(a, b logLeaf) int {
+		return cmp.Or(cmp.Compare(a.seq, b.seq), cmp.Compare(a.kind, b.kind), cmp.Compare(a.key, b.key))
+	})
+	return out, rs.Err()
+}

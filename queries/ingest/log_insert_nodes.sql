@@ -1,0 +1,1 @@
+INSERT INTO {{.MetaDB}}.log_nodes (level, node_index, hash, version)
