@@ -22,6 +22,8 @@ Runs the HTTP API (ingest, reports, queries, schedules), the writers that store
 records and their verdicts, the scheduler and /metrics. With no ClickHouse address
 configured it starts and manages its own clickhouse-server under the data directory.`,
 	"key":          "usage: privaudit key create [--name NAME]   (the proof key: proof.key_file, default DATA_DIR/proof.key)\n       privaudit key show                          (prints the verifier key: name+hash+public key)",
+	"key create":   "usage: privaudit key create [--name NAME]\nCreates the proof log's Ed25519 signing key (proof.key_file, default DATA_DIR/proof.key, mode 0600); refuses to overwrite one.",
+	"key show":     "usage: privaudit key show\nPrints the verifier key (name+hash+public key) that checks privaudit's signed checkpoints.",
 	"token":        "usage: privaudit token create --role ingest|officer|admin --name NAME\n       privaudit token revoke --id ID",
 	"token revoke": "usage: privaudit token revoke --id ID\nRevokes the token pa_ID_…: the API refuses it and console sessions opened with it end\n(running servers see it within 30 s).",
 	"token create": "usage: privaudit token create --role ingest|officer|admin --name NAME\nCreates an API token, stores only its hash and prints the token as the last line.\nThe name appears in the audit trail as the actor of everything done with it.",
@@ -75,7 +77,7 @@ func isHelpArg(a string) bool {
 // subcommands print their own, with their flags, from Main.parse.
 func groupHelp(w io.Writer, cmd string, rest []string) bool {
 	switch cmd {
-	case "token", "ingest", "report", "schedule", "verify", "version", "hold":
+	case "token", "ingest", "report", "schedule", "verify", "version", "hold", "key":
 	default:
 		return false
 	}

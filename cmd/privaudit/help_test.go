@@ -43,6 +43,11 @@ func TestSubcommandHelp(t *testing.T) {
 		{[]string{"verify", "--help"}, []string{"privaudit verify verdicts"}},
 		{[]string{"verify", "verdicts", "--help"}, []string{"privaudit verify verdicts", "-max-listed"}},
 		{[]string{"version", "--help"}, []string{"privaudit version"}},
+		{[]string{"key", "--help"}, []string{"privaudit key create", "privaudit key show"}},
+		{[]string{"key", "create", "--help"}, []string{"privaudit key create", "-name"}},
+		{[]string{"token", "revoke", "--help"}, []string{"privaudit token revoke", "-id"}},
+		{[]string{"hold", "--help"}, []string{"privaudit hold set"}},
+		{[]string{"hold", "set", "--help"}, []string{"privaudit hold", "-reason"}},
 		{[]string{"hold", "--help"}, []string{"privaudit hold set"}},
 		{[]string{"hold", "set", "--help"}, []string{"privaudit hold set", "-subject", "-reason"}},
 	}

@@ -31,6 +31,8 @@ Server:
   serve                        run the HTTP API, writers and scheduler
   token create --role ROLE --name NAME
                                create an API token (prints it as the last line)
+  token revoke --id ID         revoke a token (the API and console sessions refuse it)
+  key create | key show        the proof log's signing key; show prints the verifier key
 Client (talk to a running server: PRIVAUDIT_SERVER, PRIVAUDIT_TOKEN):
   ingest events|consents FILE… send NDJSON files (- for stdin)
   report list                  the report catalog with parameters
