@@ -11,6 +11,7 @@ import (
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/apierr"
+	"github.com/privaudit/privaudit/queries"
 )
 
 // FilterSpec describes one report filter (SPEC §4: every report takes
@@ -90,7 +91,8 @@ func bindFilters(d Definition, given map[string]string) ([]resolvedParam, []any,
 		v := given[k]
 		f, ok := lookupFilter(k)
 		if !ok {
-			return nil, nil, apierr.Errorf(apierr.Invalid, "unknown filter %q; the filters are %s", k, strings.Join(FilterNames(), ", "))
+			return nil, nil, apierr.Errorf(apierr.Invalid, "unknown filter %q%s; the filters are %s", k,
+				queries.DidYouMean(k, FilterNames()), strings.Join(FilterNames(), ", "))
 		}
 		if !slices.Contains(d.Filters, k) {
 			return nil, nil, apierr.Errorf(apierr.Invalid, "report %s does not take filter %s; %s", d.Name, k, filterHelp(d))

@@ -31,7 +31,7 @@ func TestFilterRefusals(t *testing.T) {
 		filters map[string]string
 		msg     string
 	}{
-		{"disclosures", map[string]string{"recipent": "adnet"}, `unknown filter "recipent"; the filters are recipient, recipient_type, data_category, purpose, verdict, jurisdiction, actor`},
+		{"disclosures", map[string]string{"recipent": "adnet"}, `unknown filter "recipent" (did you mean recipient?); the filters are recipient, recipient_type, data_category, purpose, verdict, jurisdiction, actor`},
 		{"violations", map[string]string{"verdict": "uncovered"}, `filter verdict: "uncovered" is not one of covered, other_basis, denied, `},
 		{"recipients", map[string]string{"recipient_type": "bank"}, `"bank" is not one of internal, processor, affiliate, third_party, subject, authority`},
 		{"consents", map[string]string{"verdict": "covered"}, "report consents does not take filter verdict; it takes recipient, data_category, purpose, jurisdiction"},
