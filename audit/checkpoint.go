@@ -91,3 +91,45 @@ func CheckpointBody(origin string, size uint64, root []byte) string {
 func (k *ProofKey) SignCheckpoint(size uint64, root []byte) ([]byte, error) {
 	return note.Sign(&note.Note{Text: CheckpointBody(k.Signer.Name(), size, root)}, k.Signer)
 }
+
+// Checkpoint is a signed checkpoint once opened: the log's origin, its
+// size and root hash.
+type Checkpoint struct {
+	Origin string
+	Size   uint64
+	Root   []byte
+}
+
+// ErrCheckpointKey is returned by OpenCheckpoint for a note not signed by
+// the given key: made with another key, or altered since it was signed.
+var ErrCheckpointKey = errors.New("checkpoint is not signed by the given key (signed by another key, or altered since)")
+
+// OpenCheckpoint checks a signed checkpoint note with the verifier key v
+// and parses its C2SP tlog-checkpoint body; its origin must be the key's
+// name.
+func OpenCheckpoint(signed []byte, v note.Verifier) (Checkpoint, error) {
+	n, err := note.Open(signed, note.VerifierList(v))
+	if err != nil {
+		var unverified *note.UnverifiedNoteError
+		var invalid *note.InvalidSignatureError
+		if errors.As(err, &unverified) || errors.As(err, &invalid) {
+			return Checkpoint{}, ErrCheckpointKey
+		}
+		return Checkpoint{}, fmt.Errorf("checkpoint: %w", err)
+	}
+	lines := strings.SplitN(n.Text, "\n", 4)
+	if len(lines) < 4 {
+		return Checkpoint{}, errors.New("checkpoint: want origin, size and root hash lines")
+	}
+	c := Checkpoint{Origin: lines[0]}
+	if c.Origin != v.Name() {
+		return Checkpoint{}, fmt.Errorf("checkpoint: origin %q is not the key's name %q", c.Origin, v.Name())
+	}
+	if c.Size, err = strconv.ParseUint(lines[1], 10, 64); err != nil || strconv.FormatUint(c.Size, 10) != lines[1] {
+		return Checkpoint{}, fmt.Errorf("checkpoint: size line %q is not a decimal tree size", lines[1])
+	}
+	if c.Root, err = base64.StdEncoding.Strict().DecodeString(lines[2]); err != nil || len(c.Root) != 32 {
+		return Checkpoint{}, fmt.Errorf("checkpoint: root line %q is not a base64 SHA-256 hash", lines[2])
+	}
+	return c, nil
+}

@@ -96,7 +96,13 @@ var tmplCache sync.Map // path+schema -> string
 // Render returns the SQL of the embedded file at path (e.g.
 // "reports/disclosures.sql") for schema s.
 func Render(fsys fs.FS, path string, s Schema) (string, error) {
-	key := fmt.Sprintf("%p|%s|%v", fsys, path, s)
+	return renderFiltered(fsys, path, s, nil)
+}
+
+// renderFiltered is Render with the filters a statement may test with
+// {{if .Filtered "NAME"}} (see templateData.Filtered).
+func renderFiltered(fsys fs.FS, path string, s Schema, filters map[string]bool) (string, error) {
+	key := fmt.Sprintf("%p|%s|%v|%v", fsys, path, s, filters)
 	if v, ok := tmplCache.Load(key); ok {
 		return v.(string), nil
 	}
@@ -111,7 +117,7 @@ func Render(fsys fs.FS, path string, s Schema) (string, error) {
 	if t, err = t.Parse(string(src)); err != nil {
 		return "", fmt.Errorf("parse %s: %w", path, err)
 	}
-	data := templateData{DB: s.DB, MetaDB: s.MetaDB, Schema: s}
+	data := templateData{DB: s.DB, MetaDB: s.MetaDB, Schema: s, filters: filters}
 	if s.Cluster != "" {
 		data.OnCluster = "ON CLUSTER " + s.Cluster
 	}

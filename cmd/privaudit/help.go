@@ -77,7 +77,7 @@ func isHelpArg(a string) bool {
 // subcommands print their own, with their flags, from Main.parse.
 func groupHelp(w io.Writer, cmd string, rest []string) bool {
 	switch cmd {
-	case "token", "ingest", "report", "schedule", "verify", "version", "hold", "key":
+	case "token", "ingest", "report", "schedule", "version", "hold", "key":
 	default:
 		return false
 	}

@@ -12,7 +12,15 @@ import (
 	"github.com/privaudit/privaudit/reports/verify"
 )
 
-const verifyUsage = `usage: privaudit verify verdicts --from DATE --to DATE [--max-listed N] [--recheck-after 3s]
+const verifyUsage = `usage: privaudit verify [--checkpoint FILE|DIR]... [--key PUB] [--from DATE --to DATE]
+  checks the proof log: recomputes every stored record's leaf and the tree from
+  the leaves, checks every checkpoint's signature (stored ones, and those held
+  off this machine: --checkpoint, default proof.export_dir) and that each is
+  the tree's at its size; names each record altered, deleted or inserted
+  outside privaudit (by id and batch) and each missing or forged checkpoint;
+  records removed by sealed retention drops are reported as retention.
+  Exit 0 when all holds, 3 when something was found.
+usage: privaudit verify verdicts --from DATE --to DATE [--max-listed N] [--recheck-after 3s]
   recomputes the verdict of every access event of [from, to) with the in-query
   engine and compares it with the verdict store; exit 0 when none differ,
   3 when some differ, are missing or orphaned`
@@ -37,7 +45,7 @@ func (differingError) ExitCode() int { return exitDiffering }
 // access_verdicts and the consent ledger, which no officer API offers.
 func (m *Main) verify(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "verdicts" {
-		return usageError{verifyUsage}
+		return m.verifyLog(ctx, args)
 	}
 	var from, to string
 	var maxListed int

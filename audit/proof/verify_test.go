@@ -1,0 +1,284 @@
+package proof_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/audit/ingest"
+	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
+	"github.com/privaudit/privaudit/audit/proof"
+)
+
+// logEnv is an intake with the proof log, a proof key, and checkpoints
+// exported to a folder.
+type logEnv struct {
+	*ingesttest.Env
+	key       *audit.ProofKey
+	verifier  note.Verifier
+	cp        *ingest.Checkpointer
+	exportDir string
+}
+
+func startLog(t *testing.T) *logEnv {
+	t.Helper()
+	e := &logEnv{Env: ingesttest.Start(t, ingesttest.Options{}), exportDir: filepath.Join(t.TempDir(), "exported")}
+	e.key, e.verifier = newKey(t, "bank.example/privaudit")
+	var err error
+	e.cp, err = ingest.NewCheckpointer(ingest.CheckpointOptions{Log: e.Ingestor.ProofLog(), Key: e.key, Conn: e.Conn, Schema: e.Schema, ExportDir: e.exportDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func newKey(t *testing.T, name string) (*audit.ProofKey, note.Verifier) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "proof.key")
+	vkey, err := audit.CreateProofKey(path, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := audit.LoadProofKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, v
+}
+
+// checkpoint signs a checkpoint of everything stored.
+func (e *logEnv) checkpoint(t *testing.T) {
+	t.Helper()
+	if signed, err := e.cp.Checkpoint(context.Background()); err != nil || signed == nil {
+		t.Fatalf("checkpoint: %v (signed %q)", err, signed)
+	}
+}
+
+// ingestStory stores consents (grants and withdrawals) and access events,
+// 5 of them in January 2020, in three batches with a checkpoint after each.
+func (e *logEnv) ingestStory(t *testing.T) {
+	t.Helper()
+	at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+	var consents []string
+	for i := range 8 {
+		status := "granted"
+		if i%3 == 2 {
+			status = "withdrawn"
+		}
+		consents = append(consents, ingesttest.WireConsent(fmt.Sprintf("c-%d", i), fmt.Sprintf("consent-%d", i/3), fmt.Sprintf("cust-%d", i/3), "acme", status,
+			at.Add(time.Duration(i)*time.Hour), []string{"marketing"}, []string{"contact"}))
+	}
+	e.Ingest(t, audit.KindConsents, strings.Join(consents, "\n"))
+	e.checkpoint(t)
+	for batch := range 2 {
+		var events []string
+		for i := range 20 {
+			n := batch*20 + i
+			when := at.Add(time.Duration(n) * time.Minute)
+			if n >= 35 {
+				when = time.Date(2020, 1, 10+n-35, 8, 0, 0, 0, time.UTC)
+			}
+			events = append(events, ingesttest.WireEvent(fmt.Sprintf("e-%d", n), fmt.Sprintf("cust-%d", n%3), "acme", "marketing", "", when, "contact"))
+		}
+		e.Ingest(t, audit.KindEvents, strings.Join(events, "\n"))
+		e.checkpoint(t)
+	}
+}
+
+// verify runs proof.Verify with the exported checkpoints.
+func (e *logEnv) verify(t *testing.T, v note.Verifier) *proof.Result {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(e.exportDir, "checkpoint-*.txt"))
+	var ext []proof.External
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ext = append(ext, proof.External{Name: filepath.Base(f), Note: b})
+	}
+	res, err := proof.Verify(context.Background(), proof.Options{Conn: e.Conn, Schema: e.Schema, Verifier: v, External: ext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// exec runs a statement and waits for the mutations it starts.
+func (e *logEnv) exec(t *testing.T, sql string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.Conn.Exec(ctx, sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for e.Count(t, "SELECT count() FROM system.mutations WHERE is_done = 0") > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: mutation not done after 2 minutes", sql)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// client runs sql with clickhouse-client, as someone with write access to
+// ClickHouse would.
+func (e *logEnv) client(t *testing.T, sql string) {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(e.CH.Addr)
+	out, err := exec.Command("clickhouse-client", "--host", host, "--port", port, "--user", e.CH.AdminUser,
+		"--password", e.CH.AdminPassword, "--query", sql).CombinedOutput()
+	if err != nil {
+		t.Fatalf("clickhouse-client %s: %v\n%s", sql, err, out)
+	}
+}
+
+// names lists the findings as "kind table key" (and "leaf=N" for a leaf
+// finding), sorted, checking that every record finding names its batch.
+func names(t *testing.T, r *proof.Result) []string {
+	t.Helper()
+	var out []string
+	for _, f := range r.Findings {
+		s := string(f.Kind) + " " + f.Table + " " + f.Key
+		if f.Kind == proof.LeafMissing {
+			s += fmt.Sprintf(" leaf=%d", f.Leaf)
+		}
+		if f.Table != "" && f.Kind != proof.Copied && f.Batch == "" {
+			t.Errorf("finding %v does not name its batch", f)
+		}
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	if uint64(len(r.Findings)) != r.Total() {
+		t.Errorf("%d findings listed, %d counted", len(r.Findings), r.Total())
+	}
+	return out
+}
+
+func leafOf(t *testing.T, e *logEnv, kind, key string) uint64 {
+	t.Helper()
+	return e.Count(t, "SELECT any(leaf_index) FROM "+e.Schema.MetaDB+".log_leaves WHERE kind = ? AND record_key = ?", kind, key)
+}
+
+// TestVerifyCatchesTampering shows verify clean on an honest log, then
+// catches each change made outside privaudit, naming the record: every
+// step adds exactly its own findings to the ones before.
+func TestVerifyCatchesTampering(t *testing.T) {
+	e := startLog(t)
+	e.ingestStory(t)
+	res := e.verify(t, e.verifier)
+	if !res.Clean() || res.TreeSize != 48 || res.Latest == nil || res.Latest.Size != 48 || res.Externals != 3 || res.Checkpoints != 3 || res.Records != 48 {
+		t.Fatalf("honest log: clean %v, findings %v, size %d, latest %+v, externals %d, checkpoints %d, records %d",
+			res.Clean(), names(t, res), res.TreeSize, res.Latest, res.Externals, res.Checkpoints, res.Records)
+	}
+	db, meta := e.Schema.DB, e.Schema.MetaDB
+	uid := ingesttest.UID
+	var want []string
+	step := func(name string, tamper func(), adds ...string) {
+		t.Helper()
+		tamper()
+		want = append(want, adds...)
+		slices.Sort(want)
+		if got := names(t, e.verify(t, e.verifier)); !slices.Equal(got, want) {
+			t.Fatalf("after %s:\n got %q\nwant %q", name, got, want)
+		}
+	}
+	step("ALTER UPDATE of an access event", func() {
+		e.exec(t, "ALTER TABLE "+db+".access_events UPDATE purpose = 'fraud_prevention' WHERE event_id = ?", uid("e-3"))
+	}, "altered access_events "+uid("e-3"))
+	step("ALTER UPDATE of a consent withdrawal", func() {
+		e.exec(t, "ALTER TABLE "+db+".consent_events UPDATE status = 'granted' WHERE consent_event_id = ?", uid("c-2"))
+	}, "altered consent_events "+uid("c-2"))
+	step("ALTER DELETE of an access event", func() {
+		e.exec(t, "ALTER TABLE "+db+".access_events DELETE WHERE event_id = ?", uid("e-5"))
+	}, "deleted access_events "+uid("e-5"))
+	forged := "00000000-0000-4000-8000-f0f0f0f0f0f0"
+	step("a row inserted with clickhouse-client", func() {
+		e.client(t, "INSERT INTO "+db+".access_events (event_id, occurred_at, subject_id, recipient_id, purpose, batch_id) VALUES ('"+
+			forged+"', '2026-10-02 10:00:00', 'cust-1', 'acme', 'marketing', 'handmade-batch')")
+	}, "inserted access_events "+forged)
+	step("a copy of a row inserted with clickhouse-client", func() {
+		e.client(t, "INSERT INTO "+db+".access_events SELECT * FROM "+db+".access_events WHERE event_id = '"+uid("e-7")+"'")
+	}, "copied access_events "+uid("e-7"))
+	var old []string
+	for n := 35; n < 40; n++ {
+		old = append(old, "deleted access_events "+uid(fmt.Sprintf("e-%d", n)))
+	}
+	step("a partition dropped by hand", func() {
+		e.exec(t, "ALTER TABLE "+db+".access_events DROP PARTITION 202001")
+	}, old...)
+	leaf := leafOf(t, e, "events", uid("e-9"))
+	step("a leaf removed", func() {
+		e.exec(t, "ALTER TABLE "+meta+".log_leaves DELETE WHERE leaf_index = ?", leaf)
+	}, fmt.Sprintf("leaf_missing   leaf=%d", leaf), "inserted access_events "+uid("e-9"))
+	step("a checkpoint removed", func() {
+		e.exec(t, "ALTER TABLE "+meta+".log_checkpoints DELETE WHERE tree_size = 8")
+	}, "checkpoint_missing  checkpoint-8.txt")
+	other, _ := newKey(t, "bank.example/privaudit")
+	step("a checkpoint forged with another key", func() {
+		signed, err := other.SignCheckpoint(3, make([]byte, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.exec(t, "INSERT INTO "+meta+".log_checkpoints (tree_size, root_hash, note, signed_at) SELECT 3, ?, ?, now()", strings.Repeat("00", 32), string(signed))
+	}, "checkpoint_forged  stored checkpoint 3")
+}
+
+// TestVerifyCatchesTreeRebuiltWithNewKey: someone with write access to
+// ClickHouse and the machine changes a consent withdrawal, rebuilds the
+// whole tree from the altered records and signs it with a new key. The log
+// is consistent under the new key, but the checkpoints exported before no
+// longer verify; under the old verifier key, no stored checkpoint does.
+func TestVerifyCatchesTreeRebuiltWithNewKey(t *testing.T) {
+	e := startLog(t)
+	e.ingestStory(t)
+	if res := e.verify(t, e.verifier); !res.Clean() {
+		t.Fatalf("honest log: %q", names(t, res))
+	}
+	ctx := context.Background()
+	db, meta := e.Schema.DB, e.Schema.MetaDB
+	e.exec(t, "ALTER TABLE "+db+".consent_events UPDATE status = 'granted' WHERE consent_event_id = ?", ingesttest.UID("c-2"))
+	for _, tbl := range []string{"log_leaves", "log_nodes", "log_checkpoints"} {
+		e.exec(t, "TRUNCATE TABLE "+meta+"."+tbl)
+	}
+	newKey, newVerifier := newKey(t, "bank.example/privaudit")
+	pl, err := ingest.NewProofLog(e.Conn, e.Schema, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := ingest.NewCheckpointer(ingest.CheckpointOptions{Log: pl, Key: newKey, Conn: e.Conn, Schema: e.Schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := names(t, e.verify(t, newVerifier))
+	want := []string{"checkpoint_forged  checkpoint-28.txt", "checkpoint_forged  checkpoint-48.txt", "checkpoint_forged  checkpoint-8.txt"}
+	if !slices.Equal(got, want) {
+		t.Errorf("rebuilt log under the new key, exported checkpoints of the old:\n got %q\nwant %q", got, want)
+	}
+	res, err := proof.Verify(ctx, proof.Options{Conn: e.Conn, Schema: e.Schema, Verifier: e.verifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, res); !slices.Equal(got, []string{"checkpoint_forged  stored checkpoint 48"}) || res.Latest != nil {
+		t.Errorf("rebuilt log under the old verifier key: %q, latest %+v", got, res.Latest)
+	}
+}
