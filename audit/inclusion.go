@@ -157,6 +157,12 @@ func VerifyInclusionProof(file []byte, verifierKey string) (*Verified, error) {
 	case err != nil:
 		return nil, fmt.Errorf("checkpoint signature: %v: the checkpoint is not a valid signed note", err)
 	}
+	for _, sig := range append(n.Sigs, n.UnverifiedSigs...) {
+		// note accepts base64 with stray padding bits; a proof may not.
+		if _, err := base64.StdEncoding.Strict().DecodeString(sig.Base64); err != nil {
+			return nil, fmt.Errorf("checkpoint signature of %s: not canonical base64: it was changed after signing", sig.Name)
+		}
+	}
 	if n.Text != CheckpointText(p.Checkpoint) {
 		return nil, errors.New("checkpoint: the signed text differs from the checkpoint's text")
 	}
