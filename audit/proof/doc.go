@@ -1,0 +1,2 @@
+// Package proof verifies the proof log and proves records' inclusion.
+package proof
