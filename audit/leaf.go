@@ -26,30 +26,30 @@ const LeafMagic = "privaudit-leaf-v1\n"
 //
 // audit/testdata/leaf_vectors.txt holds a test vector of each kind.
 type StoredEvent struct {
-	EventID        string    `ch:"event_id"`
-	OccurredAt     time.Time `ch:"occurred_at"`
-	OccurredNS     int64     `ch:"occurred_ns"`
-	ActorID        string    `ch:"actor_id"`
-	ActorType      string    `ch:"actor_type"`
-	SubjectID      string    `ch:"subject_id"`
-	Action         string    `ch:"action"`
-	DataCategories []string  `ch:"data_categories"`
-	Fields         []string  `ch:"fields"`
-	RecipientID    string    `ch:"recipient_id"`
-	RecipientType  string    `ch:"recipient_type"`
-	Purpose        string    `ch:"purpose"`
-	LegalBasis     string    `ch:"legal_basis"`
-	ConsentID      string    `ch:"consent_id"`
-	Outcome        string    `ch:"outcome"`
-	RecordCount    uint64    `ch:"record_count"`
-	Channel        string    `ch:"channel"`
-	Jurisdiction   string    `ch:"jurisdiction"`
-	RequestID      string    `ch:"request_id"`
-	AttrKeys       []string  `ch:"attr_keys"`
-	AttrValues     []string  `ch:"attr_values"`
-	IngestedAt     time.Time `ch:"ingested_at"`
-	IngestSeq      uint64    `ch:"ingest_seq"`
-	BatchID        string    `ch:"batch_id"`
+	EventID        string    `ch:"event_id" json:"event_id"`
+	OccurredAt     time.Time `ch:"occurred_at" json:"occurred_at"`
+	OccurredNS     int64     `ch:"occurred_ns" json:"occurred_ns"`
+	ActorID        string    `ch:"actor_id" json:"actor_id"`
+	ActorType      string    `ch:"actor_type" json:"actor_type"`
+	SubjectID      string    `ch:"subject_id" json:"subject_id"`
+	Action         string    `ch:"action" json:"action"`
+	DataCategories []string  `ch:"data_categories" json:"data_categories"`
+	Fields         []string  `ch:"fields" json:"fields"`
+	RecipientID    string    `ch:"recipient_id" json:"recipient_id"`
+	RecipientType  string    `ch:"recipient_type" json:"recipient_type"`
+	Purpose        string    `ch:"purpose" json:"purpose"`
+	LegalBasis     string    `ch:"legal_basis" json:"legal_basis"`
+	ConsentID      string    `ch:"consent_id" json:"consent_id"`
+	Outcome        string    `ch:"outcome" json:"outcome"`
+	RecordCount    uint64    `ch:"record_count" json:"record_count"`
+	Channel        string    `ch:"channel" json:"channel"`
+	Jurisdiction   string    `ch:"jurisdiction" json:"jurisdiction"`
+	RequestID      string    `ch:"request_id" json:"request_id"`
+	AttrKeys       []string  `ch:"attr_keys" json:"attr_keys"`
+	AttrValues     []string  `ch:"attr_values" json:"attr_values"`
+	IngestedAt     time.Time `ch:"ingested_at" json:"ingested_at"`
+	IngestSeq      uint64    `ch:"ingest_seq" json:"ingest_seq"`
+	BatchID        string    `ch:"batch_id" json:"batch_id"`
 }
 
 // AppendLeaf appends the canonical encoding of e (see StoredEvent) to dst.
@@ -78,27 +78,27 @@ func (e *StoredEvent) AppendLeaf(dst []byte) []byte {
 // StoredConsent is one row of consent_events, every column, as stored; its
 // canonical encoding follows the rules of StoredEvent.
 type StoredConsent struct {
-	ConsentEventID string    `ch:"consent_event_id"`
-	ConsentID      string    `ch:"consent_id"`
-	SubjectID      string    `ch:"subject_id"`
-	RecipientID    string    `ch:"recipient_id"`
-	Status         string    `ch:"status"`
-	Purposes       []string  `ch:"purposes"`
-	DataCategories []string  `ch:"data_categories"`
-	EffectiveAt    time.Time `ch:"effective_at"`
-	EffectiveNS    int64     `ch:"effective_ns"`
-	HasExpiry      uint8     `ch:"has_expiry"`
-	ExpiresAt      time.Time `ch:"expires_at"`
-	ExpiresNS      int64     `ch:"expires_ns"`
-	Method         string    `ch:"method"`
-	NoticeVersion  string    `ch:"notice_version"`
-	Jurisdiction   string    `ch:"jurisdiction"`
-	ProofSHA256    string    `ch:"proof_sha256"`
-	AttrKeys       []string  `ch:"attr_keys"`
-	AttrValues     []string  `ch:"attr_values"`
-	IngestedAt     time.Time `ch:"ingested_at"`
-	IngestSeq      uint64    `ch:"ingest_seq"`
-	BatchID        string    `ch:"batch_id"`
+	ConsentEventID string    `ch:"consent_event_id" json:"consent_event_id"`
+	ConsentID      string    `ch:"consent_id" json:"consent_id"`
+	SubjectID      string    `ch:"subject_id" json:"subject_id"`
+	RecipientID    string    `ch:"recipient_id" json:"recipient_id"`
+	Status         string    `ch:"status" json:"status"`
+	Purposes       []string  `ch:"purposes" json:"purposes"`
+	DataCategories []string  `ch:"data_categories" json:"data_categories"`
+	EffectiveAt    time.Time `ch:"effective_at" json:"effective_at"`
+	EffectiveNS    int64     `ch:"effective_ns" json:"effective_ns"`
+	HasExpiry      uint8     `ch:"has_expiry" json:"has_expiry"`
+	ExpiresAt      time.Time `ch:"expires_at" json:"expires_at"`
+	ExpiresNS      int64     `ch:"expires_ns" json:"expires_ns"`
+	Method         string    `ch:"method" json:"method"`
+	NoticeVersion  string    `ch:"notice_version" json:"notice_version"`
+	Jurisdiction   string    `ch:"jurisdiction" json:"jurisdiction"`
+	ProofSHA256    string    `ch:"proof_sha256" json:"proof_sha256"`
+	AttrKeys       []string  `ch:"attr_keys" json:"attr_keys"`
+	AttrValues     []string  `ch:"attr_values" json:"attr_values"`
+	IngestedAt     time.Time `ch:"ingested_at" json:"ingested_at"`
+	IngestSeq      uint64    `ch:"ingest_seq" json:"ingest_seq"`
+	BatchID        string    `ch:"batch_id" json:"batch_id"`
 }
 
 // AppendLeaf appends the canonical encoding of c (see StoredEvent) to dst.

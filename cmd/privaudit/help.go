@@ -56,6 +56,8 @@ Generates a month of data, ingests it through a privaudit serve process and time
 report next to ClickHouse reading the same rows raw.`,
 	"verify":          verifyUsage,
 	"verify verdicts": verifyUsage,
+	"prove":           proveUsage,
+	"verify-proof":    verifyProofUsage,
 	"hold":            holdUsage,
 	"hold set":        holdUsage,
 	"hold lift":       holdUsage,

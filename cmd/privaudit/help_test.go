@@ -43,6 +43,8 @@ func TestSubcommandHelp(t *testing.T) {
 		{[]string{"verify", "--help"}, []string{"privaudit verify verdicts"}},
 		{[]string{"verify", "verdicts", "--help"}, []string{"privaudit verify verdicts", "-max-listed"}},
 		{[]string{"version", "--help"}, []string{"privaudit version"}},
+		{[]string{"prove", "--help"}, []string{"privaudit prove EVENT_ID", "-checkpoint-size", "-out"}},
+		{[]string{"help", "verify-proof"}, []string{"privaudit verify-proof FILE --key PUB", "-key"}},
 		{[]string{"key", "--help"}, []string{"privaudit key create", "privaudit key show"}},
 		{[]string{"key", "create", "--help"}, []string{"privaudit key create", "-name"}},
 		{[]string{"token", "revoke", "--help"}, []string{"privaudit token revoke", "-id"}},

@@ -53,6 +53,8 @@ Data:
   verify verdicts --from D --to D
                                recompute every event's verdict and compare it with the
                                verdict store (exit 3 when some differ)
+  prove EVENT_ID [--out FILE]  write a self-contained inclusion proof of one stored record
+  verify-proof FILE --key PUB  check a proof offline with the verifier key (no server)
 Other:
   version                      print the version
 
@@ -121,9 +123,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"demo":     m.demo,
 		"bench":    m.bench,
 		"verify":   m.verify,
+		"prove":    m.prove,
 		"hold":     m.hold,
 		"version":  func(context.Context, []string) error { fmt.Fprintln(stdout, "privaudit", version); return nil },
 	}
+	commands["verify-proof"] = m.verifyProof
 	f, ok := commands[cmd]
 	if !ok {
 		return usageError{fmt.Sprintf("unknown command %q%s; run `privaudit help`", cmd, queries.DidYouMean(cmd, slices.Sorted(maps.Keys(commands))))}
