@@ -105,8 +105,9 @@ type Checkpoint struct {
 var ErrCheckpointKey = errors.New("checkpoint is not signed by the given key (signed by another key, or altered since)")
 
 // OpenCheckpoint checks a signed checkpoint note with the verifier key v
-// and parses its C2SP tlog-checkpoint body; its origin must be the key's
-// name.
+// and parses its C2SP tlog-checkpoint body (ParseCheckpoint); its origin
+// must be the key's name. A signature in non-canonical base64 (stray
+// padding bits, which note accepts) is refused: the note was changed.
 func OpenCheckpoint(signed []byte, v note.Verifier) (Checkpoint, error) {
 	n, err := note.Open(signed, note.VerifierList(v))
 	if err != nil {
@@ -115,21 +116,19 @@ func OpenCheckpoint(signed []byte, v note.Verifier) (Checkpoint, error) {
 		if errors.As(err, &unverified) || errors.As(err, &invalid) {
 			return Checkpoint{}, ErrCheckpointKey
 		}
-		return Checkpoint{}, fmt.Errorf("checkpoint: %w", err)
+		return Checkpoint{}, fmt.Errorf("checkpoint: not a valid signed note: %w", err)
 	}
-	lines := strings.SplitN(n.Text, "\n", 4)
-	if len(lines) < 4 {
-		return Checkpoint{}, errors.New("checkpoint: want origin, size and root hash lines")
+	for _, sig := range append(n.Sigs, n.UnverifiedSigs...) {
+		if _, err := base64.StdEncoding.Strict().DecodeString(sig.Base64); err != nil {
+			return Checkpoint{}, fmt.Errorf("checkpoint signature of %s: not canonical base64: it was changed after signing", sig.Name)
+		}
 	}
-	c := Checkpoint{Origin: lines[0]}
+	var c Checkpoint
+	if c.Origin, c.Size, c.Root, err = ParseCheckpoint(n.Text); err != nil {
+		return Checkpoint{}, err
+	}
 	if c.Origin != v.Name() {
-		return Checkpoint{}, fmt.Errorf("checkpoint: origin %q is not the key's name %q", c.Origin, v.Name())
-	}
-	if c.Size, err = strconv.ParseUint(lines[1], 10, 64); err != nil || strconv.FormatUint(c.Size, 10) != lines[1] {
-		return Checkpoint{}, fmt.Errorf("checkpoint: size line %q is not a decimal tree size", lines[1])
-	}
-	if c.Root, err = base64.StdEncoding.Strict().DecodeString(lines[2]); err != nil || len(c.Root) != 32 {
-		return Checkpoint{}, fmt.Errorf("checkpoint: root line %q is not a base64 SHA-256 hash", lines[2])
+		return Checkpoint{}, fmt.Errorf("checkpoint origin %q is not the verifier key's log %q: the checkpoint is of another log", c.Origin, v.Name())
 	}
 	return c, nil
 }
