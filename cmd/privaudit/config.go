@@ -137,6 +137,9 @@ type ProofConfig struct {
 	KeyFile string `yaml:"key_file" env:"PROOF_KEY_FILE"`
 	// ExportDir receives each checkpoint as a file as it is made (default none).
 	ExportDir string `yaml:"export_dir" env:"PROOF_EXPORT_DIR"`
+	// VerifyInterval is how often serve runs privaudit verify, with its
+	// result on /metrics (default 24h; 0 never).
+	VerifyInterval time.Duration `yaml:"verify_interval" env:"PROOF_VERIFY_INTERVAL"`
 }
 
 // DefaultConfig is the configuration before any file, variable or flag.
@@ -161,7 +164,7 @@ func DefaultConfig() Config {
 		Retention: RetentionConfig{AccessEventsMonths: retention.DefaultMonths, ConsentEventsMonths: retention.DefaultMonths,
 			AccessVerdictsMonths: retention.DefaultMonths, IngestBatchesMonths: retention.DefaultMonths,
 			ReportRunsMonths: retention.DefaultMonths, ReportDeliveriesMonths: retention.DefaultMonths, Every: retention.DefaultEvery},
-		Proof: ProofConfig{Enabled: true, CheckpointInterval: time.Minute},
+		Proof: ProofConfig{Enabled: true, CheckpointInterval: time.Minute, VerifyInterval: 24 * time.Hour},
 	}
 }
 
@@ -293,6 +296,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Schema().Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Proof.CheckpointInterval < 0 || c.Proof.VerifyInterval < 0 {
+		errs = append(errs, fmt.Errorf("proof.checkpoint_interval %s and proof.verify_interval %s must not be negative (verify_interval 0: never)", c.Proof.CheckpointInterval, c.Proof.VerifyInterval))
 	}
 	if c.Ingest.SpoolMaxBytes < 1<<20 {
 		errs = append(errs, fmt.Errorf("ingest.spool_max_bytes %d: at least 1 MiB", c.Ingest.SpoolMaxBytes))

@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/ingest"
+	"github.com/privaudit/privaudit/audit/proof"
 )
 
 // defaultKeyName names a proof key created without --name: the origin line
@@ -83,5 +85,15 @@ func (m *Main) startCheckpoints(ctx context.Context, s *server, reg prometheus.R
 		return err
 	}
 	go cp.Run(ctx)
+	if m.Config.Proof.VerifyInterval > 0 {
+		v, err := note.NewVerifier(key.Verifier)
+		if err != nil {
+			return fmt.Errorf("proof key: %w", err)
+		}
+		job := proof.NewJob(proof.JobOptions{Interval: m.Config.Proof.VerifyInterval, Registerer: reg,
+			Verify:    m.verifyOptions(s.st.Conn, v),
+			Externals: func() ([]proof.External, error) { return m.externalCheckpoints(nil) }})
+		go job.Run(ctx)
+	}
 	return nil
 }

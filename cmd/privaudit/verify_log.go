@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/privaudit/privaudit/audit"
@@ -50,8 +51,7 @@ func (m *Main) verifyLog(ctx context.Context, args []string) error {
 	}); err != nil {
 		return err
 	}
-	o := proof.Options{Schema: m.Config.Schema(), MaxListed: maxListed, RecheckAfter: recheck, Logger: m.Log}
-	var err error
+	var bounds [2]time.Time
 	for i, b := range []string{from, to} {
 		if b == "" {
 			continue
@@ -60,15 +60,17 @@ func (m *Main) verifyLog(ctx context.Context, args []string) error {
 		if err != nil {
 			return usageError{fmt.Sprintf("--%s: %v", []string{"from", "to"}[i], err)}
 		}
-		*[]*time.Time{&o.From, &o.To}[i] = t
+		bounds[i] = t
 	}
-	if !o.From.IsZero() && !o.To.IsZero() && !o.From.Before(o.To) {
+	if !bounds[0].IsZero() && !bounds[1].IsZero() && !bounds[0].Before(bounds[1]) {
 		return usageError{fmt.Sprintf("--from %s must be before --to %s (the period is [from, to))", from, to)}
 	}
-	if o.Verifier, err = m.verifierKey(key); err != nil {
+	verifier, err := m.verifierKey(key)
+	if err != nil {
 		return err
 	}
-	if o.External, err = m.externalCheckpoints(external); err != nil {
+	ext, err := m.externalCheckpoints(external)
+	if err != nil {
 		return err
 	}
 	st, err := m.openStorage(ctx)
@@ -76,7 +78,8 @@ func (m *Main) verifyLog(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	o.Conn = st.Conn
+	o := m.verifyOptions(st.Conn, verifier)
+	o.External, o.From, o.To, o.MaxListed, o.RecheckAfter = ext, bounds[0], bounds[1], maxListed, recheck
 	res, err := proof.Verify(ctx, o)
 	if err != nil {
 		return err
@@ -86,6 +89,12 @@ func (m *Main) verifyLog(ctx context.Context, args []string) error {
 		return findingsError{res}
 	}
 	return nil
+}
+
+// verifyOptions are the options of every verify of the proof log: the
+// connection, schema, verifier key and retention drops.
+func (m *Main) verifyOptions(conn driver.Conn, v note.Verifier) proof.Options {
+	return proof.Options{Conn: conn, Schema: m.Config.Schema(), Verifier: v, Logger: m.Log}
 }
 
 // verifierKey is the verifier key given (the key itself or a file holding
