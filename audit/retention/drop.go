@@ -13,6 +13,9 @@ import (
 // drop records the intent to drop the partition of d, drops it and records
 // it done. A crash after the intent leaves it for rollForward.
 func (j *Job) drop(ctx context.Context, t Table, d Drop) error {
+	if err := j.seal(ctx, t, &d); err != nil {
+		return err
+	}
 	d.Status = StatusIntent
 	if err := j.record(ctx, d, 1); err != nil {
 		return err
@@ -41,17 +44,15 @@ func (j *Job) finish(ctx context.Context, t Table, d Drop) error {
 // done records the intent d done, once its partition is gone.
 func (j *Job) done(ctx context.Context, d Drop) error {
 	d.Status, d.DoneAt = StatusDone, j.o.Now().UTC().Truncate(time.Second)
+	if err := j.resealStored(ctx, &d); err != nil {
+		return err
+	}
 	if err := j.record(ctx, d, 2); err != nil {
 		return err
 	}
 	j.dropped.Inc()
 	j.o.Logger.Info("retention: partition dropped", "table", d.Table, "partition", d.Partition,
 		"rows", d.Rows, "from", d.From, "to", d.To, "retention_months", d.Months)
-	if j.o.Seal != nil {
-		if err := j.o.Seal(ctx, d); err != nil {
-			return fmt.Errorf("retention: seal drop %s: %w", d.ID, err)
-		}
-	}
 	return nil
 }
 
@@ -85,7 +86,7 @@ func (j *Job) record(ctx context.Context, d Drop, version uint64) error {
 		return fmt.Errorf("retention: record drop of %s %s: %w", d.Table, d.Partition, err)
 	}
 	err = b.Append(d.ID, d.DB, d.Table, d.Partition, d.From, d.To, d.MinTime.UTC(), d.MaxTime.UTC(), d.Rows,
-		uint16(d.Months), d.Status, d.Detail, d.Job, d.Instance, d.IntendedAt, d.DoneAt.UTC(), "", version)
+		uint16(d.Months), d.Status, d.Detail, d.Job, d.Instance, d.IntendedAt, d.DoneAt.UTC(), d.Signature, version)
 	if err == nil {
 		err = b.Send()
 	}
@@ -150,7 +151,7 @@ func (j *Job) openIntents(ctx context.Context) ([]Drop, error) {
 		var d Drop
 		var months uint16
 		if err := rows.Scan(&d.ID, &d.DB, &d.Table, &d.Partition, &d.From, &d.To, &d.MinTime, &d.MaxTime, &d.Rows,
-			&months, &d.Job, &d.Instance, &d.IntendedAt); err != nil {
+			&months, &d.Job, &d.Instance, &d.IntendedAt, &d.Signature); err != nil {
 			return nil, fmt.Errorf("retention: read unfinished drops: %w", err)
 		}
 		d.Months, d.Status = int(months), StatusIntent
@@ -194,7 +195,7 @@ func Drops(ctx context.Context, conn driver.Conn, s queries.Schema) ([]Drop, err
 		var d Drop
 		var months uint16
 		if err := rows.Scan(&d.ID, &d.DB, &d.Table, &d.Partition, &d.From, &d.To, &d.MinTime, &d.MaxTime, &d.Rows,
-			&months, &d.Status, &d.Detail, &d.Job, &d.Instance, &d.IntendedAt, &d.DoneAt); err != nil {
+			&months, &d.Status, &d.Detail, &d.Job, &d.Instance, &d.IntendedAt, &d.DoneAt, &d.Signature); err != nil {
 			return nil, fmt.Errorf("retention: read drops: %w", err)
 		}
 		d.Months = int(months)
