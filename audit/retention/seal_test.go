@@ -236,6 +236,9 @@ func TestSealedDropTampering(t *testing.T) {
 	}
 	before := sealed(t, env, vkey)
 	may, aug := before["access_events/202605"], before["consent_events/202608"]
+	if len(may.Leaves) == 0 || may.Problem != "" || aug.Problem != "" {
+		t.Fatalf("before tampering: May %+v, August %+v", may, aug)
+	}
 	mutate(t, env, "retention_drop_leaves", "UPDATE last_leaf = last_leaf + 1 WHERE drop_id = ? AND first_leaf = ?", may.DropID, may.Leaves[0].First)
 	mutate(t, env, "retention_drops", "UPDATE signature = replaceOne(signature, 'row_count 12', 'row_count 11') WHERE drop_id = ?", aug.DropID)
 	after := sealed(t, env, vkey)
