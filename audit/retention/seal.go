@@ -127,6 +127,22 @@ func (d Drop) seal(runs []audit.LeafRange) audit.DropSeal {
 // show` prints it): unsigned, signed by another key, or leaf runs altered
 // since signed.
 func SealedDrops(ctx context.Context, conn driver.Conn, s queries.Schema, verifierKey string) ([]audit.SealedDrop, error) {
+	all, err := AllSealedDrops(ctx, conn, s, verifierKey)
+	if err != nil {
+		return nil, err
+	}
+	var out []audit.SealedDrop
+	for _, d := range all {
+		if i := tableIndex(d.Table); i >= 0 && Tables[i].Kind != "" {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// AllSealedDrops is SealedDrops for the drops of every table (those of
+// tables whose records are not leaves have no Leaves).
+func AllSealedDrops(ctx context.Context, conn driver.Conn, s queries.Schema, verifierKey string) ([]audit.SealedDrop, error) {
 	v, err := note.NewVerifier(verifierKey)
 	if err != nil {
 		return nil, fmt.Errorf("retention: verifier key %q: %w (want name+hash+key, as `privaudit key show` prints it)", verifierKey, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,10 +71,38 @@ func TestServeSealsRetentionDrops(t *testing.T) {
 			if d.Table != "access_events" || d.Partition != "201901" || d.Rows != 5 || d.Problem != "" || audit.LeafCount(d.Leaves) != 5 {
 				t.Fatalf("sealed drop %+v: want access_events 201901, 5 rows and 5 leaves, seal verifying", d)
 			}
+			listDrops(t, dataDir)
 			return
 		}
 		if len(ds) > 1 || time.Now().After(deadline) {
 			t.Fatalf("sealed drops %+v: want the drop of January 2019 within 2 minutes", ds)
 		}
+	}
+}
+
+// listDrops checks `privaudit retention drops`: the drop of January 2019
+// (and of access_verdicts) reads signed under the proof key, UNSIGNED
+// under another key.
+func listDrops(t *testing.T, dataDir string) {
+	t.Helper()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"retention", "drops", "--data-dir", dataDir}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	line := grepLines(out.String(), "privaudit.access_events")
+	if !strings.Contains(line, "201901") || !strings.HasSuffix(strings.Join(strings.Fields(line), " "), "201901 5 5 signed") ||
+		strings.Contains(out.String(), "UNSIGNED") {
+		t.Fatalf("retention drops:\n%s\nwant January 2019 of access_events, 5 rows, 5 leaves, signed", out.String())
+	}
+	other, err := audit.CreateProofKey(filepath.Join(t.TempDir(), "other.key"), "privaudit-other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"retention", "drops", "--data-dir", dataDir, "--verifier-key", other}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if line := grepLines(out.String(), "privaudit.access_events"); !strings.Contains(line, "UNSIGNED: signed by another key") {
+		t.Fatalf("retention drops under another key:\n%s\nwant January 2019 UNSIGNED: signed by another key", out.String())
 	}
 }
