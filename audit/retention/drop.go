@@ -98,7 +98,9 @@ func (j *Job) record(ctx context.Context, d Drop, version uint64) error {
 
 // rollForward finishes each intent left by a crash: a partition already
 // gone is recorded done; one still there is dropped, unless a hold set
-// since keeps it (the intent is then recorded cancelled).
+// since keeps it or it now holds other proof log leaves than the intent
+// sealed (the intent is then recorded cancelled, and the partition is
+// dropped afresh by the run).
 func (j *Job) rollForward(ctx context.Context) error {
 	open, err := j.openIntents(ctx)
 	if err != nil {
@@ -122,12 +124,12 @@ func (j *Job) rollForward(ctx context.Context) error {
 			}
 			continue
 		}
-		why, err := j.heldBy(ctx, t, d)
+		why, err := j.stale(ctx, t, d)
 		if err != nil {
 			return err
 		}
 		if why != "" {
-			d.Status, d.Detail = StatusCancelled, "kept: legal hold set since the intent: "+why
+			d.Status, d.Detail = StatusCancelled, why
 			if err := j.record(ctx, d, 2); err != nil {
 				return err
 			}
@@ -138,6 +140,19 @@ func (j *Job) rollForward(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// stale says why the intent d, whose partition is still there, must not
+// be carried out now, or "".
+func (j *Job) stale(ctx context.Context, t Table, d Drop) (string, error) {
+	why, err := j.heldBy(ctx, t, d)
+	if err != nil {
+		return "", err
+	}
+	if why != "" {
+		return "kept: legal hold set since the intent: " + why, nil
+	}
+	return j.leavesMoved(ctx, t, d)
 }
 
 func (j *Job) openIntents(ctx context.Context) ([]Drop, error) {

@@ -3,6 +3,7 @@ package retention
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"golang.org/x/mod/sumdb/note"
@@ -95,6 +96,28 @@ func (j *Job) resealStored(ctx context.Context, d *Drop) error {
 		return err
 	}
 	return j.sign(d, runs)
+}
+
+// leavesMoved says why the intent d may not be carried out as sealed: its
+// partition now holds other leaves than the runs stored for d (records
+// stored into it since the intent); "" when they are the same.
+func (j *Job) leavesMoved(ctx context.Context, t Table, d Drop) (string, error) {
+	if t.Kind == "" {
+		return "", nil
+	}
+	now, err := j.partitionLeaves(ctx, t, d.Partition)
+	if err != nil {
+		return "", err
+	}
+	sealed, err := storedLeaves(ctx, j.o.Conn, j.sql["drop_leaves"], d.ID)
+	if err != nil {
+		return "", err
+	}
+	if slices.Equal(now, sealed) {
+		return "", nil
+	}
+	return fmt.Sprintf("records stored into the partition since the intent (%d proof log leaves, %d sealed): dropped afresh",
+		audit.LeafCount(now), audit.LeafCount(sealed)), nil
 }
 
 func storedLeaves(ctx context.Context, conn driver.Conn, sql, dropID string) ([]audit.LeafRange, error) {

@@ -365,3 +365,50 @@ func TestSealedDropAfterCrash(t *testing.T) {
 		})
 	}
 }
+
+// TestSealedDropLateRecord: a record stored into a partition between a
+// crashed intent and its roll-forward is not dropped outside the seal: the
+// intent is cancelled and the partition dropped afresh, sealed with every
+// leaf it held, the late record's included.
+func TestSealedDropLateRecord(t *testing.T) {
+	env := proofEnv(t)
+	ctx := context.Background()
+	key, vkey := proofKey(t, "privaudit-test")
+	crashed := errors.New("crash")
+	var first string
+	crash := func(st string, d retention.Drop) error {
+		if st == retention.StageIntent && first == "" {
+			first = d.ID
+			return crashed
+		}
+		return nil
+	}
+	// The run crashed at the access_events intent goes on to drop
+	// consent_events, so their leaves are read before it.
+	truth := leafTruth(t, ctx, env.Conn, env.Schema)
+	if err := sealJob(t, env, key, now, crash).Run(ctx); !errors.Is(err, crashed) {
+		t.Fatalf("run with a crash: %v", err)
+	}
+	late := time.Date(2026, 5, 28, 8, 0, 0, 0, time.UTC)
+	env.Ingest(t, audit.KindEvents, ingesttest.WireEvent("e-late", "s-1", "acme", "marketing", "", late, "contact")+"\n")
+	truth["access_events/202605"] = leafTruth(t, ctx, env.Conn, env.Schema)["access_events/202605"]
+	if n := len(truth["access_events/202605"]); n != 13 {
+		t.Fatalf("May holds %d access event leaves after the late record, want 13", n)
+	}
+	if err := sealJob(t, env, key, now, nil).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := sealed(t, env, vkey)
+	wantSealed(t, got, truth, pastRetention...)
+	if got["access_events/202605"].DropID == first {
+		t.Fatalf("the intent sealed before the late record was carried out")
+	}
+	all, err := retention.Drops(ctx, env.Conn, env.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(all, func(d retention.Drop) bool { return d.ID == first })
+	if i < 0 || all[i].Status != retention.StatusCancelled || !strings.Contains(all[i].Detail, "records stored into the partition since the intent") {
+		t.Fatalf("the interrupted intent %s reads %+v, want cancelled naming the late records", first, all)
+	}
+}
