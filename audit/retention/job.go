@@ -56,8 +56,8 @@ type Options struct {
 	// Crash, when set, is called at each stage of a drop; an error stops
 	// the run there as a crash would (tests).
 	Crash func(stage string, d Drop) error
-	// Key, when set, signs each drop of a table whose records are proof
-	// log leaves (audit.DropSeal); without it those drops stay unsigned.
+	// Key, when set, signs each drop with the proof log leaves it removes
+	// (audit.DropSeal); without it drops stay unsigned.
 	Key *audit.ProofKey
 }
 
