@@ -13,6 +13,9 @@ import (
 // drop records the intent to drop the partition of d, drops it and records
 // it done. A crash after the intent leaves it for rollForward.
 func (j *Job) drop(ctx context.Context, t Table, d Drop) error {
+	if err := j.seal(ctx, t, &d); err != nil {
+		return err
+	}
 	d.Status = StatusIntent
 	if err := j.record(ctx, d, 1); err != nil {
 		return err
@@ -41,17 +44,15 @@ func (j *Job) finish(ctx context.Context, t Table, d Drop) error {
 // done records the intent d done, once its partition is gone.
 func (j *Job) done(ctx context.Context, d Drop) error {
 	d.Status, d.DoneAt = StatusDone, j.o.Now().UTC().Truncate(time.Second)
+	if err := j.resealStored(ctx, &d); err != nil {
+		return err
+	}
 	if err := j.record(ctx, d, 2); err != nil {
 		return err
 	}
 	j.dropped.Inc()
 	j.o.Logger.Info("retention: partition dropped", "table", d.Table, "partition", d.Partition,
 		"rows", d.Rows, "from", d.From, "to", d.To, "retention_months", d.Months)
-	if j.o.Seal != nil {
-		if err := j.o.Seal(ctx, d); err != nil {
-			return fmt.Errorf("retention: seal drop %s: %w", d.ID, err)
-		}
-	}
 	return nil
 }
 
@@ -85,7 +86,7 @@ func (j *Job) record(ctx context.Context, d Drop, version uint64) error {
 		return fmt.Errorf("retention: record drop of %s %s: %w", d.Table, d.Partition, err)
 	}
 	err = b.Append(d.ID, d.DB, d.Table, d.Partition, d.From, d.To, d.MinTime.UTC(), d.MaxTime.UTC(), d.Rows,
-		uint16(d.Months), d.Status, d.Detail, d.Job, d.Instance, d.IntendedAt, d.DoneAt.UTC(), "", version)
+		uint16(d.Months), d.Status, d.Detail, d.Job, d.Instance, d.IntendedAt, d.DoneAt.UTC(), d.Signature, version)
 	if err == nil {
 		err = b.Send()
 	}
@@ -97,7 +98,9 @@ func (j *Job) record(ctx context.Context, d Drop, version uint64) error {
 
 // rollForward finishes each intent left by a crash: a partition already
 // gone is recorded done; one still there is dropped, unless a hold set
-// since keeps it (the intent is then recorded cancelled).
+// since keeps it or it now holds other proof log leaves than the intent
+// sealed (the intent is then recorded cancelled, and the partition is
+// dropped afresh by the run).
 func (j *Job) rollForward(ctx context.Context) error {
 	open, err := j.openIntents(ctx)
 	if err != nil {
@@ -121,12 +124,12 @@ func (j *Job) rollForward(ctx context.Context) error {
 			}
 			continue
 		}
-		why, err := j.heldBy(ctx, t, d)
+		why, err := j.stale(ctx, t, d)
 		if err != nil {
 			return err
 		}
 		if why != "" {
-			d.Status, d.Detail = StatusCancelled, "kept: legal hold set since the intent: "+why
+			d.Status, d.Detail = StatusCancelled, why
 			if err := j.record(ctx, d, 2); err != nil {
 				return err
 			}
@@ -137,6 +140,19 @@ func (j *Job) rollForward(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// stale says why the intent d, whose partition is still there, must not
+// be carried out now, or "".
+func (j *Job) stale(ctx context.Context, t Table, d Drop) (string, error) {
+	why, err := j.heldBy(ctx, t, d)
+	if err != nil {
+		return "", err
+	}
+	if why != "" {
+		return "kept: legal hold set since the intent: " + why, nil
+	}
+	return j.leavesMoved(ctx, t, d)
 }
 
 func (j *Job) openIntents(ctx context.Context) ([]Drop, error) {
@@ -150,7 +166,7 @@ func (j *Job) openIntents(ctx context.Context) ([]Drop, error) {
 		var d Drop
 		var months uint16
 		if err := rows.Scan(&d.ID, &d.DB, &d.Table, &d.Partition, &d.From, &d.To, &d.MinTime, &d.MaxTime, &d.Rows,
-			&months, &d.Job, &d.Instance, &d.IntendedAt); err != nil {
+			&months, &d.Job, &d.Instance, &d.IntendedAt, &d.Signature); err != nil {
 			return nil, fmt.Errorf("retention: read unfinished drops: %w", err)
 		}
 		d.Months, d.Status = int(months), StatusIntent
@@ -194,7 +210,7 @@ func Drops(ctx context.Context, conn driver.Conn, s queries.Schema) ([]Drop, err
 		var d Drop
 		var months uint16
 		if err := rows.Scan(&d.ID, &d.DB, &d.Table, &d.Partition, &d.From, &d.To, &d.MinTime, &d.MaxTime, &d.Rows,
-			&months, &d.Status, &d.Detail, &d.Job, &d.Instance, &d.IntendedAt, &d.DoneAt); err != nil {
+			&months, &d.Status, &d.Detail, &d.Job, &d.Instance, &d.IntendedAt, &d.DoneAt, &d.Signature); err != nil {
 			return nil, fmt.Errorf("retention: read drops: %w", err)
 		}
 		d.Months = int(months)

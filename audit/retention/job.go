@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/queries"
 )
 
@@ -55,9 +56,9 @@ type Options struct {
 	// Crash, when set, is called at each stage of a drop; an error stops
 	// the run there as a crash would (tests).
 	Crash func(stage string, d Drop) error
-	// Seal, when set, is called with each drop once recorded done, so the
-	// signed checkpoints can sign it.
-	Seal func(ctx context.Context, d Drop) error
+	// Key, when set, signs each drop with the proof log leaves it removes
+	// (audit.DropSeal); without it drops stay unsigned.
+	Key *audit.ProofKey
 }
 
 // Drop is one recorded retention decision about a partition.
@@ -71,6 +72,9 @@ type Drop struct {
 	Status, Detail             string
 	Job, Instance              string
 	IntendedAt, DoneAt         time.Time
+	// Signature is the drop's signed seal (audit.ProofKey.SignDrop), ""
+	// when unsigned.
+	Signature string
 }
 
 // Job enforces the retention policy.
@@ -108,8 +112,11 @@ func NewJob(o Options) (*Job, error) {
 		return nil, err
 	}
 	j := &Job{o: o, holds: holds, sql: map[string]string{}}
-	names := []string{"parts", "record_drop", "open_intents", "is_leader"}
+	names := []string{"parts", "record_drop", "open_intents", "is_leader", "insert_drop_leaves", "drop_leaves"}
 	for _, t := range Tables {
+		if t.Kind != "" {
+			names = append(names, "leaves_"+t.Name)
+		}
 		names = append(names, "stats_"+t.Name, "drop_"+t.Name)
 		if t.Subject {
 			names = append(names, "held_"+t.Name)

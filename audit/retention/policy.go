@@ -32,14 +32,17 @@ type Table struct {
 	// floor applies); Subject that it has a subject_id column, so a
 	// subject's legal hold applies to it.
 	Record, Subject bool
+	// Kind is the proof log kind of the table's records ('events',
+	// 'consents'), "" when they are not proof log leaves.
+	Kind string
 }
 
 // Tables are the tables partitioned by month, in the order the job visits
 // them. Tables not partitioned by month (keys, tokens, leases, these
 // bookkeeping tables) are kept.
 var Tables = []Table{
-	{Name: "access_events", Record: true, Subject: true},
-	{Name: "consent_events", Record: true, Subject: true},
+	{Name: "access_events", Record: true, Subject: true, Kind: "events"},
+	{Name: "consent_events", Record: true, Subject: true, Kind: "consents"},
 	{Name: "access_verdicts", Record: true, Subject: true},
 	{Name: "ingest_batches", Meta: true},
 	{Name: "report_runs", Meta: true},

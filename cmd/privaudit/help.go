@@ -62,6 +62,8 @@ report next to ClickHouse reading the same rows raw.`,
 	"hold set":        holdUsage,
 	"hold lift":       holdUsage,
 	"hold list":       holdUsage,
+	"retention":       "usage: privaudit retention drops [--verifier-key KEY]",
+	"retention drops": "usage: privaudit retention drops [--verifier-key KEY]\nLists every partition the retention job dropped (privaudit_meta.retention_drops), with the\nrows and proof log leaves it removed and whether its seal verifies: signed, or UNSIGNED and why.",
 	"version":         "usage: privaudit version\nPrints the version.",
 }
 
@@ -79,7 +81,7 @@ func isHelpArg(a string) bool {
 // subcommands print their own, with their flags, from Main.parse.
 func groupHelp(w io.Writer, cmd string, rest []string) bool {
 	switch cmd {
-	case "token", "ingest", "report", "schedule", "version", "hold", "key":
+	case "token", "ingest", "report", "schedule", "version", "hold", "key", "retention":
 	default:
 		return false
 	}

@@ -50,6 +50,8 @@ func TestSubcommandHelp(t *testing.T) {
 		{[]string{"token", "revoke", "--help"}, []string{"privaudit token revoke", "-id"}},
 		{[]string{"hold", "--help"}, []string{"privaudit hold set"}},
 		{[]string{"hold", "set", "--help"}, []string{"privaudit hold", "-reason"}},
+		{[]string{"retention", "--help"}, []string{"privaudit retention drops"}},
+		{[]string{"retention", "drops", "--help"}, []string{"privaudit retention drops", "-verifier-key"}},
 		{[]string{"hold", "--help"}, []string{"privaudit hold set"}},
 		{[]string{"hold", "set", "--help"}, []string{"privaudit hold set", "-subject", "-reason"}},
 	}

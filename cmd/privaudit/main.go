@@ -33,6 +33,8 @@ Server:
                                create an API token (prints it as the last line)
   token revoke --id ID         revoke a token (the API and console sessions refuse it)
   key create | key show        the proof log's signing key; show prints the verifier key
+  retention drops [--verifier-key K]
+                               partitions the retention job dropped, each signed or UNSIGNED
 Client (talk to a running server: PRIVAUDIT_SERVER, PRIVAUDIT_TOKEN):
   ingest events|consents FILE… send NDJSON files (- for stdin)
   report list                  the report catalog with parameters
@@ -126,6 +128,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"prove":    m.prove,
 		"hold":     m.hold,
 		"version":  func(context.Context, []string) error { fmt.Fprintln(stdout, "privaudit", version); return nil },
+
+		"retention": m.retentionCmd,
 	}
 	commands["verify-proof"] = m.verifyProof
 	f, ok := commands[cmd]

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/retention"
 	"github.com/privaudit/privaudit/audit/store"
@@ -20,7 +21,8 @@ import (
 // startRetention mounts the legal-hold endpoints (admin only) and starts
 // the retention job: once at start, then every retention.every, until stop.
 // It runs in `serve`, which holds the writer lease, so in replicated mode
-// only the lease holder drops partitions.
+// only the lease holder drops partitions. With the proof log on, each drop
+// is signed with the proof key (startCheckpoints creates it first).
 func (m *Main) startRetention(ctx context.Context, s *server, mux *http.ServeMux, instance string) error {
 	replicas, err := m.replicaConns(ctx)
 	if err != nil {
@@ -31,8 +33,15 @@ func (m *Main) startRetention(ctx context.Context, s *server, mux *http.ServeMux
 			c.Close()
 		}
 	}
+	var key *audit.ProofKey
+	if m.Config.Proof.Enabled {
+		if key, err = audit.LoadProofKey(m.keyPath()); err != nil {
+			closeReplicas()
+			return fmt.Errorf("retention: the proof key signs each drop: %w", err)
+		}
+	}
 	job, err := retention.NewJob(retention.Options{Conn: s.st.Conn, Replicas: replicas, Schema: m.Config.Schema(),
-		Policy: m.Config.Retention.Policy(), Instance: instance, Registerer: s.metrics, Logger: m.Log})
+		Policy: m.Config.Retention.Policy(), Instance: instance, Registerer: s.metrics, Logger: m.Log, Key: key})
 	if err != nil {
 		closeReplicas()
 		return err
