@@ -124,10 +124,10 @@ type Result struct {
 	Checkpoints, Externals int
 	// Records counts the stored records compared with their leaves.
 	Records uint64
-	// Retained counts the logged records that sealed retention drops
-	// removed, in Drops drops.
+	// Retained counts the logged records that the sealed retention drops
+	// Drops removed.
 	Retained uint64
-	Drops    int
+	Drops    []audit.SealedDrop
 	// Findings lists the first MaxListed findings; Counts counts all.
 	Findings []Finding
 	Counts   map[FindingKind]uint64

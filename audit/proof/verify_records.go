@@ -200,7 +200,7 @@ func (v *verifier) drops(ctx context.Context) (leafRuns, error) {
 			v.add(Finding{Kind: DropUnsealed, Table: d.Table, Key: d.DropID, Detail: fmt.Sprintf("the drop of partition %s is not sealed: %s; the records it removed count as deleted", d.Partition, d.Problem)})
 			continue
 		}
-		v.res.Drops++
+		v.res.Drops = append(v.res.Drops, d)
 		k := kindOf[d.Table]
 		runs[k] = append(runs[k], d.Leaves...)
 	}

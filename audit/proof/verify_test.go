@@ -18,6 +18,7 @@ import (
 	"github.com/privaudit/privaudit/audit/ingest"
 	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
 	"github.com/privaudit/privaudit/audit/proof"
+	"github.com/privaudit/privaudit/audit/retention"
 )
 
 // logEnv is an intake with the proof log, a proof key, and checkpoints
@@ -26,6 +27,7 @@ type logEnv struct {
 	*ingesttest.Env
 	key       *audit.ProofKey
 	verifier  note.Verifier
+	vkey      string
 	cp        *ingest.Checkpointer
 	exportDir string
 }
@@ -34,6 +36,7 @@ func startLog(t *testing.T) *logEnv {
 	t.Helper()
 	e := &logEnv{Env: ingesttest.Start(t, ingesttest.Options{}), exportDir: filepath.Join(t.TempDir(), "exported")}
 	e.key, e.verifier = newKey(t, "bank.example/privaudit")
+	e.vkey = e.key.Verifier
 	var err error
 	e.cp, err = ingest.NewCheckpointer(ingest.CheckpointOptions{Log: e.Ingestor.ProofLog(), Key: e.key, Conn: e.Conn, Schema: e.Schema, ExportDir: e.exportDir})
 	if err != nil {
@@ -111,7 +114,8 @@ func (e *logEnv) verify(t *testing.T, v note.Verifier) *proof.Result {
 		}
 		ext = append(ext, proof.External{Name: filepath.Base(f), Note: b})
 	}
-	res, err := proof.Verify(context.Background(), proof.Options{Conn: e.Conn, Schema: e.Schema, Verifier: v, External: ext})
+	res, err := proof.Verify(context.Background(), proof.Options{Conn: e.Conn, Schema: e.Schema, Verifier: v, External: ext,
+		Drops: func(ctx context.Context) ([]audit.SealedDrop, error) { return retention.SealedDrops(ctx, e.Conn, e.Schema, e.vkey) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +160,7 @@ func names(t *testing.T, r *proof.Result) []string {
 		if f.Kind == proof.LeafMissing {
 			s += fmt.Sprintf(" leaf=%d", f.Leaf)
 		}
-		if f.Table != "" && f.Kind != proof.Copied && f.Batch == "" {
+		if slices.Contains([]proof.FindingKind{proof.Altered, proof.Deleted, proof.Inserted}, f.Kind) && f.Batch == "" {
 			t.Errorf("finding %v does not name its batch", f)
 		}
 		out = append(out, s)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/ingest"
@@ -86,12 +85,11 @@ func (m *Main) startCheckpoints(ctx context.Context, s *server, reg prometheus.R
 	}
 	go cp.Run(ctx)
 	if m.Config.Proof.VerifyInterval > 0 {
-		v, err := note.NewVerifier(key.Verifier)
+		vo, err := m.verifyOptions(s.st.Conn, key.Verifier)
 		if err != nil {
-			return fmt.Errorf("proof key: %w", err)
+			return err
 		}
-		job := proof.NewJob(proof.JobOptions{Interval: m.Config.Proof.VerifyInterval, Registerer: reg,
-			Verify:    m.verifyOptions(s.st.Conn, v),
+		job := proof.NewJob(proof.JobOptions{Interval: m.Config.Proof.VerifyInterval, Registerer: reg, Verify: vo,
 			Externals: func() ([]proof.External, error) { return m.externalCheckpoints(nil) }})
 		go job.Run(ctx)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/proof"
+	"github.com/privaudit/privaudit/audit/retention"
 	"github.com/privaudit/privaudit/reports"
 )
 
@@ -65,7 +66,7 @@ func (m *Main) verifyLog(ctx context.Context, args []string) error {
 	if !bounds[0].IsZero() && !bounds[1].IsZero() && !bounds[0].Before(bounds[1]) {
 		return usageError{fmt.Sprintf("--from %s must be before --to %s (the period is [from, to))", from, to)}
 	}
-	verifier, err := m.verifierKey(key)
+	vkey, err := m.verifierKey(key)
 	if err != nil {
 		return err
 	}
@@ -78,7 +79,10 @@ func (m *Main) verifyLog(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	o := m.verifyOptions(st.Conn, verifier)
+	o, err := m.verifyOptions(st.Conn, vkey)
+	if err != nil {
+		return err
+	}
 	o.External, o.From, o.To, o.MaxListed, o.RecheckAfter = ext, bounds[0], bounds[1], maxListed, recheck
 	res, err := proof.Verify(ctx, o)
 	if err != nil {
@@ -92,41 +96,42 @@ func (m *Main) verifyLog(ctx context.Context, args []string) error {
 }
 
 // verifyOptions are the options of every verify of the proof log: the
-// connection, schema, verifier key and retention drops.
-func (m *Main) verifyOptions(conn driver.Conn, v note.Verifier) proof.Options {
-	return proof.Options{Conn: conn, Schema: m.Config.Schema(), Verifier: v, Logger: m.Log}
+// connection, schema, verifier key and the sealed retention drops.
+func (m *Main) verifyOptions(conn driver.Conn, vkey string) (proof.Options, error) {
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return proof.Options{}, fmt.Errorf("verifier key %q: %w (want name+hash+key, as `privaudit key show` prints)", vkey, err)
+	}
+	schema := m.Config.Schema()
+	return proof.Options{Conn: conn, Schema: schema, Verifier: v, Logger: m.Log,
+		Drops: func(ctx context.Context) ([]audit.SealedDrop, error) {
+			return retention.SealedDrops(ctx, conn, schema, vkey)
+		}}, nil
 }
 
 // verifierKey is the verifier key given (the key itself or a file holding
 // it), or the proof key's.
-func (m *Main) verifierKey(given string) (note.Verifier, error) {
-	text := given
+func (m *Main) verifierKey(given string) (string, error) {
 	if given == "" {
 		k, err := audit.LoadProofKey(m.keyPath())
 		if err != nil {
-			return nil, fmt.Errorf("verify needs the verifier key: %w (or give it with --key)", err)
+			return "", fmt.Errorf("verify needs the verifier key: %w (or give it with --key)", err)
 		}
-		text = k.Verifier
-	} else if b, err := os.ReadFile(given); err == nil {
-		// A file: the verifier key alone, or `key show`'s output; its
-		// last field that parses as a verifier key.
-		fields := strings.Fields(string(b))
-		text = ""
-		for _, f := range slices.Backward(fields) {
-			if _, err := note.NewVerifier(f); err == nil {
-				text = f
-				break
-			}
-		}
-		if text == "" {
-			return nil, fmt.Errorf("--key %s: the file holds no verifier key (name+hash+key, as `privaudit key show` prints)", given)
-		}
+		return k.Verifier, nil
 	}
-	v, err := note.NewVerifier(strings.TrimSpace(text))
+	b, err := os.ReadFile(given)
 	if err != nil {
-		return nil, fmt.Errorf("--key: %q is not a verifier key (name+hash+key, as `privaudit key show` prints): %w", given, err)
+		return strings.TrimSpace(given), nil
 	}
-	return v, nil
+	// A file: the verifier key alone, or what `key show` printed: its
+	// last field that parses as a verifier key.
+	fields := strings.Fields(string(b))
+	for _, f := range slices.Backward(fields) {
+		if _, err := note.NewVerifier(f); err == nil {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("--key %s: the file holds no verifier key (name+hash+key, as `privaudit key show` prints)", given)
 }
 
 // externalCheckpoints reads the checkpoints given, or by default those of
@@ -179,8 +184,11 @@ func printVerify(w io.Writer, r *proof.Result, o proof.Options) {
 		scope = fmt.Sprintf("the records ingested in [%s, %s)", fmtBound(o.From), fmtBound(o.To))
 	}
 	fmt.Fprintf(w, "records: %s recomputed, %d rows\n", scope, r.Records)
-	if r.Retained > 0 || r.Drops > 0 {
-		fmt.Fprintf(w, "retention: %d logged records removed by %d sealed retention drops (not tampering)\n", r.Retained, r.Drops)
+	if r.Retained > 0 || len(r.Drops) > 0 {
+		fmt.Fprintf(w, "retention: %d logged records removed by %d sealed retention drops (not tampering):\n", r.Retained, len(r.Drops))
+		for _, d := range r.Drops {
+			fmt.Fprintf(w, "  %s partition %s: %d rows dropped %s (drop %s, signed)\n", d.Table, d.Partition, d.Rows, d.DoneAt.UTC().Format(time.RFC3339), d.DropID)
+		}
 	}
 	if r.Clean() {
 		fmt.Fprintln(w, "clean: every stored record is the one logged, every logged record is stored or sealed as retention, and every checkpoint verifies and matches the tree")
