@@ -115,7 +115,9 @@ func (e *logEnv) verify(t *testing.T, v note.Verifier) *proof.Result {
 		ext = append(ext, proof.External{Name: filepath.Base(f), Note: b})
 	}
 	res, err := proof.Verify(context.Background(), proof.Options{Conn: e.Conn, Schema: e.Schema, Verifier: v, External: ext,
-		Drops: func(ctx context.Context) ([]audit.SealedDrop, error) { return retention.SealedDrops(ctx, e.Conn, e.Schema, e.vkey) }})
+		Drops: func(ctx context.Context) ([]audit.SealedDrop, error) {
+			return retention.SealedDrops(ctx, e.Conn, e.Schema, e.vkey)
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
