@@ -137,6 +137,12 @@ type ProofConfig struct {
 	KeyFile string `yaml:"key_file" env:"PROOF_KEY_FILE"`
 	// ExportDir receives each checkpoint as a file as it is made (default none).
 	ExportDir string `yaml:"export_dir" env:"PROOF_EXPORT_DIR"`
+	// ExportWebhook receives each checkpoint as a POST of its signed note
+	// (default none).
+	ExportWebhook string `yaml:"export_webhook" env:"PROOF_EXPORT_WEBHOOK"`
+	// ExportDeliveries name schedules' delivery targets that receive each
+	// checkpoint (default none).
+	ExportDeliveries []string `yaml:"export_deliveries" env:"PROOF_EXPORT_DELIVERIES"`
 }
 
 // DefaultConfig is the configuration before any file, variable or flag.
@@ -324,6 +330,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := schedule.CheckPublicURL(c.PublicURL); err != nil {
+		errs = append(errs, err)
+	}
+	if err := schedule.CheckCheckpointExport(c.Proof.ExportWebhook, c.Proof.ExportDeliveries, c.Schedules); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
