@@ -206,10 +206,15 @@ func TestCheckpointExport(t *testing.T) {
 func TestCheckpointExportRetries(t *testing.T) {
 	env := ingesttest.Start(t, ingesttest.Options{})
 	release := make(chan struct{})
+	var heldOut atomic.Bool // the first try was held until its time ran out: something waited for it
 	web := startNoteServer(t, func(n int32) int {
 		switch n {
 		case 1:
-			<-release
+			select {
+			case <-release:
+			case <-time.After(2 * time.Minute):
+				heldOut.Store(true)
+			}
 			return http.StatusServiceUnavailable
 		case 2:
 			return http.StatusBadGateway
@@ -237,6 +242,9 @@ func TestCheckpointExportRetries(t *testing.T) {
 	second, err := cp.Checkpoint(ctx)
 	if err != nil || second == nil || openNote(t, second, vkey) <= openNote(t, first, vkey) {
 		t.Fatalf("second checkpoint while the webhook hangs: %q, %v; want a larger one signed at once", second, err)
+	}
+	if heldOut.Load() {
+		t.Error("the checkpoints waited for the hanging webhook; want them signed and stored while it hangs")
 	}
 	var stored uint64
 	if err := env.Conn.QueryRow(ctx, "SELECT count() FROM "+env.Schema.MetaDB+".log_checkpoints").Scan(&stored); err != nil || stored != 2 {
