@@ -197,10 +197,13 @@ func exportSinks(o CheckpointExportOptions) ([]*exportSink, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	for _, name := range o.Deliveries {
+	for i, name := range o.Deliveries {
 		t, ok := known[name]
 		if !ok {
 			errs = append(errs, unknownTarget(name, known))
+			continue
+		}
+		if slices.Contains(o.Deliveries[:i], name) {
 			continue
 		}
 		sinks = append(sinks, &exportSink{label: name, maxAttempts: t.cfg.MaxAttempts,
