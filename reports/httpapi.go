@@ -19,11 +19,13 @@ import (
 
 // Trailers sent after a report download: the detail rows and their SHA-256
 // (canonical csv form), known only once the file is complete, and the
-// consent ledger position its verdicts reflect (LedgerPosition.Value).
+// consent ledger position its verdicts reflect (LedgerPosition.Value), and
+// the proof log checkpoint its data was read under (Checkpoint.Value).
 const (
-	TrailerRows   = "X-Privaudit-Rows"
-	TrailerSHA256 = "X-Privaudit-Sha256"
-	TrailerLedger = "X-Privaudit-Ledger-Position"
+	TrailerRows       = "X-Privaudit-Rows"
+	TrailerSHA256     = "X-Privaudit-Sha256"
+	TrailerLedger     = "X-Privaudit-Ledger-Position"
+	TrailerCheckpoint = "X-Privaudit-Checkpoint"
 )
 
 // DefaultFormat is the format of a download that names none.
@@ -148,6 +150,7 @@ func (r *Runner) Serve(ctx context.Context, w http.ResponseWriter, rr RunRequest
 	w.Header().Set(TrailerRows, strconv.FormatInt(res.Rows, 10))
 	w.Header().Set(TrailerSHA256, res.SHA256)
 	w.Header().Set(TrailerLedger, res.Ledger.Value())
+	w.Header().Set(TrailerCheckpoint, res.Checkpoint.Value())
 	return nil
 }
 
@@ -225,7 +228,7 @@ func (d *download) start() {
 	hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.plan.Filename}))
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Trailer", TrailerRows+", "+TrailerSHA256+", "+TrailerLedger)
+	hd.Set("Trailer", TrailerRows+", "+TrailerSHA256+", "+TrailerLedger+", "+TrailerCheckpoint)
 	d.w.WriteHeader(http.StatusOK)
 }
 

@@ -43,6 +43,28 @@ func (p LedgerPosition) String() string {
 // (see Options.Fresh).
 type FreshFunc func(ctx context.Context, startedAt time.Time) (LedgerPosition, error)
 
+// readState is what a run's data is read under: the consent ledger
+// position its verdicts reflect and the proof log checkpoint.
+type readState struct {
+	ledger     LedgerPosition
+	checkpoint Checkpoint
+}
+
+// readState waits for the ledger (see ledger), then reads the latest
+// checkpoint: read after the wait, it is the one signed when the run reads
+// its data.
+func (r *Runner) readState(ctx context.Context, startedAt time.Time) (readState, error) {
+	pos, err := r.ledger(ctx, startedAt)
+	if err != nil {
+		return readState{}, err
+	}
+	cp, err := r.checkpoint(ctx)
+	if err != nil {
+		return readState{}, err
+	}
+	return readState{ledger: pos, checkpoint: cp}, nil
+}
+
 // DefaultFreshWait is the default Options.FreshWait.
 const DefaultFreshWait = 5 * time.Minute
 

@@ -26,9 +26,9 @@ const (
 
 // event is the access event that records a finished run: who ran which
 // report over which period, parameters and filters, the consent ledger position its
-// verdicts reflect, how many rows it revealed and the digest of what it
+// verdicts reflect, the proof log checkpoint it read under, how many rows it revealed and the digest of what it
 // revealed, and the request's own attributes (RunRequest.Attrs).
-func (p *Plan) event(now time.Time, res render.Result, pos LedgerPosition) audit.Event {
+func (p *Plan) event(now time.Time, res render.Result, st readState) audit.Event {
 	d := p.Definition
 	subject := RunSubjectAll
 	attrs := maps.Clone(p.req.Attrs)
@@ -38,7 +38,7 @@ func (p *Plan) event(now time.Time, res render.Result, pos LedgerPosition) audit
 	maps.Copy(attrs, map[string]string{
 		"report": d.Name, "from": RecordedBound(p.req.From), "to": RecordedBound(p.req.To),
 		"format": p.Format, "rows": strconv.FormatInt(res.Rows, 10), "sha256": res.SHA256,
-		"ledger_position": pos.Value(),
+		"ledger_position": st.ledger.Value(), "checkpoint": st.checkpoint.Value(),
 	})
 	for _, rp := range p.params {
 		attrs["param."+rp.Name] = rp.Value

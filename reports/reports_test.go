@@ -363,7 +363,7 @@ func TestRunRecordedAndValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantAttrs := fmt.Sprintf("format=json from=2026-10-01 ledger_position=not waited report=disclosures rows=%d sha256=%s to=2026-11-01", res.Rows, res.SHA256)
+	wantAttrs := fmt.Sprintf("checkpoint=none format=json from=2026-10-01 ledger_position=not waited report=disclosures rows=%d sha256=%s to=2026-11-01", res.Rows, res.SHA256)
 	if actor != "officer-bob" || subject != RunSubjectAll || action != "export" || purpose != "audit_report" ||
 		basis != "legal_obligation" || count != uint64(res.Rows) || attrs != wantAttrs {
 		t.Errorf("recorded run: %s %s %s %s %s %d %q\nwant attrs %q", actor, subject, action, purpose, basis, count, attrs, wantAttrs)

@@ -47,8 +47,11 @@ type Options struct {
 	Fresh FreshFunc
 	// FreshWait bounds the wait for Fresh; 0 means DefaultFreshWait.
 	FreshWait time.Duration
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// NoProof says the proof log is off (proof.enabled: false): reports
+	// then say that no checkpoint covers their data.
+	NoProof bool
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Runner runs reports: it validates a request, streams the report's rows
@@ -195,6 +198,8 @@ type RunResult struct {
 	Summary *render.Summary
 	// Ledger is the consent ledger position the run's verdicts reflect.
 	Ledger LedgerPosition
+	// Checkpoint is the proof log checkpoint the run's data was read under.
+	Checkpoint Checkpoint
 }
 
 // Plan is a validated request: what will run and what it produces.
@@ -277,17 +282,18 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (RunResult, error) {
 // run runs the plan p and records it.
 func (r *Runner) run(ctx context.Context, p *Plan) (RunResult, error) {
 	start := r.o.Now()
-	pos, err := r.ledger(ctx, start)
+	st, err := r.readState(ctx, start)
 	if err != nil {
 		return RunResult{}, fmt.Errorf("run report %s: %w", p.Definition.Name, err)
 	}
-	res, sum, err := r.render(ctx, p, start, pos)
+	res, sum, err := r.render(ctx, p, start, st)
 	if err != nil {
 		return RunResult{}, fmt.Errorf("run report %s: %w", p.Definition.Name, err)
 	}
 	out := RunResult{Report: p.Definition.Name, Rows: res.Rows, Bytes: res.Bytes, SHA256: res.SHA256,
-		Sheets: res.Sheets, Filename: p.Filename, ContentType: p.ContentType, Summary: sum, Ledger: pos}
-	ev := p.event(r.o.Now().UTC(), res, pos)
+		Sheets: res.Sheets, Filename: p.Filename, ContentType: p.ContentType, Summary: sum, Ledger: st.ledger,
+		Checkpoint: st.checkpoint}
+	ev := p.event(r.o.Now().UTC(), res, st)
 	if err := r.o.Recorder(ctx, ev); err != nil {
 		return out, fmt.Errorf("run report %s: record the run: %w", p.Definition.Name, err)
 	}
@@ -319,7 +325,7 @@ type summaryFree interface{ IgnoresSummary() bool }
 
 // render streams the detail rows into the renderer. The summary queries
 // run meanwhile, concurrently, for the renderers that use them.
-func (r *Runner) render(ctx context.Context, p *Plan, now time.Time, pos LedgerPosition) (render.Result, *render.Summary, error) {
+func (r *Runner) render(ctx context.Context, p *Plan, now time.Time, st readState) (render.Result, *render.Summary, error) {
 	ctx, cancel := context.WithCancel(clickhouse.Context(ctx, clickhouse.WithSettings(r.querySettings())))
 	defer cancel()
 	sqls, err := r.sqlFor(p)
@@ -340,7 +346,7 @@ func (r *Runner) render(ctx context.Context, p *Plan, now time.Time, pos LedgerP
 		detail = t.Rows(cr)
 	}
 	in := render.Input{
-		Meta:     p.meta(now, r.o.Version, sqls, pos),
+		Meta:     p.meta(now, r.o.Version, sqls, st),
 		Columns:  p.Definition.Columns,
 		Rows:     detail,
 		Progress: p.req.Progress,
@@ -398,9 +404,9 @@ func (f *summaryFetch) result() *render.Summary {
 
 // meta describes the run for the About sheet. A report for the customer
 // names CustomerIssuer instead of who ran it and leaves out the SQL.
-func (p *Plan) meta(now time.Time, version string, sqls reportSQL, pos LedgerPosition) render.Meta {
+func (p *Plan) meta(now time.Time, version string, sqls reportSQL, st readState) render.Meta {
 	m := render.Meta{Report: p.Definition.Name, Title: p.Definition.Title, GeneratedAt: now.UTC(),
-		GeneratedBy: p.req.Actor, Version: version, Ledger: pos.String(),
+		GeneratedBy: p.req.Actor, Version: version, Ledger: st.ledger.String(), Checkpoint: st.checkpoint.String(),
 		Period: PeriodText(p.req.From, p.req.To, p.loc), Location: p.loc}
 	m.Params = append(m.Params, render.Param{Name: "from", Value: boundText(p.req.From, p.loc)},
 		render.Param{Name: "to", Value: boundText(p.req.To, p.loc)})
@@ -412,7 +418,7 @@ func (p *Plan) meta(now time.Time, version string, sqls reportSQL, pos LedgerPos
 		m.Filters = append(m.Filters, render.Param{Name: spec.Label, Value: f.Value})
 	}
 	if p.Definition.Audience == AudienceCustomer {
-		m.GeneratedBy, m.ForCustomer = CustomerIssuer, true
+		m.GeneratedBy, m.ForCustomer, m.Checkpoint = CustomerIssuer, true, st.checkpoint.CustomerText()
 		return m
 	}
 	m.SQL = append(m.SQL, render.NamedSQL{Name: "detail", SQL: sqls.detail})

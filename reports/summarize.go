@@ -22,6 +22,8 @@ type SummaryResult struct {
 	Summary render.Summary
 	// Ledger is the consent ledger position the figures reflect.
 	Ledger LedgerPosition
+	// Checkpoint is the proof log checkpoint the figures were read under.
+	Checkpoint Checkpoint
 	// EventID is the access event recording the run.
 	EventID string
 }
@@ -42,7 +44,7 @@ func (r *Runner) Summarize(ctx context.Context, req RunRequest) (SummaryResult, 
 	p.Format = SummaryFormat
 	name := p.Definition.Name
 	start := r.o.Now()
-	pos, err := r.ledger(ctx, start)
+	st, err := r.readState(ctx, start)
 	if err != nil {
 		return SummaryResult{}, fmt.Errorf("summarize report %s: %w", name, err)
 	}
@@ -55,8 +57,8 @@ func (r *Runner) Summarize(ctx context.Context, req RunRequest) (SummaryResult, 
 	if err != nil {
 		return SummaryResult{}, fmt.Errorf("summarize report %s: %w", name, err)
 	}
-	out := SummaryResult{Report: name, Summary: sum, Ledger: pos}
-	ev := p.event(r.o.Now().UTC(), render.Result{}, pos)
+	out := SummaryResult{Report: name, Summary: sum, Ledger: st.ledger, Checkpoint: st.checkpoint}
+	ev := p.event(r.o.Now().UTC(), render.Result{}, st)
 	if err := r.o.Recorder(ctx, ev); err != nil {
 		return out, fmt.Errorf("summarize report %s: record the run: %w", name, err)
 	}

@@ -29,7 +29,12 @@ type CheckpointOptions struct {
 	Interval time.Duration
 	// ExportDir, when set, receives each checkpoint as a file
 	// checkpoint-SIZE.txt as it is made.
-	ExportDir  string
+	ExportDir string
+	// Export, when set, is called with each checkpoint (its tree size and
+	// signed note) after it is stored and written to ExportDir, to send it
+	// off the machine. It must return at once: serve's queues the note
+	// and sends it in the background, with retries.
+	Export     func(ctx context.Context, size uint64, note []byte)
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 }
@@ -107,6 +112,9 @@ func (c *Checkpointer) Checkpoint(ctx context.Context) ([]byte, error) {
 	}
 	c.last = size
 	c.lastTime.Set(float64(now.Unix()))
+	if c.o.Export != nil {
+		c.o.Export(ctx, size, signed)
+	}
 	return signed, nil
 }
 

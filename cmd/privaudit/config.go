@@ -140,6 +140,12 @@ type ProofConfig struct {
 	// VerifyInterval is how often serve runs privaudit verify, with its
 	// result on /metrics (default 24h; 0 never).
 	VerifyInterval time.Duration `yaml:"verify_interval" env:"PROOF_VERIFY_INTERVAL"`
+	// ExportWebhook receives each checkpoint as a POST of its signed note
+	// (default none).
+	ExportWebhook string `yaml:"export_webhook" env:"PROOF_EXPORT_WEBHOOK"`
+	// ExportDeliveries name schedules' delivery targets that receive each
+	// checkpoint (default none).
+	ExportDeliveries []string `yaml:"export_deliveries" env:"PROOF_EXPORT_DELIVERIES"`
 }
 
 // DefaultConfig is the configuration before any file, variable or flag.
@@ -330,6 +336,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := schedule.CheckPublicURL(c.PublicURL); err != nil {
+		errs = append(errs, err)
+	}
+	if err := schedule.CheckCheckpointExport(c.Proof.ExportWebhook, c.Proof.ExportDeliveries, c.Schedules); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {

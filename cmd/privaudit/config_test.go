@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/privaudit/privaudit/reports/schedule"
 )
 
 // TestConfigInFlightLimit checks the ingest memory limits' defaults, their
@@ -46,5 +48,26 @@ func TestServerWithoutScheme(t *testing.T) {
 		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
 			t.Errorf("%s: err %v, want one naming %s", c.in, err, c.err)
 		}
+	}
+}
+
+// TestConfigCheckpointExport: proof.export_webhook must be an https URL
+// (http to loopback only) and proof.export_deliveries must name delivery
+// targets of the schedules; the refusal names the known ones.
+func TestConfigCheckpointExport(t *testing.T) {
+	c := DefaultConfig()
+	c.Schedules = []schedule.Config{{Name: "daily", Cron: "0 2 * * *", Report: "disclosures", Period: schedule.PreviousDay,
+		Deliver: []schedule.Target{{Name: "audit-mail", Type: schedule.TargetEmail, Host: "127.0.0.1", TLS: schedule.TLSNone,
+			From: "privaudit@bank.example", To: []string{"audit@bank.example"}}}}}
+	c.Proof.ExportWebhook = "http://checkpoints.bank.example/in"
+	c.Proof.ExportDeliveries = []string{"audit-mial"}
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "proof.export_webhook") ||
+		!strings.Contains(err.Error(), `no delivery target named "audit-mial"; the schedules' targets are audit-mail`) {
+		t.Fatalf("Validate: %v; want the webhook and the unknown target refused, naming audit-mail", err)
+	}
+	c.Proof.ExportWebhook, c.Proof.ExportDeliveries = "https://checkpoints.bank.example/in", []string{"audit-mail"}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("a valid export: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/ingest"
 	"github.com/privaudit/privaudit/audit/proof"
+	"github.com/privaudit/privaudit/reports/schedule"
 )
 
 // defaultKeyName names a proof key created without --name: the origin line
@@ -78,8 +79,17 @@ func (m *Main) startCheckpoints(ctx context.Context, s *server, reg prometheus.R
 	if err != nil {
 		return err
 	}
-	cp, err := ingest.NewCheckpointer(ingest.CheckpointOptions{Log: pl, Key: key, Conn: s.st.Conn, Schema: m.Config.Schema(),
-		Interval: m.Config.Proof.CheckpointInterval, ExportDir: m.Config.Proof.ExportDir, Registerer: reg, Logger: m.Log})
+	o := ingest.CheckpointOptions{Log: pl, Key: key, Conn: s.st.Conn, Schema: m.Config.Schema(),
+		Interval: m.Config.Proof.CheckpointInterval, ExportDir: m.Config.Proof.ExportDir, Registerer: reg, Logger: m.Log}
+	if pc := m.Config.Proof; pc.ExportWebhook != "" || len(pc.ExportDeliveries) > 0 {
+		exp, err := schedule.NewCheckpointExporter(ctx, schedule.CheckpointExportOptions{Webhook: pc.ExportWebhook,
+			Deliveries: pc.ExportDeliveries, Schedules: m.Config.Schedules, Registerer: reg, Logger: m.Log})
+		if err != nil {
+			return err
+		}
+		o.Export = exp.Export
+	}
+	cp, err := ingest.NewCheckpointer(o)
 	if err != nil {
 		return err
 	}

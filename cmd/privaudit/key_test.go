@@ -5,9 +5,12 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -74,6 +77,16 @@ func TestServeExportsCheckpoints(t *testing.T) {
 	dataDir, export := t.TempDir(), t.TempDir()
 	t.Setenv("PRIVAUDIT_PROOF_CHECKPOINT_INTERVAL", "100ms")
 	t.Setenv("PRIVAUDIT_PROOF_EXPORT_DIR", export)
+	var hookMu sync.Mutex
+	var hooked [][]byte
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hookMu.Lock()
+		hooked = append(hooked, b)
+		hookMu.Unlock()
+	}))
+	defer hook.Close()
+	t.Setenv("PRIVAUDIT_PROOF_EXPORT_WEBHOOK", hook.URL)
 	srv := startServe(t, bin, dataDir)
 	defer func() {
 		srv.cmd.Process.Signal(syscall.SIGTERM)
@@ -114,5 +127,16 @@ func TestServeExportsCheckpoints(t *testing.T) {
 	}
 	if lines := strings.Split(n.Text, "\n"); len(lines) != 4 || lines[0] != "privaudit" || lines[1] != "50" {
 		t.Fatalf("checkpoint body %q: want origin privaudit, size 50", n.Text)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		hookMu.Lock()
+		got := slices.ContainsFunc(hooked, func(b []byte) bool { return bytes.Equal(b, signed) })
+		hookMu.Unlock()
+		if got {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("proof.export_webhook did not receive the checkpoint of size 50 within a minute")
+		}
 	}
 }

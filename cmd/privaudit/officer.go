@@ -25,7 +25,7 @@ import (
 func (m *Main) mountOfficerAPI(ctx context.Context, s *server, mux *http.ServeMux) error {
 	officer := func(h http.Handler) http.Handler { return s.tokens.Require(m.Log, h, auth.RoleOfficer) }
 	runner, err := reports.NewRunner(reports.Options{Conn: s.st.Conn, Schema: m.Config.Schema(),
-		Recorder: s.ingestor.Record, Fresh: verdictsFresh(s.ingestor), Version: version, Logger: m.Log})
+		Recorder: s.ingestor.Record, Fresh: verdictsFresh(s.ingestor), NoProof: !m.Config.Proof.Enabled, Version: version, Logger: m.Log})
 	if err != nil {
 		return err
 	}

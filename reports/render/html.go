@@ -275,6 +275,9 @@ func (h *htmlWriter) foot(m Meta, rows int64, sha string) {
 	if m.Ledger != "" {
 		h.pair("Consent ledger", m.Ledger)
 	}
+	if m.Checkpoint != "" {
+		h.pair("Proof log checkpoint", m.Checkpoint)
+	}
 	h.raw("</dl>\n")
 	if len(m.SQL) > 0 {
 		h.raw("<section class=\"sql\">\n<h2>SQL</h2>\n")

@@ -68,7 +68,11 @@ type Meta struct {
 	// Ledger states the consent ledger position the report's verdicts
 	// reflect, e.g. "every record accepted before 2026-12-07T14:03:04Z".
 	Ledger string
-	SQL    []NamedSQL
+	// Checkpoint states the proof log checkpoint the report's data was
+	// read under, e.g. "the first 1200 records of log …, root …, signed
+	// at …; check with `privaudit verify`"; "" states nothing.
+	Checkpoint string
+	SQL        []NamedSQL
 	// Period is the report period as displayed, e.g. "1 Oct 2026 – 1 Nov
 	// 2026 (to is exclusive: up to 31 Oct 2026 inclusive)"; "" for none.
 	Period string

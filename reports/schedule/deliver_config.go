@@ -216,17 +216,26 @@ func compileWebhook(t Target) (*target, error) {
 		t.TLS != "" || t.Auth != "" || t.CAFile != "" || t.Port != 0 || t.AttachLimit != 0 {
 		return nil, errors.New("host, port, tls, ca_file, auth, username, password_*, from, to and attach_limit are email fields; a webhook target has url and secret_file or secret_env")
 	}
-	u, err := url.Parse(t.URL)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("url %q: want an absolute https:// URL", t.URL)
-	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("url %q: http only to a loopback host; the run record leaves the machine only over https", t.URL)
+	if err := checkWebhookURL(t.URL); err != nil {
+		return nil, err
 	}
 	if _, err := readSecret("secret", t.SecretFile, t.SecretEnv); err != nil {
 		return nil, err
 	}
 	return &target{cfg: t}, nil
+}
+
+// checkWebhookURL checks a webhook's address: absolute https, or http to
+// a loopback host.
+func checkWebhookURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("url %q: want an absolute https:// URL", raw)
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return fmt.Errorf("url %q: http only to a loopback host; what privaudit sends leaves the machine only over https", raw)
+	}
+	return nil
 }
 
 // isLoopback reports whether host names this machine: localhost or a

@@ -25,28 +25,32 @@ import (
 // STARTTLS, implicit TLS or (loopback only) none, authenticated when t
 // says so.
 func (s *Scheduler) sendEmail(ctx context.Context, t *target, r Run) (string, error) {
-	c := t.cfg
 	msg, detail, err := s.buildEmail(t, r)
 	if err != nil {
 		return "", err
 	}
+	if err := sendMail(ctx, t, msg); err != nil {
+		return "", err
+	}
+	return detail, nil
+}
+
+// sendMail sends the message msg to t's recipients in one SMTP session.
+func sendMail(ctx context.Context, t *target, msg []byte) error {
 	conn, err := dialSMTP(ctx, t)
 	if err != nil {
-		return "", err
+		return err
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	_ = conn.SetDeadline(time.Now().Add(deliveryTimeout))
-	cl, err := smtp.NewClient(conn, c.Host)
+	cl, err := smtp.NewClient(conn, t.cfg.Host)
 	if err != nil {
 		conn.Close()
-		return "", smtpError("greeting", err)
+		return smtpError("greeting", err)
 	}
 	defer cl.Close()
-	if err := smtpSession(cl, t, msg); err != nil {
-		return "", err
-	}
-	return detail, nil
+	return smtpSession(cl, t, msg)
 }
 
 // dialSMTP connects to t's server, in TLS from the first byte for

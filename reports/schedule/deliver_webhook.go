@@ -88,6 +88,13 @@ func (s *Scheduler) sendWebhook(ctx context.Context, t *target, r Run, attempt i
 	req.Header.Set(HeaderWebhookSignature, SignWebhook(secret, ts, body))
 	req.Header.Set(HeaderWebhookDelivery, r.ID+"/"+t.cfg.Name)
 	req.Header.Set(HeaderWebhookAttempt, strconv.Itoa(attempt))
+	return postWebhook(req)
+}
+
+// postWebhook sends req and reads the answer: a 2xx is delivered, a 429 or
+// 5xx is worth a retry (after the Retry-After it asks), the rest is
+// permanent. The detail is the HTTP status; errors never name the URL.
+func postWebhook(req *http.Request) (string, error) {
 	resp, err := webhookClient.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("webhook POST: %w", errors.Unwrap(err))

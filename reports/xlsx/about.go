@@ -105,7 +105,17 @@ func writeGeneration(c *cursor, st *styles, m render.Meta) error {
 			return err
 		}
 	}
-	return nil
+	if m.Checkpoint == "" {
+		return nil
+	}
+	r, err = c.put("Proof log checkpoint", m.Checkpoint)
+	if err != nil {
+		return err
+	}
+	if err := c.style(r, 2, 2, st.wrap); err != nil {
+		return err
+	}
+	return c.f.SetRowHeight(AboutSheet, r, textHeight(m.Checkpoint))
 }
 
 // writeRowCounts writes the data rows (headers excluded) per detail sheet
