@@ -227,20 +227,14 @@ func (l *ProofLog) recover(ctx context.Context) error {
 		return err
 	}
 	l.rng, l.dirty = rng, false
-	missing, err := l.unleaved(ctx)
+	n, err := l.appendUnleaved(ctx)
+	if n > 0 {
+		l.log.Warn("proof log: appended leaves of records stored without one", "records", n)
+	}
 	if err != nil {
-		return err
+		l.dirty = true
 	}
-	if len(missing) > 0 {
-		l.log.Warn("proof log: appending leaves of records stored without one", "records", len(missing))
-	}
-	for lo := 0; lo < len(missing); lo += 100_000 {
-		if err := l.appendLocked(ctx, missing[lo:min(lo+100_000, len(missing))]); err != nil {
-			l.dirty = true
-			return err
-		}
-	}
-	return nil
+	return err
 }
 
 // nodeHash reads the stored hash of node id.
@@ -260,44 +254,4 @@ func (l *ProofLog) nodeHash(ctx context.Context, id mcompact.NodeID) ([]byte, er
 		return nil, fmt.Errorf("node %d/%d: stored hash %q is not 32 hex bytes; run privaudit verify", id.Level, id.Index, s)
 	}
 	return h, nil
-}
-
-// unleaved reads the stored records without a leaf, in the recovery order
-// (ingest_seq, kind, key).
-func (l *ProofLog) unleaved(ctx context.Context) ([]logLeaf, error) {
-	var out []logLeaf
-	var enc []byte
-	rs, err := l.conn.Query(ctx, l.sql.unleavedEvents)
-	if err != nil {
-		return nil, fmt.Errorf("read events without a leaf: %w", err)
-	}
-	for rs.Next() {
-		var e audit.StoredEvent
-		if err := rs.ScanStruct(&e); err != nil {
-			rs.Close()
-			return nil, fmt.Errorf("read events without a leaf: %w", err)
-		}
-		enc = e.AppendLeaf(enc[:0])
-		out = append(out, logLeaf{audit.KindEvents, e.EventID, audit.LeafHash(enc), e.BatchID, e.IngestSeq})
-	}
-	rs.Close()
-	if err := rs.Err(); err != nil {
-		return nil, err
-	}
-	if rs, err = l.conn.Query(ctx, l.sql.unleavedConsents); err != nil {
-		return nil, fmt.Errorf("read consents without a leaf: %w", err)
-	}
-	defer rs.Close()
-	for rs.Next() {
-		var c audit.StoredConsent
-		if err := rs.ScanStruct(&c); err != nil {
-			return nil, fmt.Errorf("read consents without a leaf: %w", err)
-		}
-		enc = c.AppendLeaf(enc[:0])
-		out = append(out, logLeaf{audit.KindConsents, c.ConsentEventID, audit.LeafHash(enc), c.BatchID, c.IngestSeq})
-	}
-	slices.SortStableFunc(out, func(a, b logLeaf) int {
-		return cmp.Or(cmp.Compare(a.seq, b.seq), cmp.Compare(a.kind, b.kind), cmp.Compare(a.key, b.key))
-	})
-	return out, rs.Err()
 }
