@@ -87,5 +87,11 @@ bench-reports: deps build
 	rm -rf /tmp/privaudit-bench-reports
 	$(BIN) bench reports --data-dir /tmp/privaudit-bench-reports $(ARGS)
 
+# bench-verify times privaudit verify over the data bench-reports loaded
+# (run that first) against ClickHouse reading every stored record raw.
+.PHONY: bench-verify
+bench-verify: deps build
+	$(BIN) bench verify --data-dir /tmp/privaudit-bench-reports $(ARGS)
+
 clean:
 	rm -f $(BIN)

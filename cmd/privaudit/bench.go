@@ -28,6 +28,9 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "reports" {
 		return m.benchReports(ctx, args[1:])
 	}
+	if len(args) > 0 && args[0] == "verify" {
+		return m.benchVerify(ctx, args[1:])
+	}
 	var events, rounds int
 	var cpuprofile, serverBinary string
 	fs, err := m.parse("bench", args, func(fs *flag.FlagSet) {
