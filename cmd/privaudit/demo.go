@@ -75,7 +75,11 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 	if err := m.demoSchedules(ctx, srv); err != nil {
 		return err
 	}
-	if err := m.demoOfficer(ctx, srv, outDir, from, to); err != nil {
+	shared, err := m.demoOfficer(ctx, srv, outDir, from, to)
+	if err != nil {
+		return err
+	}
+	if err := m.demoProof(ctx, srv, shared, outDir); err != nil {
 		return err
 	}
 	return m.demoConsole(ctx, srv.URL, m.Config.Token)
@@ -85,7 +89,7 @@ func (m *Main) demo(ctx context.Context, args []string) error {
 // address and the officer token to sign in with. On a terminal it keeps
 // serving until Ctrl-C; otherwise (CI, tests, a pipe) the demo ends here.
 func (m *Main) demoConsole(ctx context.Context, url, officerToken string) error {
-	fmt.Fprintf(m.Stdout, "9. the officers' console: %s/console/ — sign in with the officer token\n   %s\n", url, officerToken)
+	fmt.Fprintf(m.Stdout, "10. the officers' console: %s/console/ — sign in with the officer token\n   %s\n", url, officerToken)
 	if !isTerminal(m.Stdout) {
 		fmt.Fprintln(m.Stdout, "   (not a terminal: the demo stops here; run `make demo` in a terminal to keep it serving)")
 		return nil

@@ -20,10 +20,11 @@ import (
 // officer token: did anything reach the ad network without consent or
 // after a withdrawal, what exactly (a filtered violations report), the
 // customer-ready copy for one customer concerned, and the trail of it all.
-func (m *Main) demoOfficer(ctx context.Context, srv *server, dir string, from, to time.Time) error {
+// It returns the event_id of a share after a withdrawal, if any.
+func (m *Main) demoOfficer(ctx context.Context, srv *server, dir string, from, to time.Time) (string, error) {
 	tok, err := srv.tokens.Create(ctx, "demo-officer", auth.RoleOfficer)
 	if err != nil {
-		return err
+		return "", err
 	}
 	m.Config.Token = tok
 	out := m.Stdout
@@ -31,35 +32,35 @@ func (m *Main) demoOfficer(ctx context.Context, srv *server, dir string, from, t
 	period := map[string]string{"since": from.Format(time.DateOnly), "until": to.Format(time.DateOnly)}
 	adnet, err := m.demoSaved(ctx, dir, "ad-network", map[string]string{"recipient": synth.AdNetwork}, period)
 	if err != nil {
-		return err
+		return "", err
 	}
 	fmt.Fprintf(out, "   shares-after-withdrawal --param recipient=%s: %d disclosures (%d never consented, %d after a withdrawal)\n",
 		synth.AdNetwork, len(adnet), count(adnet, "never_consented"), count(adnet, "withdrawn"))
 	all, err := m.demoSaved(ctx, dir, "all", nil, period)
 	if err != nil {
-		return err
+		return "", err
 	}
-	withdrawn := ""
+	withdrawn, shared := "", ""
 	for _, r := range all {
 		if r["finding"] == "withdrawn" {
-			withdrawn = r["subject_id"]
+			withdrawn, shared = r["subject_id"], r["event_id"]
 			break
 		}
 	}
 	q := reports.QueryValues(from.Format(time.DateOnly), to.Format(time.DateOnly), "xlsx", nil)
 	reports.SetFilters(q, map[string]string{"recipient": synth.AdNetwork})
 	if err := m.demoDownload(ctx, "violations", q, filepath.Join(dir, "ad-network_violations.xlsx"), "--filter recipient="+synth.AdNetwork); err != nil {
-		return err
+		return "", err
 	}
 	if withdrawn != "" {
 		q = reports.QueryValues(from.Format(time.DateOnly), to.Format(time.DateOnly), "html", map[string]string{"subject_id": withdrawn})
 		if err := m.demoDownload(ctx, reports.CustomerSubjectAccess, q, filepath.Join(dir, "customer-"+withdrawn+".html"),
 			"--audience customer for "+withdrawn+", shared after a withdrawal"); err != nil {
-			return err
+			return "", err
 		}
 	}
 	q = reports.QueryValues(time.Now().UTC().Format(time.DateOnly), time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly), "csv", nil)
-	return m.demoDownload(ctx, "officer-activity", q, filepath.Join(dir, "officer-activity.csv"), "today: every action above, under demo-officer")
+	return shared, m.demoDownload(ctx, "officer-activity", q, filepath.Join(dir, "officer-activity.csv"), "today: every action above, under demo-officer")
 }
 
 // demoSaved runs the saved query shares-after-withdrawal into

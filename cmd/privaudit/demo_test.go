@@ -36,6 +36,8 @@ func TestDemoSmall(t *testing.T) {
 		`violations\s+[1-9]\d* rows\s+ad-network_violations.xlsx`,
 		`subject-access-customer\s+[1-9]\d* rows\s+customer-\S+\.html`,
 		`officer-activity\s+[4-9] rows`,
+		`privaudit verify: clean — \d+ stored records recomputed, the tree of \d+ leaves matches checkpoint \d+ signed by privaudit`,
+		`privaudit verify-proof proof-\S+\.json --key privaudit\+\S+: the share is leaf \d+ of the \d+ signed, checked offline`,
 		`the officers' console: http://127\.0\.0\.1:\d+/console/ — sign in with the officer token\s+pa_\S+`,
 		`not a terminal: the demo stops here`,
 	} {

@@ -93,6 +93,7 @@ func (m *Main) startCheckpoints(ctx context.Context, s *server, reg prometheus.R
 	if err != nil {
 		return err
 	}
+	s.checkpointer = cp
 	go cp.Run(ctx)
 	if m.Config.Proof.VerifyInterval > 0 {
 		vo, err := m.verifyOptions(s.st.Conn, key.Verifier)

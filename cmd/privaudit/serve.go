@@ -50,6 +50,8 @@ type server struct {
 	metrics prometheus.Registerer
 	// stopCheckpoints ends the proof log's checkpointer.
 	stopCheckpoints context.CancelFunc
+	// checkpointer signs the proof log's checkpoints; nil when sealing is off.
+	checkpointer *ingest.Checkpointer
 	URL             string
 }
 
