@@ -52,7 +52,7 @@ type server struct {
 	stopCheckpoints context.CancelFunc
 	// checkpointer signs the proof log's checkpoints; nil when sealing is off.
 	checkpointer *ingest.Checkpointer
-	URL             string
+	URL          string
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {
