@@ -77,7 +77,7 @@ func (v *verifier) bounds() []any {
 	}
 	to := v.o.To
 	if to.IsZero() {
-		to = time.Unix(1<<32-1, 0)
+		to = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC) // within DateTime's range
 	}
 	return []any{clickhouse.Named("from", v.o.From.UTC()), clickhouse.Named("to", to.UTC())}
 }
