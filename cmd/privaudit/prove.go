@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -8,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -62,29 +62,12 @@ func (m *Main) prove(ctx context.Context, args []string) error {
 			return fmt.Errorf("prove: write the proof: %w", err)
 		}
 		summary, dest = m.Stderr, ""
-	} else if err := writeFileAtomic(out, file); err != nil {
+	} else if err := writeAtomic(out, bytes.NewReader(file)); err != nil {
 		return fmt.Errorf("prove: write %s: %w", out, err)
 	}
 	fmt.Fprintf(summary, "proof of %s written%s: leaf %d of the checkpoint of tree size %d (%s)\n",
 		recordName(res), dest, res.LeafIndex, res.TreeSize, res.Origin)
 	return nil
-}
-
-// writeFileAtomic writes b to path through a temporary file and a rename.
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".proof-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // recordName is "access event ID" or "consent event ID".
