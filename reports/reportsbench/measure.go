@@ -82,11 +82,13 @@ type meter struct {
 //
 // ClickHouse may log a query's end a moment after the client has read its
 // last byte, so collect polls until queryID (or, without one, at least one
-// new query) is there, for up to a minute.
+// new query, and the end of every new query logged as started: a step may
+// run several) is there, for up to a minute.
 func (m *meter) collect(ctx context.Context, f *Figure, queryID string) error {
 	deadline := time.Now().Add(time.Minute)
 	for {
-		if err := m.read(ctx, f, queryID); err != nil || f.Queries > 0 {
+		pending, err := m.read(ctx, f, queryID)
+		if err != nil || f.Queries > 0 && pending == 0 {
 			return err
 		}
 		if time.Now().After(deadline) {
@@ -100,12 +102,13 @@ func (m *meter) collect(ctx context.Context, f *Figure, queryID string) error {
 	}
 }
 
-// read adds the query log's unseen entries to f.
-func (m *meter) read(ctx context.Context, f *Figure, queryID string) error {
+// read adds the query log's unseen finished queries to f, and returns how
+// many unseen queries are logged as started but not yet as ended.
+func (m *meter) read(ctx context.Context, f *Figure, queryID string) (int, error) {
 	if err := m.t.Conn.Exec(ctx, "SYSTEM FLUSH LOGS"); err != nil {
-		return fmt.Errorf("flush query log: %w", err)
+		return 0, fmt.Errorf("flush query log: %w", err)
 	}
-	q := "SELECT query_id, read_rows, memory_usage, query_duration_ms FROM system.query_log WHERE type = 2 AND "
+	q := "SELECT query_id, toUInt8(type), read_rows, memory_usage, query_duration_ms FROM system.query_log WHERE "
 	args := []any{}
 	if queryID != "" {
 		q += "query_id = ?"
@@ -116,19 +119,28 @@ func (m *meter) read(ctx context.Context, f *Figure, queryID string) error {
 	}
 	rows, err := m.t.Conn.Query(ctx, q, args...)
 	if err != nil {
-		return fmt.Errorf("read query log: %w", err)
+		return 0, fmt.Errorf("read query log: %w", err)
 	}
 	defer rows.Close()
+	started := map[string]bool{}
 	for rows.Next() {
 		var id string
+		var typ uint8
 		var read, mem, ms uint64
-		if err := rows.Scan(&id, &read, &mem, &ms); err != nil {
-			return fmt.Errorf("read query log: %w", err)
+		if err := rows.Scan(&id, &typ, &read, &mem, &ms); err != nil {
+			return 0, fmt.Errorf("read query log: %w", err)
 		}
 		if m.seen[id] {
 			continue
 		}
+		if typ == 1 { // QueryStart
+			started[id] = true
+			continue
+		}
 		m.seen[id] = true
+		if typ != 2 { // an exception: ended, not measured
+			continue
+		}
 		f.Queries++
 		f.ReadRows += read
 		f.PeakPairBytes = max(f.PeakPairBytes, f.PeakBytes+int64(mem))
@@ -136,9 +148,15 @@ func (m *meter) read(ctx context.Context, f *Figure, queryID string) error {
 		f.ServerSeconds = max(f.ServerSeconds, float64(ms)/1000)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read query log: %w", err)
+		return 0, fmt.Errorf("read query log: %w", err)
 	}
-	return nil
+	pending := 0
+	for id := range started {
+		if !m.seen[id] {
+			pending++
+		}
+	}
+	return pending, nil
 }
 
 // httpQuery runs sql (no user values: only this package's constants and
