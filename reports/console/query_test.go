@@ -81,8 +81,10 @@ func TestQueryPageRowCap(t *testing.T) {
 		t.Errorf("the first page does not say the result was cut at the row cap:\n%s", body)
 	}
 	_, body = q.post(t, url.Values{"sql": {sql}, "page": {"2"}})
-	if !strings.Contains(body, "Rows 101–120 of 120 (page 2 of 2)") || !strings.Contains(body, "<td class=\"num\">119</td>") ||
-		strings.Contains(body, "<td class=\"num\">120</td>") || !strings.Contains(body, "cut at the row cap") {
+	// Result rows are one-cell rows; the recent-queries list below may show
+	// a count of 120 in a cell of its own.
+	if !strings.Contains(body, "Rows 101–120 of 120 (page 2 of 2)") || !strings.Contains(body, "<tr><td class=\"num\">119</td></tr>") ||
+		strings.Contains(body, "<tr><td class=\"num\">120</td></tr>") || !strings.Contains(body, "cut at the row cap") {
 		t.Errorf("second page: want rows 101–120 (n 100 to 119) and the cut:\n%s", body)
 	}
 	resp, body = q.post(t, url.Values{"sql": {sql}, "export": {"xlsx"}})
