@@ -1,0 +1,103 @@
+package ingestbench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/audit/client"
+)
+
+// Privaudit is a running privaudit server a phase sends to.
+type Privaudit struct {
+	URL string
+	// Pid, when set, is its process id: the phase then reports its CPU
+	// time and page faults apart from this process's (the benchmark's
+	// clients).
+	Pid int
+	// Stop shuts it down; it fails if the server failed.
+	Stop func() error
+}
+
+// privTables are the tables privaudit's ingest writes (the records, the
+// key-hash view's table, the batch log, the verdict store and the proof
+// log); allTables adds the direct ones.
+var (
+	privTables = []string{"privaudit.access_events", "privaudit_meta.event_key_hashes", "privaudit_meta.ingest_batches",
+		"privaudit.access_verdicts", "privaudit_meta.consent_subjects",
+		"privaudit_meta.log_leaves", "privaudit_meta.log_nodes", "privaudit_meta.log_checkpoints"}
+	allTables = append([]string{tableOne, tableParallel}, privTables...)
+)
+
+// privPhase measures one privaudit phase: from empty tables, including an
+// empty proof log (so neither phase pays for another's records or a tree
+// grown over earlier rounds), a server of its own, sealing or not, stores
+// the wire NDJSON. It returns the phase and the raw row count of log_leaves
+// after it, having checked that every event was stored once and, sealed,
+// given one leaf each, unsealed none.
+func privPhase(ctx context.Context, t Target, o Options, wire []byte, sealed bool) (p Phase, leaves uint64, err error) {
+	if err := truncate(ctx, t, privTables); err != nil {
+		return p, 0, err
+	}
+	srv, err := o.StartPrivaudit(ctx, sealed)
+	if err != nil {
+		return p, 0, fmt.Errorf("start the privaudit server: %w", err)
+	}
+	defer func() {
+		if serr := srv.Stop(); err == nil && serr != nil {
+			err = serr
+		}
+	}()
+	name := "privaudit's ingest, sealed"
+	if !sealed {
+		name = "privaudit's ingest, unsealed"
+	}
+	p, err = measure(ctx, t, o, name, privTables, srv.Pid, func() error { return sendPrivaudit(ctx, t, o, srv.URL, wire, sealed) })
+	if err != nil {
+		return p, 0, err
+	}
+	leaves, err = verifyPriv(ctx, t, uint64(o.Events), sealed)
+	return p, leaves, err
+}
+
+// sendPrivaudit sends the wire NDJSON through privaudit's API at url, as
+// the ingest command does, and waits until everything is stored (and
+// sealed, when sealing is on: a leaf is appended after its record).
+func sendPrivaudit(ctx context.Context, t Target, o Options, url string, wire []byte, sealed bool) error {
+	start := time.Now()
+	s := client.New(client.Options{Server: url, Token: o.Token, Parallel: o.Parallel * 2, ChunkRecords: 20_000})
+	if err := s.Send(ctx, audit.KindEvents, "bench", bytes.NewReader(wire)); err != nil {
+		return fmt.Errorf("send through privaudit: %w", err)
+	}
+	fmt.Fprintf(o.Log, "privaudit acknowledged everything (durably spooled) after %.2fs\n", time.Since(start).Seconds())
+	n := uint64(o.Events)
+	if err := WaitRows(ctx, t.Conn, "privaudit", "access_events", n); err != nil || !sealed {
+		return err
+	}
+	return WaitRows(ctx, t.Conn, "privaudit_meta", "log_leaves", n)
+}
+
+// verifyPriv checks that privaudit stored every event of the phase once and
+// that the proof log holds one leaf per event when sealed and none
+// otherwise: a figure that skipped records or their sealing would lie. It
+// returns the raw row count of log_leaves.
+func verifyPriv(ctx context.Context, t Target, want uint64, sealed bool) (uint64, error) {
+	var rows, ids, leaves uint64
+	if err := t.Conn.QueryRow(ctx, "SELECT count(), uniqExact(event_id) FROM privaudit.access_events").Scan(&rows, &ids); err != nil {
+		return 0, fmt.Errorf("verify privaudit's events: %w", err)
+	}
+	if err := t.Conn.QueryRow(ctx, "SELECT count() FROM privaudit_meta.log_leaves").Scan(&leaves); err != nil {
+		return 0, fmt.Errorf("verify the proof log: %w", err)
+	}
+	wantLeaves := want
+	if !sealed {
+		wantLeaves = 0
+	}
+	if rows != want || ids != want || leaves != wantLeaves {
+		return leaves, fmt.Errorf("verify (sealing %v): %d events generated; privaudit stored %d rows of %d events and %d proof-log leaves, want %d",
+			sealed, want, rows, ids, leaves, wantLeaves)
+	}
+	return leaves, nil
+}
