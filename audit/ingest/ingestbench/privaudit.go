@@ -35,30 +35,29 @@ var (
 // empty proof log (so neither phase pays for another's records or a tree
 // grown over earlier rounds), a server of its own, sealing or not, stores
 // the wire NDJSON. It returns the phase and the raw row count of log_leaves
-// after it, having checked that every event was stored once and, sealed,
-// given one leaf each, unsealed none.
-func privPhase(ctx context.Context, t Target, o Options, wire []byte, sealed bool) (p Phase, leaves uint64, err error) {
+// once the server has exited (so a leaf appended late is counted too),
+// having checked that every event was stored once and, sealed, given one
+// leaf each, unsealed none.
+func privPhase(ctx context.Context, t Target, o Options, wire []byte, sealed bool) (Phase, uint64, error) {
 	if err := truncate(ctx, t, privTables); err != nil {
-		return p, 0, err
+		return Phase{}, 0, err
 	}
 	srv, err := o.StartPrivaudit(ctx, sealed)
 	if err != nil {
-		return p, 0, fmt.Errorf("start the privaudit server: %w", err)
+		return Phase{}, 0, fmt.Errorf("start the privaudit server: %w", err)
 	}
-	defer func() {
-		if serr := srv.Stop(); err == nil && serr != nil {
-			err = serr
-		}
-	}()
 	name := "privaudit's ingest, sealed"
 	if !sealed {
 		name = "privaudit's ingest, unsealed"
 	}
-	p, err = measure(ctx, t, o, name, privTables, srv.Pid, func() error { return sendPrivaudit(ctx, t, o, srv.URL, wire, sealed) })
+	p, err := measure(ctx, t, o, name, privTables, srv.Pid, func() error { return sendPrivaudit(ctx, t, o, srv.URL, wire, sealed) })
+	if serr := srv.Stop(); err == nil && serr != nil {
+		err = serr
+	}
 	if err != nil {
 		return p, 0, err
 	}
-	leaves, err = verifyPriv(ctx, t, uint64(o.Events), sealed)
+	leaves, err := verifyPriv(ctx, t, uint64(o.Events), sealed)
 	return p, leaves, err
 }
 
