@@ -31,10 +31,12 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	}
 	var events, rounds int
 	var cpuprofile, serverBinary string
+	var keepTree bool
 	fs, err := m.parse("bench", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&events, "events", 1_000_000, "events to insert on each path, per round")
 		fs.IntVar(&rounds, "rounds", 5, "rounds, each starting with another of the four paths; medians are reported")
 		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the last round's sealed privaudit server to this file (the unsealed one's to FILE.unsealed)")
+		fs.BoolVar(&keepTree, "keep-tree", false, "keep the proof log over the rounds, so each sealed phase appends to the tree the earlier ones grew (default: every phase starts from an empty one)")
 		fs.StringVar(&serverBinary, "server-binary", "", "privaudit binary to run the measured server with (default: this one)")
 	})
 	if err != nil {
@@ -48,7 +50,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	so := benchServerOptions{binary: serverBinary, config: fs.Lookup("config").Value.String(), cpuprofile: cpuprofile}
 	ch := st.Managed
 	res, err := ingestbench.Run(ctx, ingestbench.Target{Conn: st.Conn, HTTPAddr: ch.HTTPAddr, User: ch.AdminUser, Password: ch.AdminPassword, ServerPid: ch.Pid()},
-		ingestbench.Options{Events: events, Seed: 1, Token: tok, Rounds: rounds, Log: m.Stderr,
+		ingestbench.Options{Events: events, Seed: 1, Token: tok, Rounds: rounds, KeepTree: keepTree, Log: m.Stderr,
 			StartPrivaudit: func(ctx context.Context, sealed bool) (ingestbench.Privaudit, error) {
 				return m.startSealedBenchServer(ctx, st, so, sealed)
 			}})
@@ -281,9 +283,13 @@ func printSealing(w io.Writer, res ingestbench.Result) {
 	_, _, unsealedCPU := res.Median.Unsealed.CPU.PerEvent(res.Events)
 	fmt.Fprintf(w, "); ≤ %.0f%%: %s; privaudit server CPU/event %.2f µs sealed, %.2f µs unsealed\n",
 		100*sealingBudget, verdict, sealedCPU, unsealedCPU)
-	fmt.Fprintf(w, "  %-42s:", "log_leaves rows after sealed/unsealed")
+	fmt.Fprintf(w, "  %-42s:", "log_leaves rows added, sealed/unsealed")
 	for _, r := range res.Rounds {
 		fmt.Fprintf(w, " %d/%d", r.Leaves, r.UnsealedLeaves)
 	}
-	fmt.Fprintf(w, " (one leaf per event sealed, none unsealed; each phase starts from an empty proof log)\n")
+	tree := "each phase starts from an empty proof log"
+	if n := len(res.Rounds); res.KeepTree && n > 0 {
+		tree = fmt.Sprintf("proof log kept over the rounds: the last sealed phase started with %d leaves", res.Rounds[n-1].TreeSize)
+	}
+	fmt.Fprintf(w, " (one leaf per event sealed, none unsealed; %s)\n", tree)
 }

@@ -47,6 +47,10 @@ type Options struct {
 	// Rounds is the number of rounds (default 5): a shared machine's speed
 	// drifts by tens of percent within minutes, so medians need several.
 	Rounds int
+	// KeepTree keeps the proof log over the rounds instead of emptying it
+	// before each privaudit phase: each sealed phase then appends to the
+	// tree the earlier ones grew, as in a deployment.
+	KeepTree bool
 	// Log receives progress lines.
 	Log io.Writer
 }
@@ -73,10 +77,11 @@ type Round struct {
 	// ClickHouse's parsing threads busy. Priv goes through privaudit with
 	// sealing on (the default), Unsealed with it off.
 	One, Parallel, Priv, Unsealed Phase
-	// Leaves and UnsealedLeaves are the raw row counts of log_leaves after
-	// the sealed and the unsealed phase: Run has checked they are the
-	// events and zero.
-	Leaves, UnsealedLeaves uint64
+	// Leaves and UnsealedLeaves are the log_leaves rows the sealed and the
+	// unsealed phase added, raw counts: Run has checked they are the events
+	// and zero. TreeSize is the rows the sealed phase started with (zero
+	// unless Options.KeepTree).
+	Leaves, UnsealedLeaves, TreeSize uint64
 }
 
 // SealingCost is the share of the unsealed throughput that sealing costs:
@@ -103,6 +108,7 @@ type Result struct {
 	ToOne, ToParallel Ratios
 	// SealingCost is the median of the rounds' sealing costs.
 	SealingCost float64
+	KeepTree    bool // Options.KeepTree
 }
 
 // Run measures Rounds rounds. Each round generates its own events (a new
@@ -127,7 +133,7 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	res := Result{Events: o.Events}
+	res := Result{Events: o.Events, KeepTree: o.KeepTree}
 	if err := t.Conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS privaudit_bench"); err != nil {
 		return res, err
 	}
@@ -148,7 +154,7 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	}
 	defer merges(context.WithoutCancel(ctx), t, "START", allTables...)
 	for i := range o.Rounds {
-		if err := truncate(ctx, t, allTables); err != nil {
+		if err := truncate(ctx, t, emptied(o, allTables)); err != nil {
 			return res, err
 		}
 		r, wireBytes, err := round(ctx, t, o, o.Seed+uint64(i), i)
@@ -219,11 +225,11 @@ func round(ctx context.Context, t Target, o Options, seed uint64, first int) (Ro
 		return r, 0, err
 	}
 	sealed := func() (err error) {
-		r.Priv, r.Leaves, err = privPhase(ctx, t, o, wire.Bytes(), true)
+		r.Priv, r.Leaves, r.TreeSize, err = privPhase(ctx, t, o, wire.Bytes(), true)
 		return err
 	}
 	unsealed := func() (err error) {
-		r.Unsealed, r.UnsealedLeaves, err = privPhase(ctx, t, o, wire.Bytes(), false)
+		r.Unsealed, r.UnsealedLeaves, _, err = privPhase(ctx, t, o, wire.Bytes(), false)
 		return err
 	}
 	if first%2 == 1 {
