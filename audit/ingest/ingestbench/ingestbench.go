@@ -117,12 +117,12 @@ type Result struct {
 // privaudit sealed and unsealed, each round starting with another of the
 // four, and the two privaudit phases swapping places from round to round.
 // Alternating the paths spreads the machine's drift over them. Every round
-// and every privaudit phase starts from
-// empty tables, so the rounds repeat one experiment: otherwise a later
-// round would also pay for merging the earlier rounds' parts into its own,
-// and the paths leave those in different shapes (one INSERT makes one part,
-// privaudit one per batch). Each round checks that every path stored each
-// of its events once.
+// and every privaudit phase starts from empty tables (the proof log's too,
+// unless Options.KeepTree), so the rounds repeat one experiment: otherwise
+// a later round would also pay for merging the earlier rounds' parts into
+// its own, and the paths leave those in different shapes (one INSERT makes
+// one part, privaudit one per batch). Each round checks that every path
+// stored each of its events once.
 func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	if o.Parallel <= 0 {
 		o.Parallel = 2
@@ -134,6 +134,9 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 		o.Log = io.Discard
 	}
 	res := Result{Events: o.Events, KeepTree: o.KeepTree}
+	if o.StartPrivaudit == nil {
+		return res, fmt.Errorf("ingestbench: Options.StartPrivaudit is not set")
+	}
 	if err := t.Conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS privaudit_bench"); err != nil {
 		return res, err
 	}
@@ -146,9 +149,6 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	}
 	// Each path's tables merge only during its own phase and the settling
 	// after it, so no path is charged another's merges.
-	if o.StartPrivaudit == nil {
-		return res, fmt.Errorf("ingestbench: Options.StartPrivaudit is not set")
-	}
 	if err := merges(ctx, t, "STOP", allTables...); err != nil {
 		return res, err
 	}
