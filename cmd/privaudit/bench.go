@@ -283,6 +283,11 @@ func printSealing(w io.Writer, res ingestbench.Result) {
 	_, _, unsealedCPU := res.Median.Unsealed.CPU.PerEvent(res.Events)
 	fmt.Fprintf(w, "); ≤ %.0f%%: %s; privaudit server CPU/event %.2f µs sealed, %.2f µs unsealed\n",
 		100*sealingBudget, verdict, sealedCPU, unsealedCPU)
+	fmt.Fprintf(w, "  %-42s: %.1f%% (rounds:", "the same from CPU/event, ClickHouse+server", 100*res.CPUSealingCost)
+	for _, r := range res.Rounds {
+		fmt.Fprintf(w, " %.1f%%", 100*r.CPUSealingCost())
+	}
+	fmt.Fprintln(w, "): what sealing costs where ingest has the cores to itself")
 	fmt.Fprintf(w, "  %-42s:", "log_leaves rows added, sealed/unsealed")
 	for _, r := range res.Rounds {
 		fmt.Fprintf(w, " %d/%d", r.Leaves, r.UnsealedLeaves)

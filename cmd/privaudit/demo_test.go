@@ -100,7 +100,8 @@ func TestBenchSmall(t *testing.T) {
 		`ratio privaudit / parallel INSERTs\s+: \d+\.\d\d× \(rounds: \d+\.\d\d \d+\.\d\d\); merges settled \d+\.\d\d×`,
 		`privaudit, the same with sealing off\s+:\s+\d+ events/s .* CPU/event \d+\.\d\d µs ClickHouse \+ \d+\.\d\d µs privaudit server`,
 		`sealing cost, 1 − sealed/unsealed events/s\s*: -?\d+\.\d% \(rounds: -?\d+\.\d% -?\d+\.\d%\); ≤ 10%: (met|NOT MET); ` +
-			`privaudit server CPU/event \d+\.\d\d µs sealed, \d+\.\d\d µs unsealed`,
+			`privaudit server CPU/event \d+\.\d\d µs sealed, \d+\.\d\d µs unsealed\n` +
+			`\s+the same from CPU/event, ClickHouse\+server\s*: -?\d+\.\d% \(rounds: -?\d+\.\d% -?\d+\.\d%\)`,
 		// Round 1 seals before the unsealed phase, round 2 after it: each sealed
 		// phase ends with a leaf per event, each unsealed one with none.
 		`log_leaves rows added, sealed/unsealed\s*: 20000/0 20000/0 \(.*each phase starts from an empty proof log\)`,

@@ -88,6 +88,15 @@ type Round struct {
 // 0.08 means privaudit stores 8% fewer events per second with it on.
 func (r Round) SealingCost() float64 { return 1 - r.Priv.PerSec/r.Unsealed.PerSec }
 
+// CPUSealingCost is the same estimated from processor time per event, in
+// ClickHouse and the privaudit server together: the throughput a machine
+// whose cores ingest alone would lose to sealing. It moves far less than
+// SealingCost when other work shares the machine.
+func (r Round) CPUSealingCost() float64 {
+	serving := func(c CPU) float64 { return float64(c.Server + c.Privaudit) }
+	return 1 - serving(r.Unsealed.CPU)/serving(r.Priv.CPU)
+}
+
 // Ratios compares privaudit with a direct path: events per second, and the
 // same with each path charged its merges.
 type Ratios struct{ PerSec, Settled float64 }
@@ -106,9 +115,9 @@ type Result struct {
 	Median Round
 	// ToOne and ToParallel are the medians of the rounds' ratios.
 	ToOne, ToParallel Ratios
-	// SealingCost is the median of the rounds' sealing costs.
-	SealingCost float64
-	KeepTree    bool // Options.KeepTree
+	// SealingCost and CPUSealingCost are the medians of the rounds'.
+	SealingCost, CPUSealingCost float64
+	KeepTree                    bool // Options.KeepTree
 }
 
 // Run measures Rounds rounds. Each round generates its own events (a new
@@ -172,6 +181,7 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 			r.RatioTo(r.One).PerSec, r.RatioTo(r.One).Settled, r.RatioTo(r.Parallel).PerSec, r.RatioTo(r.Parallel).Settled)
 	}
 	res.Median, res.ToOne, res.ToParallel, res.SealingCost = median(res.Rounds)
+	res.CPUSealingCost = medianOf(res.Rounds, Round.CPUSealingCost)
 	return res, nil
 }
 
@@ -341,17 +351,7 @@ func settle(ctx context.Context, t Target, log io.Writer) error {
 // median returns, field by field, the median of the rounds, and the
 // medians of their ratios and sealing costs.
 func median(rs []Round) (Round, Ratios, Ratios, float64) {
-	pick := func(f func(Round) float64) float64 {
-		v := make([]float64, len(rs))
-		for i, r := range rs {
-			v[i] = f(r)
-		}
-		slices.Sort(v)
-		if n := len(v); n%2 == 0 {
-			return (v[n/2-1] + v[n/2]) / 2
-		}
-		return v[len(v)/2]
-	}
+	pick := func(f func(Round) float64) float64 { return medianOf(rs, f) }
 	phase := func(of func(Round) Phase) Phase {
 		dur := func(f func(CPU) time.Duration) time.Duration {
 			return time.Duration(pick(func(r Round) float64 { return float64(f(of(r).CPU)) }))
@@ -374,6 +374,19 @@ func median(rs []Round) (Round, Ratios, Ratios, float64) {
 	m := Round{One: phase(one), Parallel: phase(par), Priv: phase(func(r Round) Phase { return r.Priv }),
 		Unsealed: phase(func(r Round) Phase { return r.Unsealed })}
 	return m, ratios(one), ratios(par), pick(Round.SealingCost)
+}
+
+// medianOf returns the median of f over the rounds.
+func medianOf(rs []Round, f func(Round) float64) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
 }
 
 // WaitRows returns once database.table holds n rows in its active parts. It
