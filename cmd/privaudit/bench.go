@@ -19,11 +19,12 @@ import (
 	"github.com/privaudit/privaudit/audit/ingest/ingestbench"
 )
 
-// bench measures ingest throughput through privaudit next to a direct
-// INSERT … FORMAT JSONEachRow into the same managed ClickHouse. The
-// privaudit server it measures runs as a process of its own (`privaudit
-// serve` on loopback), as it is deployed: the benchmark's data generation
-// and clients neither share its memory nor hide in its CPU time.
+// bench measures ingest throughput through privaudit, sealing into the
+// proof log on and off, next to a direct INSERT … FORMAT JSONEachRow into
+// the same managed ClickHouse. The privaudit server it measures runs as a
+// process of its own (`privaudit serve` on loopback), as it is deployed:
+// the benchmark's data generation and clients neither share its memory nor
+// hide in its CPU time. Each privaudit phase starts its own server.
 func (m *Main) bench(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "reports" {
 		return m.benchReports(ctx, args[1:])
@@ -33,50 +34,77 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	}
 	var events, rounds int
 	var cpuprofile, serverBinary string
+	var keepTree bool
 	fs, err := m.parse("bench", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&events, "events", 1_000_000, "events to insert on each path, per round")
-		fs.IntVar(&rounds, "rounds", 5, "rounds, each starting with another of the three paths; medians are reported")
-		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the privaudit server's whole run to this file")
+		fs.IntVar(&rounds, "rounds", 5, "rounds, each starting with another of the four paths; medians are reported")
+		fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the last round's sealed privaudit server to this file (the unsealed one's to FILE.unsealed)")
+		fs.BoolVar(&keepTree, "keep-tree", false, "keep the proof log over the rounds, so each sealed phase appends to the tree the earlier ones grew (default: every phase starts from an empty one)")
 		fs.StringVar(&serverBinary, "server-binary", "", "privaudit binary to run the measured server with (default: this one)")
 	})
 	if err != nil {
 		return err
 	}
-	st, srv, tok, err := m.startBench(ctx, benchServerOptions{binary: serverBinary, config: fs.Lookup("config").Value.String(), cpuprofile: cpuprofile})
+	st, tok, err := m.prepareBench(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	defer srv.stop()
-	ch, db := st.Managed, m.Config.Schema().DB
+	so := benchServerOptions{binary: serverBinary, config: fs.Lookup("config").Value.String(), cpuprofile: cpuprofile}
+	ch := st.Managed
 	res, err := ingestbench.Run(ctx, ingestbench.Target{Conn: st.Conn, HTTPAddr: ch.HTTPAddr, User: ch.AdminUser, Password: ch.AdminPassword, ServerPid: ch.Pid()},
-		ingestbench.Options{Events: events, Seed: 1, URL: srv.url, Token: tok, PrivauditPid: srv.cmd.Process.Pid, Rounds: rounds, Log: m.Stderr,
-			// Every round starts from an empty table.
-			WaitStored: func(ctx context.Context) error {
-				return ingestbench.WaitRows(ctx, st.Conn, db, "access_events", uint64(events))
+		ingestbench.Options{Events: events, Seed: 1, Token: tok, Rounds: rounds, KeepTree: keepTree, Log: m.Stderr,
+			StartPrivaudit: func(ctx context.Context, sealed bool) (ingestbench.Privaudit, error) {
+				return m.startSealedBenchServer(ctx, st, so, sealed)
 			}})
 	if err != nil {
-		return err
-	}
-	if err := srv.stop(); err != nil {
 		return err
 	}
 	printBench(m.Stdout, res)
 	return nil
 }
 
-// startBench opens the benchmark's managed ClickHouse, which must hold no
-// events yet, creates an ingest token and starts the privaudit server the
-// benchmark sends to. The caller closes the storage and stops the server.
-func (m *Main) startBench(ctx context.Context, o benchServerOptions) (*storage, *benchServer, string, error) {
-	if len(m.Config.ClickHouse.Addr) > 0 {
-		return nil, nil, "", errors.New("bench runs on the managed ClickHouse only: unset clickhouse.addr and use a scratch --data-dir")
+// startSealedBenchServer starts the bench server with sealing on or off,
+// whatever the configuration says.
+func (m *Main) startSealedBenchServer(ctx context.Context, st *storage, o benchServerOptions, sealed bool) (ingestbench.Privaudit, error) {
+	o.env = []string{"PRIVAUDIT_PROOF_ENABLED=" + strconv.FormatBool(sealed)}
+	if !sealed && o.cpuprofile != "" {
+		o.cpuprofile += ".unsealed"
 	}
-	st, err := m.openStorage(ctx)
+	srv, err := m.startBenchServer(ctx, st, o)
+	if err != nil {
+		return ingestbench.Privaudit{}, err
+	}
+	return ingestbench.Privaudit{URL: srv.url, Pid: srv.cmd.Process.Pid, Stop: srv.stop}, nil
+}
+
+// startBench prepares the benchmark's storage (prepareBench) and starts the
+// privaudit server the benchmark sends to. The caller closes the storage
+// and stops the server.
+func (m *Main) startBench(ctx context.Context, o benchServerOptions) (*storage, *benchServer, string, error) {
+	st, tok, err := m.prepareBench(ctx)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	fail := func(err error) (*storage, *benchServer, string, error) { st.Close(); return nil, nil, "", err }
+	srv, err := m.startBenchServer(ctx, st, o)
+	if err != nil {
+		st.Close()
+		return nil, nil, "", err
+	}
+	return st, srv, tok, nil
+}
+
+// prepareBench opens the benchmark's managed ClickHouse, which must hold no
+// events yet, and creates an ingest token. The caller closes the storage.
+func (m *Main) prepareBench(ctx context.Context) (*storage, string, error) {
+	if len(m.Config.ClickHouse.Addr) > 0 {
+		return nil, "", errors.New("bench runs on the managed ClickHouse only: unset clickhouse.addr and use a scratch --data-dir")
+	}
+	st, err := m.openStorage(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	fail := func(err error) (*storage, string, error) { st.Close(); return nil, "", err }
 	if ev, _, err := storedCounts(ctx, st.Conn, m.Config.Schema()); err != nil {
 		return fail(err)
 	} else if ev > 0 {
@@ -91,11 +119,7 @@ func (m *Main) startBench(ctx context.Context, o benchServerOptions) (*storage, 
 	if err != nil {
 		return fail(err)
 	}
-	srv, err := m.startBenchServer(ctx, st, o)
-	if err != nil {
-		return fail(err)
-	}
-	return st, srv, tok, nil
+	return st, tok, nil
 }
 
 // benchServer is the `privaudit serve` child process the benchmark measures.
@@ -108,6 +132,7 @@ type benchServer struct {
 
 type benchServerOptions struct {
 	binary, config, cpuprofile string
+	env                        []string // added to the server's environment, overriding
 }
 
 // startBenchServer starts `privaudit serve` on a free loopback port, writing
@@ -138,6 +163,7 @@ func (m *Main) startBenchServer(ctx context.Context, st *storage, o benchServerO
 	cmd.Env = append(os.Environ(), "PRIVAUDIT_CLICKHOUSE_ADDR="+ch.Addr, "PRIVAUDIT_CLICKHOUSE_USER="+ch.AdminUser,
 		"PRIVAUDIT_CLICKHOUSE_PASSWORD="+ch.AdminPassword, "PRIVAUDIT_CLICKHOUSE_READER_USER="+ch.ReaderUser,
 		"PRIVAUDIT_CLICKHOUSE_READER_PASSWORD="+ch.ReaderPassword)
+	cmd.Env = append(cmd.Env, o.env...)
 	cmd.Stdout, cmd.Stderr = m.Stderr, m.Stderr
 	// Should the benchmark die, the server stops too (its spool is in the
 	// scratch data directory).
@@ -224,6 +250,7 @@ func printBench(w io.Writer, res ingestbench.Result) {
 	line("direct, one INSERT … FORMAT JSONEachRow", med.One, false)
 	line("direct, 100k-row INSERTs, 2 at a time", med.Parallel, false)
 	line("privaudit HTTP→spool (fsync)→ClickHouse", med.Priv, true)
+	line("privaudit, the same with sealing off", med.Unsealed, true)
 	ratios := func(label string, med ingestbench.Ratios, to func(ingestbench.Round) ingestbench.Phase) {
 		fmt.Fprintf(w, "  %-42s: %.2f× (rounds:", label, med.PerSec)
 		for _, r := range res.Rounds {
@@ -237,4 +264,40 @@ func printBench(w io.Writer, res ingestbench.Result) {
 	}
 	ratios("ratio privaudit / one INSERT", res.ToOne, func(r ingestbench.Round) ingestbench.Phase { return r.One })
 	ratios("ratio privaudit / parallel INSERTs", res.ToParallel, func(r ingestbench.Round) ingestbench.Phase { return r.Parallel })
+	printSealing(w, res)
+}
+
+// sealingBudget is the share of ingest throughput sealing may cost (issue 18).
+const sealingBudget = 0.10
+
+// printSealing writes what sealing into the proof log costs: the median
+// over the rounds of 1 − sealed/unsealed events per second, the privaudit
+// server's CPU per event both ways, and the leaves each phase left.
+func printSealing(w io.Writer, res ingestbench.Result) {
+	verdict := "met"
+	if res.SealingCost > sealingBudget {
+		verdict = "NOT MET"
+	}
+	fmt.Fprintf(w, "  %-42s: %.1f%% (rounds:", "sealing cost, 1 − sealed/unsealed events/s", 100*res.SealingCost)
+	for _, r := range res.Rounds {
+		fmt.Fprintf(w, " %.1f%%", 100*r.SealingCost())
+	}
+	_, _, sealedCPU := res.Median.Priv.CPU.PerEvent(res.Events)
+	_, _, unsealedCPU := res.Median.Unsealed.CPU.PerEvent(res.Events)
+	fmt.Fprintf(w, "); ≤ %.0f%%: %s; privaudit server CPU/event %.2f µs sealed, %.2f µs unsealed\n",
+		100*sealingBudget, verdict, sealedCPU, unsealedCPU)
+	fmt.Fprintf(w, "  %-42s: %.1f%% (rounds:", "the same from CPU/event, ClickHouse+server", 100*res.CPUSealingCost)
+	for _, r := range res.Rounds {
+		fmt.Fprintf(w, " %.1f%%", 100*r.CPUSealingCost())
+	}
+	fmt.Fprintln(w, "): what sealing costs where ingest has the cores to itself")
+	fmt.Fprintf(w, "  %-42s:", "log_leaves rows added, sealed/unsealed")
+	for _, r := range res.Rounds {
+		fmt.Fprintf(w, " %d/%d", r.Leaves, r.UnsealedLeaves)
+	}
+	tree := "each phase starts from an empty proof log"
+	if n := len(res.Rounds); res.KeepTree && n > 0 {
+		tree = fmt.Sprintf("proof log kept over the rounds: the last sealed phase started with %d leaves", res.Rounds[n-1].TreeSize)
+	}
+	fmt.Fprintf(w, " (one leaf per event sealed, none unsealed; %s)\n", tree)
 }

@@ -77,8 +77,10 @@ func TestDemoSchedulesMatchReadme(t *testing.T) {
 	}
 }
 
-// TestBenchSmall runs the ingest benchmark on a few events: both paths
-// store every event, and the figures are printed.
+// TestBenchSmall runs the ingest benchmark on a few events: every path
+// stores every event, the sealed privaudit phase leaves one proof-log leaf
+// per event and the unsealed one none, in both orders, and the figures,
+// the sealing cost among them, are printed.
 func TestBenchSmall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
@@ -86,22 +88,48 @@ func TestBenchSmall(t *testing.T) {
 	var out bytes.Buffer
 	// The measured server runs as a process of its own: this test binary
 	// is not privaudit, so the bench is given a built one.
-	err := run(context.Background(), []string{"bench", "--data-dir", t.TempDir(), "--events", "3000", "--rounds", "2", "--log-level", "warn",
+	err := run(context.Background(), []string{"bench", "--data-dir", t.TempDir(), "--events", "20000", "--rounds", "2", "--log-level", "warn",
 		"--server-binary", buildBinary(t)}, &out, io.Discard)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out.String())
 	}
 	for _, re := range []string{
-		`3000 events per path and round, 2 rounds`,
+		`20000 events per path and round, 2 rounds`,
 		`direct, one INSERT … FORMAT JSONEachRow\s+:\s+\d+ events/s`,
 		`direct, 100k-row INSERTs, 2 at a time\s+:\s+\d+ events/s`,
 		`privaudit HTTP→spool \(fsync\)→ClickHouse\s+:\s+\d+ events/s .* CPU/event \d+\.\d\d µs ClickHouse \+ \d+\.\d\d µs privaudit server \+ \d+\.\d\d µs sender`,
 		`ratio privaudit / one INSERT\s+: \d+\.\d\d× \(rounds: \d+\.\d\d \d+\.\d\d\); merges settled \d+\.\d\d×`,
 		`ratio privaudit / parallel INSERTs\s+: \d+\.\d\d× \(rounds: \d+\.\d\d \d+\.\d\d\); merges settled \d+\.\d\d×`,
+		`privaudit, the same with sealing off\s+:\s+\d+ events/s .* CPU/event \d+\.\d\d µs ClickHouse \+ \d+\.\d\d µs privaudit server`,
+		`sealing cost, 1 − sealed/unsealed events/s\s*: -?\d+\.\d% \(rounds: -?\d+\.\d% -?\d+\.\d%\); ≤ 10%: (met|NOT MET); ` +
+			`privaudit server CPU/event \d+\.\d\d µs sealed, \d+\.\d\d µs unsealed\n` +
+			`\s+the same from CPU/event, ClickHouse\+server\s*: -?\d+\.\d% \(rounds: -?\d+\.\d% -?\d+\.\d%\)`,
+		// Round 1 seals before the unsealed phase, round 2 after it: each sealed
+		// phase ends with a leaf per event, each unsealed one with none.
+		`log_leaves rows added, sealed/unsealed\s*: 20000/0 20000/0 \(.*each phase starts from an empty proof log\)`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out.String()) {
 			t.Errorf("bench output lacks %q:\n%s", re, out.String())
 		}
+	}
+}
+
+// TestBenchKeepTree: with --keep-tree the proof log outlives the rounds, so
+// round 2's sealed phase (which runs after its unsealed one) appends to
+// round 1's leaves, and each phase is still checked by the leaves it added.
+func TestBenchKeepTree(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"bench", "--data-dir", t.TempDir(), "--events", "5000", "--rounds", "2", "--keep-tree",
+		"--log-level", "warn", "--server-binary", buildBinary(t)}, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, out.String())
+	}
+	re := `log_leaves rows added, sealed/unsealed\s*: 5000/0 5000/0 \(.*the last sealed phase started with 5000 leaves\)`
+	if !regexp.MustCompile(re).MatchString(out.String()) {
+		t.Errorf("bench output lacks %q:\n%s", re, out.String())
 	}
 }
 

@@ -49,8 +49,8 @@ platform story with known violations, for demos and benchmarks.`,
 Runs the whole story end to end on the embedded ClickHouse: generate, ingest, reports,
 schedules, a query.`,
 	"bench": `usage: privaudit bench [flags] | privaudit bench reports [flags]
-Measures ingest throughput against a direct INSERT (bench), or every report against
-ClickHouse reading the same rows raw (bench reports).`,
+Measures ingest throughput, sealing into the proof log on and off, against a direct
+INSERT (bench), or every report against ClickHouse reading the same rows raw (bench reports).`,
 	"bench reports": `usage: privaudit bench reports [--events N] [--customers N] [flags]
 Generates a month of data, ingests it through a privaudit serve process and times every
 report next to ClickHouse reading the same rows raw.`,

@@ -1,7 +1,8 @@
 // Package ingestbench measures privaudit's end-to-end ingest throughput —
-// HTTP → decode and validate → fsync'ed spool → ClickHouse — next to direct
-// INSERT … FORMAT JSONEachRow of the same events into the same ClickHouse
-// (one INSERT of them all, and parallel 100,000-row INSERTs), in one run.
+// HTTP → decode and validate → fsync'ed spool → ClickHouse — with sealing
+// into the proof log on and off, next to direct INSERT … FORMAT JSONEachRow
+// of the same events into the same ClickHouse (one INSERT of them all, and
+// parallel 100,000-row INSERTs), in one run.
 package ingestbench
 
 import (
@@ -15,8 +16,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/privaudit/privaudit/audit"
-	"github.com/privaudit/privaudit/audit/client"
 	"github.com/privaudit/privaudit/audit/synth"
 )
 
@@ -35,20 +34,23 @@ type Target struct {
 type Options struct {
 	Events int
 	Seed   uint64
-	// Privaudit sends the wire NDJSON through privaudit's API at URL with
-	// Token, then waits until everything is stored (WaitStored).
-	URL        string
-	Token      string
-	WaitStored func(ctx context.Context) error
-	// PrivauditPid, when set, is the process id of the privaudit server
-	// at URL: each phase then reports its CPU time and page faults apart
-	// from this process's (the benchmark's clients).
-	PrivauditPid int
+	// StartPrivaudit starts the privaudit server a privaudit phase sends
+	// to, sealing every stored record into the proof log or not, on the
+	// tables Run has just emptied; the phase stops it once everything is
+	// stored and checked. Each phase gets its own server because two
+	// servers cannot share a data directory (the writer lease).
+	StartPrivaudit func(ctx context.Context, sealed bool) (Privaudit, error)
+	// Token is an ingest token of those servers.
+	Token string
 	// Parallel requests on both paths (default 2).
 	Parallel int
 	// Rounds is the number of rounds (default 5): a shared machine's speed
 	// drifts by tens of percent within minutes, so medians need several.
 	Rounds int
+	// KeepTree keeps the proof log over the rounds instead of emptying it
+	// before each privaudit phase: each sealed phase then appends to the
+	// tree the earlier ones grew, as in a deployment.
+	KeepTree bool
 	// Log receives progress lines.
 	Log io.Writer
 }
@@ -67,13 +69,32 @@ type Phase struct {
 	CPU CPU
 }
 
-// Round holds one round's measurements of the three paths.
+// Round holds one round's measurements of the four paths.
 type Round struct {
 	// One is a single INSERT … FORMAT JSONEachRow of all the events, the
 	// way an operator loads a file; Parallel sends the same rows as
 	// 100,000-row INSERTs, Options.Parallel at a time, which keeps both of
-	// ClickHouse's parsing threads busy.
-	One, Parallel, Priv Phase
+	// ClickHouse's parsing threads busy. Priv goes through privaudit with
+	// sealing on (the default), Unsealed with it off.
+	One, Parallel, Priv, Unsealed Phase
+	// Leaves and UnsealedLeaves are the log_leaves rows the sealed and the
+	// unsealed phase added, raw counts: Run has checked they are the events
+	// and zero. TreeSize is the rows the sealed phase started with (zero
+	// unless Options.KeepTree).
+	Leaves, UnsealedLeaves, TreeSize uint64
+}
+
+// SealingCost is the share of the unsealed throughput that sealing costs:
+// 0.08 means privaudit stores 8% fewer events per second with it on.
+func (r Round) SealingCost() float64 { return 1 - r.Priv.PerSec/r.Unsealed.PerSec }
+
+// CPUSealingCost is the same estimated from processor time per event, in
+// ClickHouse and the privaudit server together: the throughput a machine
+// whose cores ingest alone would lose to sealing. It moves far less than
+// SealingCost when other work shares the machine.
+func (r Round) CPUSealingCost() float64 {
+	serving := func(c CPU) float64 { return float64(c.Server + c.Privaudit) }
+	return 1 - serving(r.Unsealed.CPU)/serving(r.Priv.CPU)
 }
 
 // Ratios compares privaudit with a direct path: events per second, and the
@@ -94,18 +115,23 @@ type Result struct {
 	Median Round
 	// ToOne and ToParallel are the medians of the rounds' ratios.
 	ToOne, ToParallel Ratios
+	// SealingCost and CPUSealingCost are the medians of the rounds'.
+	SealingCost, CPUSealingCost float64
+	KeepTree                    bool // Options.KeepTree
 }
 
 // Run measures Rounds rounds. Each round generates its own events (a new
 // seed, so privaudit stores them rather than skipping them as duplicates),
 // inserts them directly in one INSERT, in parallel INSERTs and through
-// privaudit, each round starting with another of the three. Alternating
-// the paths spreads the machine's drift over them. Every round starts from
-// empty tables, so the rounds repeat one experiment: otherwise a later
-// round would also pay for merging the earlier rounds' parts into its own,
-// and the paths leave those in different shapes (one INSERT makes one part,
-// privaudit one per batch). Each round checks that every path stored each
-// of its events once.
+// privaudit sealed and unsealed, each round starting with another of the
+// four, and the two privaudit phases swapping places from round to round.
+// Alternating the paths spreads the machine's drift over them. Every round
+// and every privaudit phase starts from empty tables (the proof log's too,
+// unless Options.KeepTree), so the rounds repeat one experiment: otherwise
+// a later round would also pay for merging the earlier rounds' parts into
+// its own, and the paths leave those in different shapes (one INSERT makes
+// one part, privaudit one per batch). Each round checks that every path
+// stored each of its events once.
 func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	if o.Parallel <= 0 {
 		o.Parallel = 2
@@ -116,7 +142,10 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	res := Result{Events: o.Events}
+	res := Result{Events: o.Events, KeepTree: o.KeepTree}
+	if o.StartPrivaudit == nil {
+		return res, fmt.Errorf("ingestbench: Options.StartPrivaudit is not set")
+	}
 	if err := t.Conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS privaudit_bench"); err != nil {
 		return res, err
 	}
@@ -134,31 +163,31 @@ func Run(ctx context.Context, t Target, o Options) (Result, error) {
 	}
 	defer merges(context.WithoutCancel(ctx), t, "START", allTables...)
 	for i := range o.Rounds {
-		if err := truncate(ctx, t); err != nil {
+		if err := truncate(ctx, t, emptied(o, allTables)); err != nil {
 			return res, err
 		}
 		r, wireBytes, err := round(ctx, t, o, o.Seed+uint64(i), i)
 		if err == nil {
-			err = verify(ctx, t, uint64(o.Events))
+			err = verifyDirect(ctx, t, uint64(o.Events))
 		}
 		if err != nil {
 			return res, fmt.Errorf("round %d: %w", i+1, err)
 		}
 		res.WireBytes = wireBytes
 		res.Rounds = append(res.Rounds, r)
-		fmt.Fprintf(o.Log, "round %d/%d: one INSERT %.0f events/s, parallel INSERTs %.0f events/s, privaudit %.0f events/s; "+
-			"privaudit/one %.2f× (%.2f× merges settled), privaudit/parallel %.2f× (%.2f×)\n",
-			i+1, o.Rounds, r.One.PerSec, r.Parallel.PerSec, r.Priv.PerSec,
+		fmt.Fprintf(o.Log, "round %d/%d: one INSERT %.0f events/s, parallel INSERTs %.0f events/s, privaudit %.0f events/s "+
+			"(%.0f unsealed, sealing costs %.1f%%); privaudit/one %.2f× (%.2f× merges settled), privaudit/parallel %.2f× (%.2f×)\n",
+			i+1, o.Rounds, r.One.PerSec, r.Parallel.PerSec, r.Priv.PerSec, r.Unsealed.PerSec, 100*r.SealingCost(),
 			r.RatioTo(r.One).PerSec, r.RatioTo(r.One).Settled, r.RatioTo(r.Parallel).PerSec, r.RatioTo(r.Parallel).Settled)
 	}
-	res.Median, res.ToOne, res.ToParallel = median(res.Rounds)
+	res.Median, res.ToOne, res.ToParallel, res.SealingCost = median(res.Rounds)
+	res.CPUSealingCost = medianOf(res.Rounds, Round.CPUSealingCost)
 	return res, nil
 }
 
-// truncate empties every table the paths write (all constants of this
-// package).
-func truncate(ctx context.Context, t Target) error {
-	for _, table := range allTables {
+// truncate empties tables (constants of this package).
+func truncate(ctx context.Context, t Target, tables []string) error {
+	for _, table := range tables {
 		if err := t.Conn.Exec(ctx, "TRUNCATE TABLE "+table); err != nil {
 			return fmt.Errorf("empty %s: %w", table, err)
 		}
@@ -166,24 +195,25 @@ func truncate(ctx context.Context, t Target) error {
 	return nil
 }
 
-// verify checks that every path stored every event of the round, once: a
+// verifyDirect checks that both direct paths stored every event of the
+// round, once, and the same events (verifyPriv checks privaudit's): a
 // benchmark that lost or doubled records would report a figure that lies.
-func verify(ctx context.Context, t Target, want uint64) error {
-	var one, parallel, priv uint64
+func verifyDirect(ctx context.Context, t Target, want uint64) error {
+	var one, parallel, same uint64
 	for _, q := range []struct {
 		dst *uint64
 		sql string
 	}{
 		{&one, "SELECT count() FROM " + tableOne},
 		{&parallel, "SELECT count() FROM " + tableParallel},
-		{&priv, "SELECT count() FROM privaudit.access_events WHERE event_id IN (SELECT event_id FROM " + tableParallel + ")"},
+		{&same, "SELECT count() FROM " + tableOne + " WHERE event_id IN (SELECT event_id FROM " + tableParallel + ")"},
 	} {
 		if err := t.Conn.QueryRow(ctx, q.sql).Scan(q.dst); err != nil {
 			return fmt.Errorf("verify: %w", err)
 		}
 	}
-	if one != want || parallel != want || priv != want {
-		return fmt.Errorf("verify: %d events generated; stored by the one INSERT %d, the parallel INSERTs %d, privaudit %d", want, one, parallel, priv)
+	if one != want || parallel != want || same != want {
+		return fmt.Errorf("verify: %d events generated; stored by the one INSERT %d, the parallel INSERTs %d, by both %d", want, one, parallel, same)
 	}
 	return nil
 }
@@ -204,21 +234,29 @@ func round(ctx context.Context, t Target, o Options, seed uint64, first int) (Ro
 	if err := settle(ctx, t, o.Log); err != nil {
 		return r, 0, err
 	}
+	sealed := func() (err error) {
+		r.Priv, r.Leaves, r.TreeSize, err = privPhase(ctx, t, o, wire.Bytes(), true)
+		return err
+	}
+	unsealed := func() (err error) {
+		r.Unsealed, r.UnsealedLeaves, _, err = privPhase(ctx, t, o, wire.Bytes(), false)
+		return err
+	}
+	if first%2 == 1 {
+		sealed, unsealed = unsealed, sealed
+	}
 	phases := []func() error{
 		func() (err error) {
-			r.One, err = measure(ctx, t, o, "one INSERT", []string{tableOne}, func() error { return insertOne(ctx, t, chunks) })
+			r.One, err = measure(ctx, t, o, "one INSERT", []string{tableOne}, 0, func() error { return insertOne(ctx, t, chunks) })
 			return err
 		},
 		func() (err error) {
-			r.Parallel, err = measure(ctx, t, o, "parallel INSERTs", []string{tableParallel}, func() error {
+			r.Parallel, err = measure(ctx, t, o, "parallel INSERTs", []string{tableParallel}, 0, func() error {
 				return insertParallel(ctx, t, chunks, o.Parallel)
 			})
 			return err
 		},
-		func() (err error) {
-			r.Priv, err = measure(ctx, t, o, "privaudit's ingest", privTables, func() error { return sendPrivaudit(ctx, o, wire.Bytes()) })
-			return err
-		},
+		sealed, unsealed,
 	}
 	// Each round starts with another path: whatever the first phase after
 	// the preparation pays is spread over all of them.
@@ -229,27 +267,6 @@ func round(ctx context.Context, t Target, o Options, seed uint64, first int) (Ro
 	}
 	return r, int64(wire.Len()), nil
 }
-
-// sendPrivaudit sends the wire NDJSON through privaudit's API, as the
-// ingest command does, and waits until everything is stored.
-func sendPrivaudit(ctx context.Context, o Options, wire []byte) error {
-	start := time.Now()
-	s := client.New(client.Options{Server: o.URL, Token: o.Token, Parallel: o.Parallel * 2, ChunkRecords: 20_000})
-	if err := s.Send(ctx, audit.KindEvents, "bench", bytes.NewReader(wire)); err != nil {
-		return fmt.Errorf("send through privaudit: %w", err)
-	}
-	fmt.Fprintf(o.Log, "privaudit acknowledged everything (durably spooled) after %.2fs\n", time.Since(start).Seconds())
-	return o.WaitStored(ctx)
-}
-
-// privTables are the tables privaudit's ingest writes (the records, the
-// key-hash view's table, the batch log and the verdict store); allTables
-// adds the direct ones.
-var (
-	privTables = []string{"privaudit.access_events", "privaudit_meta.event_key_hashes", "privaudit_meta.ingest_batches",
-		"privaudit.access_verdicts", "privaudit_meta.consent_subjects"}
-	allTables = append([]string{tableOne, tableParallel}, privTables...)
-)
 
 // merges runs SYSTEM STOP or START MERGES for each table (all constants of
 // this package).
@@ -265,7 +282,9 @@ func merges(ctx context.Context, t Target, verb string, tables ...string) error 
 // measure times run with merges allowed only in tables, then the merges
 // ClickHouse goes on running for them after it, and logs what ClickHouse
 // did meanwhile.
-func measure(ctx context.Context, t Target, o Options, name string, tables []string, run func() error) (Phase, error) {
+// privPid is the privaudit server's process id during the phase, zero for
+// none.
+func measure(ctx context.Context, t Target, o Options, name string, tables []string, privPid int, run func() error) (Phase, error) {
 	var p Phase
 	// The preparation's garbage is collected now, not during the phase.
 	// Its memory is given back to the system too: otherwise the first
@@ -282,7 +301,7 @@ func measure(ctx context.Context, t Target, o Options, name string, tables []str
 	if err != nil {
 		return p, err
 	}
-	procs := pids{server: t.ServerPid, privaudit: o.PrivauditPid}
+	procs := pids{server: t.ServerPid, privaudit: privPid}
 	start, cpu := time.Now(), markCPU(procs).since()
 	if err := run(); err != nil {
 		return p, err
@@ -330,19 +349,9 @@ func settle(ctx context.Context, t Target, log io.Writer) error {
 }
 
 // median returns, field by field, the median of the rounds, and the
-// medians of their ratios.
-func median(rs []Round) (Round, Ratios, Ratios) {
-	pick := func(f func(Round) float64) float64 {
-		v := make([]float64, len(rs))
-		for i, r := range rs {
-			v[i] = f(r)
-		}
-		slices.Sort(v)
-		if n := len(v); n%2 == 0 {
-			return (v[n/2-1] + v[n/2]) / 2
-		}
-		return v[len(v)/2]
-	}
+// medians of their ratios and sealing costs.
+func median(rs []Round) (Round, Ratios, Ratios, float64) {
+	pick := func(f func(Round) float64) float64 { return medianOf(rs, f) }
 	phase := func(of func(Round) Phase) Phase {
 		dur := func(f func(CPU) time.Duration) time.Duration {
 			return time.Duration(pick(func(r Round) float64 { return float64(f(of(r).CPU)) }))
@@ -362,8 +371,22 @@ func median(rs []Round) (Round, Ratios, Ratios) {
 	}
 	one := func(r Round) Phase { return r.One }
 	par := func(r Round) Phase { return r.Parallel }
-	m := Round{One: phase(one), Parallel: phase(par), Priv: phase(func(r Round) Phase { return r.Priv })}
-	return m, ratios(one), ratios(par)
+	m := Round{One: phase(one), Parallel: phase(par), Priv: phase(func(r Round) Phase { return r.Priv }),
+		Unsealed: phase(func(r Round) Phase { return r.Unsealed })}
+	return m, ratios(one), ratios(par), pick(Round.SealingCost)
+}
+
+// medianOf returns the median of f over the rounds.
+func medianOf(rs []Round, f func(Round) float64) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
 }
 
 // WaitRows returns once database.table holds n rows in its active parts. It
