@@ -15,9 +15,19 @@ import (
 // tableOf is the table of a leaf kind.
 var tableOf = map[string]string{string(audit.KindEvents): "access_events", string(audit.KindConsents): "consent_events"}
 
+// pending is a record finding before it is named: k is verify_records'
+// hash of the record's kind and key.
+type pending struct {
+	k        uint64
+	f        Finding
+	leaves   uint64
+	records  uint64
+	consents bool
+}
+
 // records compares every stored record with its leaf (see
-// queries/proof/verify_records.sql), then looks for copies when the counts
-// say there are some.
+// queries/proof/verify_records.sql), counts every finding, and names the
+// first MaxListed.
 func (v *verifier) records(ctx context.Context) error {
 	retained, err := v.drops(ctx)
 	if err != nil {
@@ -32,42 +42,79 @@ func (v *verifier) records(ctx context.Context) error {
 		return fmt.Errorf("verify: compare records with their leaves: %w", err)
 	}
 	defer rs.Close()
-	var leafOnly, recordOnly uint64
-	inserted := map[string][]Finding{}
+	var found, inserted []pending
 	for rs.Next() {
-		var idx uint64
-		var kind, key, leafBatch, recordBatch string
-		var hasLeaf, hasRecord uint8
-		if err := rs.Scan(&idx, &kind, &key, &leafBatch, &recordBatch, &hasLeaf, &hasRecord); err != nil {
+		var p pending
+		var consents uint8
+		if err := rs.Scan(&p.k, &consents, &p.leaves, &p.records, &p.f.Leaf); err != nil {
 			return fmt.Errorf("verify: compare records with their leaves: %w", err)
 		}
-		f := Finding{Table: tableOf[kind], Key: key, Batch: leafBatch, Leaf: idx, HasLeaf: hasLeaf == 1}
+		p.consents = consents == 1
+		kind := string(audit.KindEvents)
+		if p.consents {
+			kind = string(audit.KindConsents)
+		}
+		p.f.Table, p.f.HasLeaf = tableOf[kind], p.leaves > 0
 		switch {
-		case hasLeaf == 1 && hasRecord == 1:
-			f.Kind, f.Detail = Altered, "the stored record is not the one logged: a column was changed after it was stored"
-			v.add(f)
-		case hasLeaf == 1:
-			leafOnly++
-			if retained.covers(kind, idx) {
+		case p.leaves > 1 || p.records > 1:
+			p.f.Kind = Copied
+		case p.records == 1 && p.leaves == 1:
+			p.f.Kind, p.f.Detail = Altered, "the stored record is not the one logged: a column was changed after it was stored"
+		case p.leaves == 1:
+			if retained.covers(kind, p.f.Leaf) {
 				v.res.Retained++
 				continue
 			}
-			f.Kind, f.Detail = Deleted, "the logged record is no longer stored, and no sealed retention drop removed it"
-			v.add(f)
+			p.f.Kind, p.f.Detail = Deleted, "the logged record is no longer stored, and no sealed retention drop removed it"
 		default:
-			recordOnly++
-			f.Kind, f.Batch = Inserted, recordBatch
-			f.Detail = "the stored record has no leaf: it was written outside privaudit, or its leaf was removed"
-			inserted[kind] = append(inserted[kind], f)
+			p.f.Kind, p.f.Detail = Inserted, "the stored record has no leaf: it was written outside privaudit, or its leaf was removed"
+			if len(inserted) < maxRecheck {
+				inserted = append(inserted, p)
+				continue
+			}
 		}
+		found = v.count(found, p)
 	}
 	if err := rs.Err(); err != nil {
 		return fmt.Errorf("verify: compare records with their leaves: %w", err)
 	}
-	if err := v.inserted(ctx, inserted); err != nil {
+	if inserted, err = v.recheck(ctx, inserted); err != nil {
 		return err
 	}
-	return v.copies(ctx, leafOnly, recordOnly)
+	for _, p := range inserted {
+		found = v.count(found, p)
+	}
+	if err := v.name(ctx, found); err != nil {
+		return err
+	}
+	return v.countRecords(ctx)
+}
+
+// maxRecheck caps the records without a leaf that get a second look.
+const maxRecheck = 100_000
+
+// count counts p's finding and keeps it to be named while fewer than
+// MaxListed are kept.
+func (v *verifier) count(found []pending, p pending) []pending {
+	v.res.Counts[p.f.Kind]++
+	if len(found) < v.o.MaxListed {
+		found = append(found, p)
+	}
+	return found
+}
+
+// countRecords sets Result.Records.
+func (v *verifier) countRecords(ctx context.Context) error {
+	q, err := v.sql("verify_counts")
+	if err != nil {
+		return err
+	}
+	var events, consents uint64
+	if err := v.o.Conn.QueryRow(ctx, q, v.bounds()...).Scan(&events, &consents); err != nil {
+		return fmt.Errorf("verify: count the stored records: %w", err)
+	}
+	v.res.Records = events + consents
+	return nil
 }
 
 // bounds are the period's bind arguments.
@@ -82,95 +129,127 @@ func (v *verifier) bounds() []any {
 	return []any{clickhouse.Named("from", v.o.From.UTC()), clickhouse.Named("to", to.UTC())}
 }
 
-// inserted reports the records found without a leaf, after a second look
-// at them when RecheckAfter is set: a running writer appends a batch's
-// leaves just after storing it.
-func (v *verifier) inserted(ctx context.Context, found map[string][]Finding) error {
+// recheck drops the records found without a leaf that have one after
+// RecheckAfter: a running writer appends a batch's leaves just after
+// storing it.
+func (v *verifier) recheck(ctx context.Context, found []pending) ([]pending, error) {
+	if len(found) == 0 || v.o.RecheckAfter <= 0 {
+		return found, nil
+	}
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(v.o.RecheckAfter):
+	}
+	q, err := v.sql("verify_has_leaf")
+	if err != nil {
+		return nil, err
+	}
+	leaved := map[uint64]bool{}
+	for lo := 0; lo < len(found); lo += 1000 {
+		ks := make([]uint64, 0, 1000)
+		for _, p := range found[lo:min(lo+1000, len(found))] {
+			ks = append(ks, p.k)
+		}
+		rs, err := v.o.Conn.Query(ctx, q, clickhouse.Named("ks", ks))
+		if err != nil {
+			return nil, fmt.Errorf("verify: look again at records without a leaf: %w", err)
+		}
+		for rs.Next() {
+			var k uint64
+			if err := rs.Scan(&k); err != nil {
+				rs.Close()
+				return nil, fmt.Errorf("verify: look again at records without a leaf: %w", err)
+			}
+			leaved[k] = true
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return nil, fmt.Errorf("verify: look again at records without a leaf: %w", err)
+		}
+	}
+	return slices.DeleteFunc(found, func(p pending) bool { return leaved[p.k] }), nil
+}
+
+// name fills in the key, batch and leaf of each finding kept, reading
+// them by k, and lists them in a stable order.
+func (v *verifier) name(ctx context.Context, found []pending) error {
 	if len(found) == 0 {
 		return nil
 	}
-	if v.o.RecheckAfter > 0 {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(v.o.RecheckAfter):
-		}
-		q, err := v.sql("verify_has_leaf")
-		if err != nil {
-			return err
-		}
-		for kind, fs := range found {
-			keys := make([]string, len(fs))
-			for i, f := range fs {
-				keys[i] = f.Key
-			}
-			leaved := map[string]bool{}
-			rs, err := v.o.Conn.Query(ctx, q, clickhouse.Named("kind", kind), clickhouse.Named("keys", keys))
-			if err != nil {
-				return fmt.Errorf("verify: look again at records without a leaf: %w", err)
-			}
-			for rs.Next() {
-				var k string
-				if err := rs.Scan(&k); err != nil {
-					rs.Close()
-					return fmt.Errorf("verify: look again at records without a leaf: %w", err)
-				}
-				leaved[k] = true
-			}
-			rs.Close()
-			found[kind] = slices.DeleteFunc(fs, func(f Finding) bool { return leaved[f.Key] })
-		}
-	}
-	for _, kind := range []string{string(audit.KindEvents), string(audit.KindConsents)} {
-		for _, f := range found[kind] {
-			v.add(f)
-		}
-	}
-	return nil
-}
-
-// copies looks for records stored or logged more than once, when the row
-// counts disagree with the pairs the comparison found: every leaf row not
-// gone pairs with exactly one record row, unless a record or leaf has a
-// copy (an exact copy pairs without a difference).
-func (v *verifier) copies(ctx context.Context, leafOnly, recordOnly uint64) error {
-	q, err := v.sql("verify_counts")
+	q, err := v.sql("verify_names")
 	if err != nil {
 		return err
 	}
-	var eventLeaves, events, consentLeaves, consents uint64
-	if err := v.o.Conn.QueryRow(ctx, q, v.bounds()...).Scan(&eventLeaves, &events, &consentLeaves, &consents); err != nil {
-		return fmt.Errorf("verify: count records and leaves: %w", err)
+	ks := make([]uint64, len(found))
+	for i, p := range found {
+		ks[i] = p.k
 	}
-	v.res.Records = events + consents
-	if eventLeaves+consentLeaves-leafOnly == events+consents-recordOnly {
-		return nil
-	}
-	if q, err = v.sql("verify_copies"); err != nil {
-		return err
-	}
-	rs, err := v.o.Conn.Query(ctx, q, clickhouse.Named("limit", uint64(v.o.MaxListed)))
+	leafSide, recordSide := map[uint64]*nameSide{}, map[uint64]*nameSide{}
+	rs, err := v.o.Conn.Query(ctx, q, clickhouse.Named("ks", ks))
 	if err != nil {
-		return fmt.Errorf("verify: look for copies: %w", err)
+		return fmt.Errorf("verify: name the findings: %w", err)
 	}
 	defer rs.Close()
 	for rs.Next() {
-		var what, kind, key string
-		var n uint64
-		var batches []string
-		var leaves []uint64
-		if err := rs.Scan(&what, &kind, &key, &n, &batches, &leaves); err != nil {
-			return fmt.Errorf("verify: look for copies: %w", err)
+		var which, kind, key, batch string
+		var k, idx uint64
+		if err := rs.Scan(&which, &k, &kind, &key, &idx, &batch); err != nil {
+			return fmt.Errorf("verify: name the findings: %w", err)
 		}
-		slices.Sort(batches)
-		f := Finding{Kind: Copied, Table: tableOf[kind], Key: key, Detail: fmt.Sprintf("stored %d times (batches %v): a copy was inserted outside privaudit", n, batches)}
-		if what == "leaf" {
-			slices.Sort(leaves)
-			f.Detail = fmt.Sprintf("logged %d times (leaves %v): leaves were inserted outside privaudit", n, leaves)
+		m := recordSide
+		if which == "leaf" {
+			m = leafSide
 		}
-		v.add(f)
+		s := m[k]
+		if s == nil {
+			s = &nameSide{key: key}
+			m[k] = s
+		}
+		s.batches, s.leaves = append(s.batches, batch), append(s.leaves, idx)
 	}
-	return rs.Err()
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("verify: name the findings: %w", err)
+	}
+	out := make([]Finding, 0, len(found))
+	for _, p := range found {
+		f, l, r := p.f, leafSide[p.k], recordSide[p.k]
+		switch {
+		case l != nil:
+			f.Key, f.Batch = l.key, l.batches[0]
+		case r != nil:
+			f.Key, f.Batch = r.key, r.batches[0]
+		}
+		if f.Kind == Copied {
+			f.Detail = copiedDetail(p, l, r)
+		}
+		out = append(out, f)
+	}
+	slices.SortStableFunc(out, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Table, b.Table), cmp.Compare(a.Leaf, b.Leaf), cmp.Compare(a.Key, b.Key))
+	})
+	v.res.Findings = append(v.res.Findings, out[:min(len(out), v.o.MaxListed-len(v.res.Findings))]...)
+	return nil
+}
+
+// nameSide is what the naming step read of one side of a finding.
+type nameSide struct {
+	key     string
+	batches []string
+	leaves  []uint64
+}
+
+// copiedDetail says how a record was stored or logged more than once.
+func copiedDetail(p pending, l, r *nameSide) string {
+	if p.leaves > 1 && l != nil {
+		slices.Sort(l.leaves)
+		return fmt.Sprintf("logged %d times (leaves %v): leaves were inserted outside privaudit", p.leaves, l.leaves)
+	}
+	var batches []string
+	if r != nil {
+		batches = slices.Compact(slices.Sorted(slices.Values(r.batches)))
+	}
+	return fmt.Sprintf("stored %d times (batches %v): a copy was inserted outside privaudit", p.records, batches)
 }
 
 // leafRuns are the leaf indexes of each kind that sealed retention drops

@@ -1,6 +1,6 @@
--- Which of the given records (kind, keys) have a leaf now: privaudit verify
--- looks again at records found without one, which may have been stored by
--- a writer still appending their leaves.
-SELECT DISTINCT record_key
+-- Which of the given records (by k, verify_records' hash of kind and key)
+-- have a leaf now: privaudit verify looks again at records found without
+-- one, which a writer may have been appending.
+SELECT DISTINCT sipHash64(concat(kind, '/', record_key))
 FROM {{.MetaDB}}.log_leaves
-WHERE kind = @kind AND has(@keys, record_key)
+WHERE has(@ks, sipHash64(concat(kind, '/', record_key)))
