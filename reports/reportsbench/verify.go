@@ -62,6 +62,10 @@ func Verify(ctx context.Context, t Target, o VerifyOptions) (VerifyResult, error
 	defer conn.Close()
 	o.Proof.Conn = conn
 	b := &bench{t: t, m: &meter{t: t, seen: map[string]bool{}}, o: Options{Log: o.Log}}
+	// The data directory may hold earlier runs' queries: they are not ours.
+	if _, err := b.m.read(ctx, &Figure{}, ""); err != nil {
+		return VerifyResult{}, err
+	}
 	res := VerifyResult{Clean: true}
 	for i := range o.Rounds {
 		var r VerifyRound
