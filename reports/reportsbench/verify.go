@@ -62,8 +62,12 @@ func Verify(ctx context.Context, t Target, o VerifyOptions) (VerifyResult, error
 	defer conn.Close()
 	o.Proof.Conn = conn
 	b := &bench{t: t, m: &meter{t: t, seen: map[string]bool{}}, o: Options{Log: o.Log}}
-	// The data directory may hold earlier runs' queries: they are not ours.
-	if _, err := b.m.read(ctx, &Figure{}, ""); err != nil {
+	// The data directory may hold earlier runs' queries: they are not
+	// ours. (The query logged here makes sure the query log exists.)
+	if err := conn.Exec(ctx, "SELECT 1"); err != nil {
+		return VerifyResult{}, err
+	}
+	if err := b.m.collect(ctx, &Figure{}, ""); err != nil {
 		return VerifyResult{}, err
 	}
 	res := VerifyResult{Clean: true}
