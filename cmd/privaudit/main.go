@@ -51,7 +51,11 @@ Client (talk to a running server: PRIVAUDIT_SERVER, PRIVAUDIT_TOKEN):
 Data:
   generate --out DIR           write a synthetic data set (events.ndjson, consents.ndjson)
   demo                         the whole story end to end on the embedded default
-  bench                        measure ingest throughput against a direct INSERT
+  bench [reports | verify]     measure ingest (sealing on and off) against a direct INSERT;
+                               reports, or verify over the loaded data, against raw reads
+  verify [--checkpoint FILE|DIR]… [--key PUB] [--from D --to D]
+                               check the proof log: every record against its leaf, the tree
+                               against every checkpoint (exit 3 when something was changed)
   verify verdicts --from D --to D
                                recompute every event's verdict and compare it with the
                                verdict store (exit 3 when some differ)
