@@ -241,8 +241,8 @@ func (m *Main) download(ctx context.Context, name string, q url.Values, out stri
 		return "", fmt.Errorf("report %s: %w; nothing was written to %s", name, err, out)
 	}
 	rows, sum := resp.Trailer.Get(reports.TrailerRows), resp.Trailer.Get(reports.TrailerSHA256)
-	fmt.Fprintf(m.Stderr, "report %s: wrote %s (%s rows, %d bytes, %.1fs); sha256 of the detail data %s; consent ledger position %s\n",
-		name, out, rows, pw.n, time.Since(pw.start).Seconds(), sum, resp.Trailer.Get(reports.TrailerLedger))
+	fmt.Fprintf(m.Stderr, "report %s: wrote %s (%s rows, %d bytes, %.1fs); sha256 of the detail data %s; consent ledger position %s; proof log checkpoint %s\n",
+		name, out, rows, pw.n, time.Since(pw.start).Seconds(), sum, resp.Trailer.Get(reports.TrailerLedger), resp.Trailer.Get(reports.TrailerCheckpoint))
 	return rows, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -71,7 +72,8 @@ func TestReportCommand(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(b), "event_id,occurred_at,") || strings.Count(string(b), "\n") != 32 {
 		t.Errorf("csv file (%v): %.200s", err, b)
 	}
-	if !strings.Contains(stderr, "31 rows") || !strings.Contains(stderr, "sha256") {
+	if !strings.Contains(stderr, "31 rows") || !strings.Contains(stderr, "sha256") ||
+		!regexp.MustCompile(`proof log checkpoint (none|disabled|size=\d+ root=[0-9a-f]{64} )`).MatchString(stderr) {
 		t.Errorf("stderr: %s", stderr)
 	}
 
