@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"golang.org/x/mod/sumdb/note"
@@ -71,15 +74,26 @@ func (f Finding) String() string {
 		s += " " + f.Table
 	}
 	if f.Key != "" {
-		s += " " + f.Key
+		s += " " + Shown(f.Key)
 	}
 	if f.Batch != "" {
-		s += " batch=" + f.Batch
+		s += " batch=" + Shown(f.Batch)
 	}
 	if f.HasLeaf {
 		s += fmt.Sprintf(" leaf=%d", f.Leaf)
 	}
 	return s + ": " + f.Detail
+}
+
+// Shown is s as verify prints a value read from storage: as is when it is
+// all printable and unspaced, else Go-quoted, so a key written outside
+// privaudit cannot break a line of the report or forge one (a newline
+// followed by "clean: …").
+func Shown(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsGraphic(r) || unicode.IsSpace(r) }) >= 0 || s == "" {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 // External is a checkpoint held outside ClickHouse (an exported copy, an

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/privaudit/privaudit/audit"
 )
@@ -37,6 +38,7 @@ func (v *verifier) records(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	v.o.Logger.Info("verify: recomputing every stored record's leaf and comparing it with the log, in one pass in ClickHouse, the longest step")
 	rs, err := v.o.Conn.Query(ctx, q, v.bounds()...)
 	if err != nil {
 		return fmt.Errorf("verify: compare records with their leaves: %w", err)
@@ -146,27 +148,14 @@ func (v *verifier) recheck(ctx context.Context, found []pending) ([]pending, err
 		return nil, err
 	}
 	leaved := map[uint64]bool{}
-	for lo := 0; lo < len(found); lo += 1000 {
-		ks := make([]uint64, 0, 1000)
-		for _, p := range found[lo:min(lo+1000, len(found))] {
-			ks = append(ks, p.k)
-		}
-		rs, err := v.o.Conn.Query(ctx, q, clickhouse.Named("ks", ks))
-		if err != nil {
-			return nil, fmt.Errorf("verify: look again at records without a leaf: %w", err)
-		}
-		for rs.Next() {
-			var k uint64
-			if err := rs.Scan(&k); err != nil {
-				rs.Close()
-				return nil, fmt.Errorf("verify: look again at records without a leaf: %w", err)
-			}
-			leaved[k] = true
-		}
-		rs.Close()
-		if err := rs.Err(); err != nil {
-			return nil, fmt.Errorf("verify: look again at records without a leaf: %w", err)
-		}
+	err = v.byK(ctx, q, keysOf(found), func(rs driver.Rows) error {
+		var k uint64
+		err := rs.Scan(&k)
+		leaved[k] = true
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify: look again at records without a leaf: %w", err)
 	}
 	return slices.DeleteFunc(found, func(p pending) bool { return leaved[p.k] }), nil
 }
@@ -181,21 +170,12 @@ func (v *verifier) name(ctx context.Context, found []pending) error {
 	if err != nil {
 		return err
 	}
-	ks := make([]uint64, len(found))
-	for i, p := range found {
-		ks[i] = p.k
-	}
 	leafSide, recordSide := map[uint64]*nameSide{}, map[uint64]*nameSide{}
-	rs, err := v.o.Conn.Query(ctx, q, clickhouse.Named("ks", ks))
-	if err != nil {
-		return fmt.Errorf("verify: name the findings: %w", err)
-	}
-	defer rs.Close()
-	for rs.Next() {
+	err = v.byK(ctx, q, keysOf(found), func(rs driver.Rows) error {
 		var which, kind, key, batch string
 		var k, idx uint64
 		if err := rs.Scan(&which, &k, &kind, &key, &idx, &batch); err != nil {
-			return fmt.Errorf("verify: name the findings: %w", err)
+			return err
 		}
 		m := recordSide
 		if which == "leaf" {
@@ -207,8 +187,9 @@ func (v *verifier) name(ctx context.Context, found []pending) error {
 			m[k] = s
 		}
 		s.batches, s.leaves = append(s.batches, batch), append(s.leaves, idx)
-	}
-	if err := rs.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("verify: name the findings: %w", err)
 	}
 	out := make([]Finding, 0, len(found))
@@ -229,6 +210,41 @@ func (v *verifier) name(ctx context.Context, found []pending) error {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Table, b.Table), cmp.Compare(a.Leaf, b.Leaf), cmp.Compare(a.Key, b.Key))
 	})
 	v.res.Findings = append(v.res.Findings, out[:min(len(out), v.o.MaxListed-len(v.res.Findings))]...)
+	return nil
+}
+
+// keysOf lists the findings' k.
+func keysOf(found []pending) []uint64 {
+	ks := make([]uint64, len(found))
+	for i, p := range found {
+		ks[i] = p.k
+	}
+	return ks
+}
+
+// byKChunk bounds the keys bound into one statement (@ks), so the query
+// stays well under ClickHouse's max_query_size however many are listed.
+const byKChunk = 1000
+
+// byK runs q with @ks bound to ks, byKChunk at a time, calling row for each
+// row.
+func (v *verifier) byK(ctx context.Context, q string, ks []uint64, row func(driver.Rows) error) error {
+	for lo := 0; lo < len(ks); lo += byKChunk {
+		rs, err := v.o.Conn.Query(ctx, q, clickhouse.Named("ks", ks[lo:min(lo+byKChunk, len(ks))]))
+		if err != nil {
+			return err
+		}
+		for rs.Next() {
+			if err := row(rs); err != nil {
+				rs.Close()
+				return err
+			}
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

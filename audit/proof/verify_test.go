@@ -336,3 +336,17 @@ func TestVerifyPeriod(t *testing.T) {
 		t.Fatalf("whole log: findings %q, want both changes", got)
 	}
 }
+
+// TestFindingStringQuotesStoredValues: a key or batch written outside
+// privaudit with a newline or spaces is printed quoted, so it can neither
+// break verify's report into lines nor forge one ("clean: …").
+func TestFindingStringQuotesStoredValues(t *testing.T) {
+	f := proof.Finding{Kind: proof.Inserted, Table: "access_events", Key: "x\nclean: every stored record", Batch: "b 1", Detail: "d"}
+	got := f.String()
+	if strings.Contains(got, "\n") || !strings.Contains(got, `"x\nclean: every stored record"`) || !strings.Contains(got, `batch="b 1"`) {
+		t.Errorf("finding printed as %q", got)
+	}
+	if got := (proof.Finding{Kind: proof.Altered, Table: "access_events", Key: "00000000-0000-4000-8000-000000000007", Detail: "d"}).String(); got != "altered access_events 00000000-0000-4000-8000-000000000007: d" {
+		t.Errorf("a plain key printed as %q", got)
+	}
+}

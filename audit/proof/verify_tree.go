@@ -15,6 +15,9 @@ import (
 	"github.com/privaudit/privaudit/audit"
 )
 
+// progressEvery is how many leaves pass between progress lines.
+const progressEvery = 1_000_000
+
 // expectation is a root the tree must have at a size: a checkpoint's.
 type expectation struct {
 	size   uint64
@@ -87,6 +90,7 @@ func (v *verifier) tree(ctx context.Context, want []expectation) error {
 	for len(want) > 0 && want[0].size == 0 {
 		want = want[1:]
 	}
+	v.o.Logger.Info("verify: rebuilding the tree from the stored leaves", "checkpoints", len(want))
 	q, err := v.sql("verify_leaves")
 	if err != nil {
 		return err
@@ -114,6 +118,9 @@ func (v *verifier) tree(ctx context.Context, want []expectation) error {
 			v.missing(next, idx, &broken)
 		}
 		next = idx + 1
+		if next%progressEvery == 0 {
+			v.o.Logger.Info("verify: leaves read, tree rebuilt so far", "leaves", next)
+		}
 		if hexLen != 64 || len(hash) != 32 {
 			v.add(Finding{Kind: LeafMalformed, Leaf: idx, HasLeaf: true, Detail: "the stored leaf hash is not 32 hex bytes"})
 			broken = true

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/audit/proof"
 	"github.com/privaudit/privaudit/audit/retention"
 )
 
@@ -46,7 +47,7 @@ func (m *Main) retentionCmd(ctx context.Context, args []string) error {
 		if d.Problem != "" {
 			seal = "UNSIGNED: " + d.Problem
 		}
-		fmt.Fprintf(w, "%s\t%s.%s\t%s\t%d\t%d\t%s\n", d.DoneAt.UTC().Format(time.RFC3339), d.DB, d.Table, d.Partition,
+		fmt.Fprintf(w, "%s\t%s.%s\t%s\t%d\t%d\t%s\n", d.DoneAt.UTC().Format(time.RFC3339), proof.Shown(d.DB), proof.Shown(d.Table), proof.Shown(d.Partition),
 			d.Rows, audit.LeafCount(d.Leaves), seal)
 	}
 	return w.Flush()

@@ -187,7 +187,7 @@ func printVerify(w io.Writer, r *proof.Result, o proof.Options) {
 	if r.Retained > 0 || len(r.Drops) > 0 {
 		fmt.Fprintf(w, "retention: %d logged records removed by %d sealed retention drops (not tampering):\n", r.Retained, len(r.Drops))
 		for _, d := range r.Drops {
-			fmt.Fprintf(w, "  %s partition %s: %d rows dropped %s (drop %s, signed)\n", d.Table, d.Partition, d.Rows, d.DoneAt.UTC().Format(time.RFC3339), d.DropID)
+			fmt.Fprintf(w, "  %s partition %s: %d rows dropped %s (drop %s, signed)\n", d.Table, proof.Shown(d.Partition), d.Rows, d.DoneAt.UTC().Format(time.RFC3339), proof.Shown(d.DropID))
 		}
 	}
 	if r.Clean() {
