@@ -99,7 +99,7 @@ func (m *Main) verifyProof(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	file, err := os.ReadFile(pos[0])
+	file, err := readSmallFile(pos[0], 64<<20, "a proof of one record")
 	if err != nil {
 		return fmt.Errorf("verify-proof: %w", err)
 	}
@@ -113,7 +113,7 @@ func (m *Main) verifyProof(_ context.Context, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "valid: %s was leaf %d of the log %s when it held %d records\n", recordName(res), res.LeafIndex, res.Origin, res.TreeSize)
 	fmt.Fprintf(m.Stdout, "  kind:        %s\n  id:          %s\n  subject:     %s\n  %-12s %s\n",
-		res.Kind, res.ID, res.SubjectID, when+":", res.When.UTC().Format(time.RFC3339))
+		res.Kind, proof.Shown(res.ID), proof.Shown(res.SubjectID), when+":", res.When.UTC().Format(time.RFC3339))
 	fmt.Fprintf(m.Stdout, "  leaf index:  %d\n  tree size:   %d\n  checkpoint:  origin %s, root %s\n",
 		res.LeafIndex, res.TreeSize, res.Origin, base64.StdEncoding.EncodeToString(res.Root))
 	return nil
@@ -125,9 +125,9 @@ func readVerifierKey(pub string) (string, error) {
 	if err != nil || !fi.Mode().IsRegular() {
 		return pub, nil
 	}
-	b, err := os.ReadFile(pub)
+	b, err := readSmallFile(pub, 64<<10, "a verifier key")
 	if err != nil {
-		return "", fmt.Errorf("verify-proof --key: %w", err)
+		return "", fmt.Errorf("--key: %w", err)
 	}
 	if strings.Contains(string(b), "PRIVATE+KEY") {
 		return "", usageError{fmt.Sprintf("--key %s holds the signing key: pass the verifier key alone (privaudit key show prints it); keep the signing key off the verifier's machine", pub)}

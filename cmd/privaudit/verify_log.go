@@ -110,28 +110,35 @@ func (m *Main) verifyOptions(conn driver.Conn, vkey string) (proof.Options, erro
 }
 
 // verifierKey is the verifier key given (the key itself or a file holding
-// it), or the proof key's.
+// it, never the signing key), or the proof key's.
 func (m *Main) verifierKey(given string) (string, error) {
-	if given == "" {
-		k, err := audit.LoadProofKey(m.keyPath())
-		if err != nil {
-			return "", fmt.Errorf("verify needs the verifier key: %w (or give it with --key)", err)
-		}
-		return k.Verifier, nil
+	if given != "" {
+		return readVerifierKey(given)
 	}
-	b, err := os.ReadFile(given)
+	k, err := audit.LoadProofKey(m.keyPath())
 	if err != nil {
-		return strings.TrimSpace(given), nil
+		return "", fmt.Errorf("verify needs the verifier key: %w (or give it with --key)", err)
 	}
-	// A file: the verifier key alone, or what `key show` printed: its
-	// last field that parses as a verifier key.
-	fields := strings.Fields(string(b))
-	for _, f := range slices.Backward(fields) {
-		if _, err := note.NewVerifier(f); err == nil {
-			return f, nil
-		}
+	return k.Verifier, nil
+}
+
+// readSmallFile reads a file the operator named that must be small (a
+// key, a checkpoint, a proof), refusing one past limit bytes before
+// reading it.
+func readSmallFile(path string, limit int64, what string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
-	return "", fmt.Errorf("--key %s: the file holds no verifier key (name+hash+key, as `privaudit key show` prints)", given)
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: more than %d bytes, too large for %s", path, limit, what)
+	}
+	return b, nil
 }
 
 // externalCheckpoints reads the checkpoints given, or by default those of
@@ -151,7 +158,7 @@ func (m *Main) externalCheckpoints(given []string) ([]proof.External, error) {
 			}
 		}
 		for _, f := range files {
-			b, err := os.ReadFile(f)
+			b, err := readSmallFile(f, 1<<20, "a signed checkpoint")
 			if err != nil {
 				return nil, fmt.Errorf("--checkpoint: %w", err)
 			}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/privaudit/privaudit/audit"
 )
 
 // metricsBody reads serve's /metrics with an admin token.
@@ -130,4 +132,32 @@ func TestVerifyCommandAndScheduledJob(t *testing.T) {
 		t.Fatalf("verify after an ALTER UPDATE: want exit 3 naming the event; got %v\n%s", err, out)
 	}
 	waitMetrics(t, srv.url, admin, "privaudit_verify_clean 0", `privaudit_verify_findings{kind="altered"} 1`)
+}
+
+// TestVerifyRefusesOversizeAndSigningKeyFiles: verify-proof refuses a file
+// far larger than any proof before reading it, and verify refuses a --key
+// file that holds the signing key, as verify-proof does.
+func TestVerifyRefusesOversizeAndSigningKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.json")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(65 << 20); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	f.Close()
+	err = run(context.Background(), []string{"verify-proof", big, "--key", "privaudit+01234567+AAAA"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "too large for a proof of one record") {
+		t.Errorf("verify-proof of a 65 MiB file: %v", err)
+	}
+	keyFile := filepath.Join(dir, "proof.key")
+	if _, err := audit.CreateProofKey(keyFile, "privaudit"); err != nil {
+		t.Fatal(err)
+	}
+	err = run(context.Background(), []string{"verify", "--data-dir", dir, "--key", keyFile}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "holds the signing key") {
+		t.Errorf("verify --key SIGNING-KEY-FILE: %v", err)
+	}
 }
