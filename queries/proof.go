@@ -18,3 +18,9 @@ func Proof(name string, s Schema) (string, error) {
 func ProofPeriod(name string, s Schema, period bool) (string, error) {
 	return renderFiltered(proofFiles, "proof/"+name+".sql", s, map[string]bool{"period": period})
 }
+
+// ProofFiltered is Proof for a statement with {{if .Filtered "NAME"}}
+// conditions: filters names each and whether it applies.
+func ProofFiltered(name string, s Schema, filters map[string]bool) (string, error) {
+	return renderFiltered(proofFiles, "proof/"+name+".sql", s, filters)
+}

@@ -64,9 +64,9 @@ func TestVerifyRetentionIsNotTampering(t *testing.T) {
 		dropped = append(dropped, d.Table+"/"+d.Partition)
 	}
 	slices.Sort(dropped)
-	if !res.Clean() || res.Retained != 8 || !slices.Equal(dropped, []string{"access_events/202001", "consent_events/202001"}) || res.Records != 6 {
-		t.Fatalf("after retention: findings %q, retained %d, drops %v, records %d; want clean, 8 retained in January's two drops, 6 records",
-			names(t, res), res.Retained, dropped, res.Records)
+	if !res.Clean() || !res.Digest || res.Retained != 8 || !slices.Equal(dropped, []string{"access_events/202001", "consent_events/202001"}) || res.Records != 6 {
+		t.Fatalf("after retention: findings %q, by digest %v, retained %d, drops %v, records %d; want clean by digest, 8 retained in January's two drops, 6 records",
+			names(t, res), res.Digest, res.Retained, dropped, res.Records)
 	}
 
 	var drop audit.SealedDrop

@@ -141,7 +141,14 @@ type Result struct {
 	// Retained counts the logged records that the sealed retention drops
 	// Drops removed.
 	Retained uint64
-	Drops    []audit.SealedDrop
+	// Later counts the stored records of batches logged after the run
+	// began, past the leaves it checks: the next run checks them.
+	Later uint64
+	// Digest is true when the records were found as logged by their
+	// digest alone (see verify_digest.go), false when they were compared
+	// record by record.
+	Digest bool
+	Drops  []audit.SealedDrop
 	// Findings lists the first MaxListed findings; Counts counts all.
 	Findings []Finding
 	Counts   map[FindingKind]uint64
@@ -180,8 +187,32 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	want = append(want, v.externals(want)...)
-	if err := v.tree(ctx, want); err != nil {
+	if v.retained, err = v.drops(ctx); err != nil {
 		return nil, err
+	}
+	if v.snap, err = v.snapshot(ctx); err != nil {
+		return nil, err
+	}
+	v.keys, v.digest = newDigestKeys(), !v.period() && v.snap.rows > 0
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var digested chan digestRun
+	if v.digest {
+		digested = make(chan digestRun, 1)
+		go func() {
+			r, err := v.recordDigest(ctx)
+			digested <- digestRun{r, err}
+		}()
+		v.o.Logger.Info("verify: digesting every stored record's recomputed leaf in ClickHouse while the tree is rebuilt, the longest step")
+	}
+	tally, err := v.tree(ctx, want)
+	if err != nil {
+		return nil, err
+	}
+	if digested != nil {
+		if done, err := v.digested(ctx, &tally, <-digested); err != nil || done {
+			return v.res, err
+		}
 	}
 	if err := v.records(ctx); err != nil {
 		return nil, err
@@ -189,10 +220,43 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 	return v.res, nil
 }
 
+// digestRun is the outcome of recordDigest.
+type digestRun struct {
+	r   recordDigest
+	err error
+}
+
+// digested settles the records pass by the digest when it holds; else the
+// record-by-record pass must name what differs.
+func (v *verifier) digested(ctx context.Context, t *leafTally, d digestRun) (bool, error) {
+	if d.err != nil {
+		if ctx.Err() != nil {
+			return false, d.err
+		}
+		v.o.Logger.Warn("verify: the digest of the stored records failed; comparing record by record instead", "err", d.err)
+		return false, nil
+	}
+	ok, err := v.digestHolds(ctx, t, d.r)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		v.o.Logger.Info("verify: the stored records differ from the log; comparing record by record to name each difference")
+	}
+	return ok, nil
+}
+
 // verifier is one run of Verify.
 type verifier struct {
 	o   Options
 	res *Result
+	// snap is the log as the run found it; keys are its digest keys;
+	// retained are the leaves sealed retention drops removed; digest is
+	// whether the digest pass runs (not for a period).
+	snap     snapshot
+	keys     digestKeys
+	retained leafRuns
+	digest   bool
 }
 
 func (v *verifier) add(f Finding) {

@@ -191,9 +191,9 @@ func TestVerifyCatchesTampering(t *testing.T) {
 	e := startLog(t)
 	e.ingestStory(t)
 	res := e.verify(t, e.verifier)
-	if !res.Clean() || res.TreeSize != 48 || res.Latest == nil || res.Latest.Size != 48 || res.Externals != 3 || res.Checkpoints != 3 || res.Records != 48 {
-		t.Fatalf("honest log: clean %v, findings %v, size %d, latest %+v, externals %d, checkpoints %d, records %d",
-			res.Clean(), names(t, res), res.TreeSize, res.Latest, res.Externals, res.Checkpoints, res.Records)
+	if !res.Clean() || !res.Digest || res.TreeSize != 48 || res.Latest == nil || res.Latest.Size != 48 || res.Externals != 3 || res.Checkpoints != 3 || res.Records != 48 {
+		t.Fatalf("honest log: clean %v, by digest %v, findings %v, size %d, latest %+v, externals %d, checkpoints %d, records %d",
+			res.Clean(), res.Digest, names(t, res), res.TreeSize, res.Latest, res.Externals, res.Checkpoints, res.Records)
 	}
 	db, meta := e.Schema.DB, e.Schema.MetaDB
 	uid := ingesttest.UID
@@ -246,6 +246,39 @@ func TestVerifyCatchesTampering(t *testing.T) {
 		}
 		e.exec(t, "INSERT INTO "+meta+".log_checkpoints (tree_size, root_hash, note, signed_at) SELECT 3, ?, ?, now()", strings.Repeat("00", 32), string(signed))
 	}, "checkpoint_forged  stored checkpoint 3")
+}
+
+// TestVerifyCatchesRecordAndLeafCopied: a record copied together with its
+// leaf (appended at the end of the log, past every checkpoint) leaves the
+// digest of records and leaves equal; verify must still see the record
+// logged twice.
+func TestVerifyCatchesRecordAndLeafCopied(t *testing.T) {
+	e := startLog(t)
+	e.ingestStory(t)
+	db, meta := e.Schema.DB, e.Schema.MetaDB
+	key := ingesttest.UID("e-11")
+	e.client(t, "INSERT INTO "+db+".access_events SELECT * FROM "+db+".access_events WHERE event_id = '"+key+"'")
+	e.client(t, "INSERT INTO "+meta+".log_leaves (leaf_index, kind, record_key, leaf_hash, batch_id, appended_at) "+
+		"SELECT 48, kind, record_key, leaf_hash, batch_id, appended_at FROM "+meta+".log_leaves WHERE record_key = '"+key+"'")
+	res := e.verify(t, e.verifier)
+	if got, want := names(t, res), []string{"copied access_events " + key}; !slices.Equal(got, want) || res.Digest || res.TreeSize != 49 {
+		t.Fatalf("record and leaf copied: findings %q (want %q), by digest %v, tree size %d", got, want, res.Digest, res.TreeSize)
+	}
+}
+
+// TestVerifyCountsMissingLeavesWithoutListingEach: a leaf row written far
+// past the log's end makes every index between missing; verify counts
+// them at once instead of walking each.
+func TestVerifyCountsMissingLeavesWithoutListingEach(t *testing.T) {
+	e := startLog(t)
+	e.ingestStory(t)
+	const far = 1 << 40
+	e.client(t, "INSERT INTO "+e.Schema.MetaDB+".log_leaves (leaf_index, kind, record_key, leaf_hash, batch_id, appended_at) "+
+		"SELECT "+fmt.Sprint(far)+", kind, record_key, leaf_hash, batch_id, appended_at FROM "+e.Schema.MetaDB+".log_leaves WHERE leaf_index = 0")
+	res := e.verify(t, e.verifier)
+	if res.Counts[proof.LeafMissing] != far-48 || len(res.Findings) > 1000 || res.TreeSize != far+1 {
+		t.Fatalf("leaf at %d: %d missing counted (want %d), %d listed, tree size %d", uint64(far), res.Counts[proof.LeafMissing], uint64(far-48), len(res.Findings), res.TreeSize)
+	}
 }
 
 // TestVerifyCatchesTreeRebuiltWithNewKey: someone with write access to

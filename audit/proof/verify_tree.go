@@ -5,14 +5,19 @@ import (
 	"cmp"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/queries"
 )
 
 // progressEvery is how many leaves pass between progress lines.
@@ -83,66 +88,81 @@ func (v *verifier) externals(stored []expectation) []expectation {
 	return out
 }
 
-// tree rebuilds the tree from the stored leaves, in index order, and
-// compares its root with each expectation at its size.
-func (v *verifier) tree(ctx context.Context, want []expectation) error {
+// errUnordered stops a read of the leaves in stored order that did not
+// come in index order; tree then reads them sorted.
+var errUnordered = errors.New("verify: leaves not read in index order")
+
+// tree rebuilds the tree from the stored leaves up to the snapshot, in
+// index order, compares its root with each expectation at its size, and
+// tallies the leaves for the digest pass. It reads the leaves in stored
+// order first, which a single reader gets in index order without a sort;
+// when they do not come in order (a gap, a repeat, or parts read out of
+// order), it starts again with them sorted, which tells these apart.
+func (v *verifier) tree(ctx context.Context, want []expectation) (leafTally, error) {
 	slices.SortStableFunc(want, func(a, b expectation) int { return cmp.Compare(a.size, b.size) })
 	for len(want) > 0 && want[0].size == 0 {
 		want = want[1:]
 	}
-	v.o.Logger.Info("verify: rebuilding the tree from the stored leaves", "checkpoints", len(want))
-	q, err := v.sql("verify_leaves")
-	if err != nil {
-		return err
+	v.o.Logger.Info("verify: rebuilding the tree from the stored leaves", "leaves", v.snap.rows, "checkpoints", len(want))
+	listed, counts := len(v.res.Findings), maps.Clone(v.res.Counts)
+	t, err := v.fold(ctx, want, false)
+	if errors.Is(err, errUnordered) {
+		v.o.Logger.Info("verify: the leaves were not stored in index order; reading them sorted")
+		v.res.Findings, v.res.Counts = v.res.Findings[:listed], counts
+		t, err = v.fold(ctx, want, true)
 	}
-	rs, err := v.o.Conn.Query(ctx, q)
-	if err != nil {
-		return fmt.Errorf("verify: read leaves: %w", err)
+	return t, err
+}
+
+// fold is one read of the leaves for tree.
+func (v *verifier) fold(ctx context.Context, want []expectation, sorted bool) (leafTally, error) {
+	var t leafTally
+	if v.digest {
+		t.keys = make([]uint64, 0, v.snap.rows)
 	}
-	defer rs.Close()
 	rng := (&compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}).NewEmptyRange(0)
 	var next uint64 // the index the tree needs next
 	broken := false // a leaf is missing: the tree cannot be rebuilt past it
-	for rs.Next() {
-		var idx uint64
-		var hash string
-		var hexLen uint64
-		if err := rs.Scan(&idx, &hash, &hexLen); err != nil {
-			return fmt.Errorf("verify: read leaves: %w", err)
-		}
+	err := v.leaves(ctx, sorted, func(l *leafRow) error {
 		switch {
-		case idx < next:
-			v.add(Finding{Kind: LeafRepeated, Leaf: idx, HasLeaf: true, Detail: "the leaf index has more than one row: leaves were inserted outside privaudit"})
-			continue
-		case idx > next:
-			v.missing(next, idx, &broken)
+		case l.idx != next && !sorted:
+			return errUnordered
+		case l.idx < next:
+			v.add(Finding{Kind: LeafRepeated, Leaf: l.idx, HasLeaf: true, Detail: "the leaf index has more than one row: leaves were inserted outside privaudit"})
+			t.faults = true
+			return nil
+		case l.idx > next:
+			v.missing(next, l.idx, &broken)
 		}
-		next = idx + 1
+		next = l.idx + 1
 		if next%progressEvery == 0 {
 			v.o.Logger.Info("verify: leaves read, tree rebuilt so far", "leaves", next)
 		}
-		if hexLen != 64 || len(hash) != 32 {
-			v.add(Finding{Kind: LeafMalformed, Leaf: idx, HasLeaf: true, Detail: "the stored leaf hash is not 32 hex bytes"})
+		t.tally(l, v.retained)
+		if l.hexLen != 64 || len(l.hash) != 32 {
+			v.add(Finding{Kind: LeafMalformed, Leaf: l.idx, HasLeaf: true, Detail: "the stored leaf hash is not 32 hex bytes"})
 			broken = true
 		}
 		if broken {
-			continue
+			return nil
 		}
-		if err := rng.Append([]byte(hash), nil); err != nil {
+		if err := rng.Append([]byte(l.hash), nil); err != nil {
 			return fmt.Errorf("verify: rebuild tree: %w", err)
 		}
 		for len(want) > 0 && want[0].size == next {
 			v.compare(rng, want[0])
 			want = want[1:]
 		}
+		return nil
+	})
+	if err != nil {
+		return t, err
 	}
-	if err := rs.Err(); err != nil {
-		return fmt.Errorf("verify: read leaves: %w", err)
-	}
+	t.faults = t.faults || broken
 	v.res.TreeSize = next
 	if !broken {
 		if v.res.Root, err = rng.GetRootHash(nil); err != nil {
-			return fmt.Errorf("verify: rebuild tree: %w", err)
+			return t, fmt.Errorf("verify: rebuild tree: %w", err)
 		}
 	}
 	if len(want) > 0 && !broken {
@@ -150,6 +170,53 @@ func (v *verifier) tree(ctx context.Context, want []expectation) error {
 		for _, w := range want {
 			v.add(Finding{Kind: CheckpointInconsistent, Key: w.source, Detail: fmt.Sprintf("it signs %d leaves; the log holds %d: leaves were removed from its end", w.size, next)})
 		}
+	}
+	return t, nil
+}
+
+// leafRow is one row of verify_leaves.
+type leafRow struct {
+	idx, hexLen, d1, d2, key uint64
+	hash                     string
+	consent                  uint8
+}
+
+func (l *leafRow) kind() string {
+	if l.consent == 1 {
+		return string(audit.KindConsents)
+	}
+	return string(audit.KindEvents)
+}
+
+// leaves reads the leaf rows up to the snapshot, sorted by index or in
+// stored order, calling row for each.
+func (v *verifier) leaves(ctx context.Context, sorted bool, row func(*leafRow) error) error {
+	if v.snap.rows == 0 {
+		return nil
+	}
+	q, err := queries.ProofFiltered("verify_leaves", v.o.Schema, map[string]bool{"sorted": sorted})
+	if err != nil {
+		return err
+	}
+	if !sorted {
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_threads": 1}))
+	}
+	rs, err := v.o.Conn.Query(ctx, q, v.keys.args(v.snap.last)...)
+	if err != nil {
+		return fmt.Errorf("verify: read leaves: %w", err)
+	}
+	defer rs.Close()
+	var l leafRow
+	for rs.Next() {
+		if err := rs.Scan(&l.idx, &l.hash, &l.hexLen, &l.consent, &l.key, &l.d1, &l.d2); err != nil {
+			return fmt.Errorf("verify: read leaves: %w", err)
+		}
+		if err := row(&l); err != nil {
+			return err
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("verify: read leaves: %w", err)
 	}
 	return nil
 }
@@ -162,14 +229,22 @@ func (v *verifier) compare(rng *compact.Range, w expectation) {
 	}
 }
 
-// missing records the leaf indexes [from, to) as missing.
+// missing records the leaf indexes [from, to) as missing: each is counted,
+// and listed while fewer than MaxListed findings are.
 func (v *verifier) missing(from, to uint64, broken *bool) {
 	for i := from; i < to; i++ {
+		if len(v.res.Findings) >= v.o.MaxListed {
+			v.res.Counts[LeafMissing] += to - i
+			break
+		}
 		detail := "no leaf row holds this index: it was removed"
 		if !*broken {
 			detail += "; the tree cannot be rebuilt past it, so later checkpoints are not checked"
 		}
 		v.add(Finding{Kind: LeafMissing, Leaf: i, HasLeaf: true, Detail: detail})
+		*broken = true
+	}
+	if from < to {
 		*broken = true
 	}
 }

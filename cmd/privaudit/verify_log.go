@@ -190,7 +190,14 @@ func printVerify(w io.Writer, r *proof.Result, o proof.Options) {
 	if !o.From.IsZero() || !o.To.IsZero() {
 		scope = fmt.Sprintf("the records ingested in [%s, %s)", fmtBound(o.From), fmtBound(o.To))
 	}
-	fmt.Fprintf(w, "records: %s recomputed, %d rows\n", scope, r.Records)
+	how := "compared with their leaves one by one"
+	if r.Digest {
+		how = "all as logged (their digest equals the leaves')"
+	}
+	fmt.Fprintf(w, "records: %s recomputed, %d rows, %s\n", scope, r.Records, how)
+	if r.Later > 0 {
+		fmt.Fprintf(w, "records: %d stored in batches logged after this run began, past the leaves it checked: the next run checks them\n", r.Later)
+	}
 	if r.Retained > 0 || len(r.Drops) > 0 {
 		fmt.Fprintf(w, "retention: %d logged records removed by %d sealed retention drops (not tampering):\n", r.Retained, len(r.Drops))
 		for _, d := range r.Drops {

@@ -1,0 +1,161 @@
+package proof
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+)
+
+// The records pass has two ways. The digest pass (this file) checks, in
+// one scan of each record table, that the stored records are exactly the
+// logged ones: a keyed digest of the leaf hashes recomputed from the
+// records must equal the same digest of the leaves. It cannot say which
+// record differs, so when it finds a difference, or cannot tell (a period,
+// a broken tree), verify compares record by record (verify_records.go),
+// which names every finding. Both passes read the same leaf hash SQL
+// (queries/rules/*_leaf_hash.sql).
+
+// snapshot is the log as verify found it when it began: the leaf rows it
+// checks are those with an index up to last.
+type snapshot struct {
+	rows, last uint64
+}
+
+func (v *verifier) snapshot(ctx context.Context) (snapshot, error) {
+	var s snapshot
+	q, err := v.sql("verify_size")
+	if err != nil {
+		return s, err
+	}
+	if err := v.o.Conn.QueryRow(ctx, q).Scan(&s.rows, &s.last); err != nil {
+		return s, fmt.Errorf("verify: read the log's size: %w", err)
+	}
+	return s, nil
+}
+
+// digestKeys are the two keys of one run's digest, hex: drawn at random,
+// so no one can choose records whose digest terms add up to the logged
+// ones.
+type digestKeys struct{ key1, key2 string }
+
+func newDigestKeys() digestKeys {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error
+	return digestKeys{key1: hex.EncodeToString(b[:16]), key2: hex.EncodeToString(b[16:])}
+}
+
+func (k digestKeys) args(last uint64) []any {
+	return []any{clickhouse.Named("key1", k.key1), clickhouse.Named("key2", k.key2), clickhouse.Named("last", last)}
+}
+
+// digest is a multiset digest: the count of its terms and their two sums,
+// modulo 2^64.
+type digest struct{ n, d1, d2 uint64 }
+
+func (d *digest) add(d1, d2 uint64) { d.n, d.d1, d.d2 = d.n+1, d.d1+d1, d.d2+d2 }
+
+// leafTally is what the tree pass gathers for the digest pass: the digest
+// of the leaves that must have a stored record, the leaves sealed
+// retention drops removed, every leaf's hash of record kind and key, and
+// whether any leaf row was missing, repeated or malformed (then only the
+// record-by-record pass can tell the rest).
+type leafTally struct {
+	logged   digest
+	rows     uint64
+	retained uint64
+	keys     []uint64
+	faults   bool
+}
+
+// tally counts leaf l.
+func (t *leafTally) tally(l *leafRow, retained leafRuns) {
+	t.rows++
+	if retained.covers(l.kind(), l.idx) {
+		t.retained++
+	} else {
+		t.logged.add(l.d1, l.d2)
+	}
+	if t.keys != nil {
+		t.keys = append(t.keys, l.key)
+	}
+}
+
+// keysOnce reports whether no two leaves share a hash of record kind and
+// key: the digest alone would not show a record copied with its leaf. A
+// collision of two keys' hashes reads as a repeat, and the
+// record-by-record pass, which compares keys, settles it. It sorts keys.
+func (t *leafTally) keysOnce() bool {
+	slices.Sort(t.keys)
+	for i := 1; i < len(t.keys); i++ {
+		if t.keys[i] == t.keys[i-1] {
+			return false
+		}
+	}
+	return true
+}
+
+// recordDigest is what verify_digest_records found.
+type recordDigest struct {
+	records digest
+	later   uint64
+}
+
+// recordDigest computes the stored records' digest, over the records of
+// the batches logged up to the snapshot.
+func (v *verifier) recordDigest(ctx context.Context) (recordDigest, error) {
+	var r recordDigest
+	q, err := v.sql("verify_digest_records")
+	if err != nil {
+		return r, err
+	}
+	if err := v.o.Conn.QueryRow(ctx, q, v.keys.args(v.snap.last)...).Scan(&r.records.n, &r.records.d1, &r.records.d2, &r.later); err != nil {
+		return r, fmt.Errorf("verify: digest the stored records: %w", err)
+	}
+	return r, nil
+}
+
+// digestHolds reports whether the digest pass shows every stored record
+// logged exactly once, as stored, and sets Records, Retained and Later
+// when it does. Records of batches logged after the run began are left
+// for the next run; records in no logged batch, even after RecheckAfter,
+// make it fail.
+func (v *verifier) digestHolds(ctx context.Context, t *leafTally, r recordDigest) (bool, error) {
+	if t.faults || t.rows != v.snap.rows || r.records != t.logged || !t.keysOnce() {
+		return false, nil
+	}
+	if r.later > 0 {
+		unlogged, err := v.unlogged(ctx)
+		if err != nil || unlogged > 0 {
+			return false, err
+		}
+	}
+	v.res.Records, v.res.Retained, v.res.Later, v.res.Digest = r.records.n, t.retained, r.later, true
+	return true, nil
+}
+
+// unlogged counts the stored records whose batch has no leaf, after
+// RecheckAfter: a running writer appends a batch's leaves just after
+// storing it.
+func (v *verifier) unlogged(ctx context.Context) (uint64, error) {
+	if v.o.RecheckAfter > 0 {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(v.o.RecheckAfter):
+		}
+	}
+	q, err := v.sql("verify_unlogged")
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	if err := v.o.Conn.QueryRow(ctx, q).Scan(&n); err != nil {
+		return 0, fmt.Errorf("verify: count records in no logged batch: %w", err)
+	}
+	return n, nil
+}
