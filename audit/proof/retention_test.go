@@ -86,3 +86,57 @@ func TestVerifyRetentionIsNotTampering(t *testing.T) {
 		t.Fatalf("after a drop's seal was altered:\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestRetentionHoldsWritesBackWhileItDrops: an event of the month being
+// dropped arrives between the drop's seal and its DROP. The job holds the
+// intake's writes back meanwhile (retention.Options.Pause), so the event
+// is stored after the drop, in a partition of its own, and verify stays
+// clean. Without the pause it was stored in time to be dropped unsealed:
+// verify called it deleted.
+func TestRetentionHoldsWritesBackWhileItDrops(t *testing.T) {
+	e := startLog(t)
+	ctx := context.Background()
+	jan := time.Date(2020, 1, 10, 8, 0, 0, 0, time.UTC)
+	var events []string
+	for i := range 4 {
+		events = append(events, ingesttest.WireEvent(fmt.Sprintf("jan-%d", i), fmt.Sprintf("s-%d", i), "acme", "marketing", "", jan.Add(time.Duration(i)*time.Hour), "contact"))
+	}
+	e.Ingest(t, audit.KindEvents, strings.Join(events, "\n"))
+	e.checkpoint(t)
+	late := ingesttest.UID("jan-late")
+	stored := func() uint64 {
+		return e.Count(t, "SELECT count() FROM "+e.Schema.DB+".access_events WHERE event_id = ?", late)
+	}
+	arrive := func(stage string, d retention.Drop) error {
+		if stage != retention.StageIntent || d.Table != "access_events" {
+			return nil
+		}
+		if code, body := e.Post(t, audit.KindEvents, ingesttest.WireEvent("jan-late", "s-9", "acme", "marketing", "", jan, "contact")); code/100 != 2 {
+			t.Errorf("late event: %d %s", code, body)
+		}
+		for deadline := time.Now().Add(5 * time.Second); stored() == 0 && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+		}
+		return nil
+	}
+	p := retention.DefaultPolicy()
+	for _, tb := range retention.Tables {
+		p[tb.Name] = 0
+	}
+	p["access_events"] = 36
+	clock := time.Date(2026, 12, 15, 0, 0, 0, 0, time.UTC)
+	job, err := retention.NewJob(retention.Options{Conn: e.Conn, Schema: e.Schema, Policy: p, Instance: "test",
+		Now: func() time.Time { return clock }, Key: e.key, Crash: arrive, Pause: e.Ingestor.ProofLog().Pause})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.WaitStored(t)
+	res := e.verify(t, e.verifier)
+	if !res.Clean() || res.Retained != 4 || stored() != 1 {
+		t.Fatalf("event arriving during the drop: findings %q, retained %d, stored %d; want clean, the 4 January events retained, the late one stored once",
+			names(t, res), res.Retained, stored())
+	}
+}

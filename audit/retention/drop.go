@@ -114,32 +114,31 @@ func (j *Job) rollForward(ctx context.Context) error {
 		}
 		t := Tables[i]
 		j.o.Logger.Warn("retention: finishing a drop a crash interrupted", "table", t.Name, "partition", d.Partition, "drop_id", d.ID)
-		parts, err := j.partitions(ctx, t)
-		if err != nil {
-			return err
-		}
-		if !hasPartition(parts, d.Partition) {
-			if err := j.done(ctx, d); err != nil {
-				return err
-			}
-			continue
-		}
-		why, err := j.stale(ctx, t, d)
-		if err != nil {
-			return err
-		}
-		if why != "" {
-			d.Status, d.Detail = StatusCancelled, why
-			if err := j.record(ctx, d, 2); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := j.finish(ctx, t, d); err != nil {
+		if err := j.paused(func() error { return j.finishIntent(ctx, t, d) }); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// finishIntent finishes the intent d a crash interrupted (see rollForward).
+func (j *Job) finishIntent(ctx context.Context, t Table, d Drop) error {
+	parts, err := j.partitions(ctx, t)
+	if err != nil {
+		return err
+	}
+	if !hasPartition(parts, d.Partition) {
+		return j.done(ctx, d)
+	}
+	why, err := j.stale(ctx, t, d)
+	if err != nil {
+		return err
+	}
+	if why != "" {
+		d.Status, d.Detail = StatusCancelled, why
+		return j.record(ctx, d, 2)
+	}
+	return j.finish(ctx, t, d)
 }
 
 // stale says why the intent d, whose partition is still there, must not

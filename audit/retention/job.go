@@ -59,6 +59,12 @@ type Options struct {
 	// Key, when set, signs each drop with the proof log leaves it removes
 	// (audit.DropSeal); without it drops stay unsigned.
 	Key *audit.ProofKey
+	// Pause, when set, holds the intake's writes back while a partition
+	// past its retention is weighed and dropped, from reading its holds
+	// and sealing its leaves to the DROP, so no record lands in it in
+	// between; resume lets them go on. serve sets it to the proof log's
+	// (ingest.ProofLog.Pause).
+	Pause func() (resume func())
 }
 
 // Drop is one recorded retention decision about a partition.
@@ -224,26 +230,37 @@ func (j *Job) enforce(ctx context.Context, t Table, months int, now time.Time) e
 		}
 		d := Drop{ID: uuid.NewString(), DB: j.db(t), Table: t.Name, Partition: p.id, From: from, To: to,
 			Months: months, Job: j.o.Job, Instance: j.o.Instance, IntendedAt: now.UTC().Truncate(time.Second)}
-		if err := j.stats(ctx, t, &d); err != nil {
-			return err
-		}
-		why, err := j.heldBy(ctx, t, d)
-		if err != nil {
-			return err
-		}
-		if why != "" {
-			d.Status, d.Detail = StatusKept, why
-			j.o.Logger.Info("retention: partition past its retention kept under a legal hold", "table", t.Name, "partition", p.id, "holds", why)
-			if err := j.record(ctx, d, 1); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := j.drop(ctx, t, d); err != nil {
+		if err := j.paused(func() error { return j.settle(ctx, t, d) }); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// settle drops the partition of d, past its retention, or records the
+// holds that keep it.
+func (j *Job) settle(ctx context.Context, t Table, d Drop) error {
+	if err := j.stats(ctx, t, &d); err != nil {
+		return err
+	}
+	why, err := j.heldBy(ctx, t, d)
+	if err != nil {
+		return err
+	}
+	if why == "" {
+		return j.drop(ctx, t, d)
+	}
+	d.Status, d.Detail = StatusKept, why
+	j.o.Logger.Info("retention: partition past its retention kept under a legal hold", "table", t.Name, "partition", d.Partition, "holds", why)
+	return j.record(ctx, d, 1)
+}
+
+// paused runs f with the intake's writes held back (Options.Pause).
+func (j *Job) paused(f func() error) error {
+	if j.o.Pause != nil {
+		defer j.o.Pause()()
+	}
+	return f()
 }
 
 // stats fills what the partition of d holds.

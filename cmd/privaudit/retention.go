@@ -40,8 +40,12 @@ func (m *Main) startRetention(ctx context.Context, s *server, mux *http.ServeMux
 			return fmt.Errorf("retention: the proof key signs each drop: %w", err)
 		}
 	}
+	var pause func() (resume func())
+	if pl := s.ingestor.ProofLog(); pl != nil {
+		pause = pl.Pause
+	}
 	job, err := retention.NewJob(retention.Options{Conn: s.st.Conn, Replicas: replicas, Schema: m.Config.Schema(),
-		Policy: m.Config.Retention.Policy(), Instance: instance, Registerer: s.metrics, Logger: m.Log, Key: key})
+		Policy: m.Config.Retention.Policy(), Instance: instance, Registerer: s.metrics, Logger: m.Log, Key: key, Pause: pause})
 	if err != nil {
 		closeReplicas()
 		return err
