@@ -38,23 +38,23 @@ func (v *verifier) snapshot(ctx context.Context) (snapshot, error) {
 	return s, nil
 }
 
-// digestKeys are the two keys of one run's digest, hex: drawn at random,
-// so no one can choose records whose digest terms add up to the logged
-// ones.
-type digestKeys struct{ key1, key2 string }
+// digestKeys is one run's digest key, 128 bits drawn at random, hex: with
+// it secret, no one can choose records whose digest terms add up to the
+// logged ones (a term is SHA-256 of the key and a leaf hash).
+type digestKeys struct{ key string }
 
 func newDigestKeys() digestKeys {
-	var b [32]byte
+	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error
-	return digestKeys{key1: hex.EncodeToString(b[:16]), key2: hex.EncodeToString(b[16:])}
+	return digestKeys{key: hex.EncodeToString(b[:])}
 }
 
 func (k digestKeys) args(last uint64) []any {
-	return []any{clickhouse.Named("key1", k.key1), clickhouse.Named("key2", k.key2), clickhouse.Named("last", last)}
+	return []any{clickhouse.Named("key", k.key), clickhouse.Named("last", last)}
 }
 
-// digest is a multiset digest: the count of its terms and their two sums,
-// modulo 2^64.
+// digest is a multiset digest: the count of its terms and the sums,
+// modulo 2^64, of their first and second 8 bytes.
 type digest struct{ n, d1, d2 uint64 }
 
 func (d *digest) add(d1, d2 uint64) { d.n, d.d1, d.d2 = d.n+1, d.d1+d1, d.d2+d2 }

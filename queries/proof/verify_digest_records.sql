@@ -1,7 +1,7 @@
 -- The keyed digest of the stored records, raw (never FINAL, so a copy
--- counts twice): the sum, modulo 2^64, of sipHash64(key || leaf hash
--- recomputed from the row), under two keys drawn at random for each run
--- (@key1, @key2, hex), and the count. privaudit verify computes the same
+-- counts twice): with x = SHA-256(key || leaf hash recomputed from the
+-- row), a key of 128 bits drawn at random for each run (@key, hex), the
+-- sums modulo 2^64 of x's first and second 8 bytes, and the count. privaudit verify computes the same
 -- sums over the leaves (verify_leaves.sql); equal sums and counts, with
 -- every leaf's record key once (verify_digest_leaves.sql), say every
 -- record is stored exactly once, as logged. Not knowing the keys, no one
@@ -16,23 +16,23 @@ FROM
 (
     SELECT
         countIf(logged) AS records,
-        sumIf(sipHash64(concat(unhex(@key1), h)), logged) AS d1,
-        sumIf(sipHash64(concat(unhex(@key2), h)), logged) AS d2,
+        sumIf(reinterpretAsUInt64(substring(x, 1, 8)), logged) AS d1,
+        sumIf(reinterpretAsUInt64(substring(x, 9, 8)), logged) AS d2,
         countIf(NOT logged) AS later
     FROM
     (
-        SELECT batch_id IN (SELECT batch_id FROM {{.MetaDB}}.log_leaves WHERE leaf_index <= @last) AS logged, {{event_leaf_hash}} AS h
+        SELECT batch_id IN (SELECT batch_id FROM {{.MetaDB}}.log_leaves WHERE leaf_index <= @last) AS logged, SHA256(concat(unhex(@key), {{event_leaf_hash}})) AS x
         FROM {{.DB}}.access_events
     )
     UNION ALL
     SELECT
         countIf(logged) AS records,
-        sumIf(sipHash64(concat(unhex(@key1), h)), logged) AS d1,
-        sumIf(sipHash64(concat(unhex(@key2), h)), logged) AS d2,
+        sumIf(reinterpretAsUInt64(substring(x, 1, 8)), logged) AS d1,
+        sumIf(reinterpretAsUInt64(substring(x, 9, 8)), logged) AS d2,
         countIf(NOT logged) AS later
     FROM
     (
-        SELECT batch_id IN (SELECT batch_id FROM {{.MetaDB}}.log_leaves WHERE leaf_index <= @last) AS logged, {{consent_leaf_hash}} AS h
+        SELECT batch_id IN (SELECT batch_id FROM {{.MetaDB}}.log_leaves WHERE leaf_index <= @last) AS logged, SHA256(concat(unhex(@key), {{consent_leaf_hash}})) AS x
         FROM {{.DB}}.consent_events
     )
 )
