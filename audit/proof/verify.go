@@ -196,15 +196,7 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 	v.keys, v.digest = newDigestKeys(), !v.period() && v.snap.rows > 0
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var digested chan digestRun
-	if v.digest {
-		digested = make(chan digestRun, 1)
-		go func() {
-			r, err := v.recordDigest(ctx)
-			digested <- digestRun{r, err}
-		}()
-		v.o.Logger.Info("verify: digesting every stored record's recomputed leaf in ClickHouse while the tree is rebuilt, the longest step")
-	}
+	digested := v.startDigest(ctx)
 	tally, err := v.tree(ctx, want)
 	if err != nil {
 		return nil, err
@@ -224,6 +216,22 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 type digestRun struct {
 	r   recordDigest
 	err error
+}
+
+// startDigest starts the digest of the stored records, which ClickHouse
+// computes while the tree is rebuilt; nil when the digest pass does not
+// run.
+func (v *verifier) startDigest(ctx context.Context) chan digestRun {
+	if !v.digest {
+		return nil
+	}
+	v.o.Logger.Info("verify: digesting every stored record's recomputed leaf in ClickHouse while the tree is rebuilt, the longest step")
+	digested := make(chan digestRun, 1)
+	go func() {
+		r, err := v.recordDigest(ctx)
+		digested <- digestRun{r, err}
+	}()
+	return digested
 }
 
 // digested settles the records pass by the digest when it holds; else the
