@@ -18,6 +18,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/audit/proof"
 	"github.com/privaudit/privaudit/queries"
 )
 
@@ -47,7 +48,8 @@ type logLeaf struct {
 type ProofLog struct {
 	conn driver.Conn
 	log  *slog.Logger
-	sql  struct{ size, leafHash, nodeHash, insLeaves, insNodes, unleavedEvents, unleavedConsents string }
+	sql  struct{ size, insLeaves, insNodes, unleavedEvents, unleavedConsents string }
+	read *proof.TileReader
 	gate sync.RWMutex
 	mu   sync.Mutex
 	rng  *mcompact.Range
@@ -67,13 +69,17 @@ func NewProofLog(conn driver.Conn, s queries.Schema, log *slog.Logger) (*ProofLo
 	for _, q := range []struct {
 		dst  *string
 		name string
-	}{{&l.sql.size, "log_size"}, {&l.sql.leafHash, "log_leaf_hash"}, {&l.sql.nodeHash, "log_node_hash"},
+	}{{&l.sql.size, "log_size"},
 		{&l.sql.insLeaves, "log_insert_leaves"}, {&l.sql.insNodes, "log_insert_nodes"},
 		{&l.sql.unleavedEvents, "log_unleaved_events"}, {&l.sql.unleavedConsents, "log_unleaved_consents"}} {
 		var err error
 		if *q.dst, err = queries.Ingest(q.name, s); err != nil {
 			return nil, err
 		}
+	}
+	var err error
+	if l.read, err = proof.NewTileReader(conn, s); err != nil {
+		return nil, err
 	}
 	return l, nil
 }
@@ -144,7 +150,7 @@ func (l *ProofLog) appendLocked(ctx context.Context, leaves []logLeaf) error {
 	var done []mcompact.NodeID
 	var hashes [][]byte
 	visit := func(id mcompact.NodeID, hash []byte) {
-		if id.Level > 0 {
+		if id.Level > 0 && proof.Stored(id.Level) {
 			done, hashes = append(done, id), append(hashes, hash)
 		}
 	}
@@ -197,6 +203,9 @@ func (c *logColumns) hexAll(dst []string, n int, hash func(i int) []byte) []stri
 // column by column, in the table's order so ClickHouse need not sort the
 // block.
 func (l *ProofLog) insertNodes(ctx context.Context, done []mcompact.NodeID, hashes [][]byte, version uint64) error {
+	if len(done) == 0 {
+		return nil
+	}
 	c := &l.cols
 	c.order = c.order[:0]
 	for i := range done {
@@ -271,7 +280,7 @@ func (l *ProofLog) recover(ctx context.Context) error {
 	}
 	var hashes [][]byte
 	for _, id := range mcompact.RangeNodes(0, size, nil) {
-		h, err := l.nodeHash(ctx, id)
+		h, err := l.read.Node(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -290,23 +299,4 @@ func (l *ProofLog) recover(ctx context.Context) error {
 		l.dirty = true
 	}
 	return err
-}
-
-// nodeHash reads the stored hash of node id.
-func (l *ProofLog) nodeHash(ctx context.Context, id mcompact.NodeID) ([]byte, error) {
-	var s string
-	var err error
-	if id.Level == 0 {
-		err = l.conn.QueryRow(ctx, l.sql.leafHash, id.Index).Scan(&s)
-	} else {
-		err = l.conn.QueryRow(ctx, l.sql.nodeHash, uint8(id.Level), id.Index).Scan(&s)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read node %d/%d: %w", id.Level, id.Index, err)
-	}
-	h, err := hex.DecodeString(s)
-	if err != nil || len(h) != 32 {
-		return nil, fmt.Errorf("node %d/%d: stored hash %q is not 32 hex bytes; run privaudit verify", id.Level, id.Index, s)
-	}
-	return h, nil
 }
