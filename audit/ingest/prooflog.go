@@ -3,6 +3,7 @@ package ingest
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -61,7 +62,21 @@ type ProofLog struct {
 	afterInsert atomic.Pointer[func() error]
 }
 
-var rangeFactory = mcompact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+var rangeFactory = mcompact.RangeFactory{Hash: hashChildren}
+
+// hashChildren is rfc6962.DefaultHasher.HashChildren with one allocation
+// (the result) instead of three for two SHA-256 hashes.
+func hashChildren(l, r []byte) []byte {
+	if len(l) != sha256.Size || len(r) != sha256.Size {
+		return rfc6962.DefaultHasher.HashChildren(l, r)
+	}
+	var b [1 + 2*sha256.Size]byte
+	b[0] = rfc6962.RFC6962NodeHashPrefix
+	copy(b[1:], l)
+	copy(b[1+sha256.Size:], r)
+	sum := sha256.Sum256(b[:])
+	return sum[:]
+}
 
 // NewProofLog prepares the proof log; it loads its state on first use.
 func NewProofLog(conn driver.Conn, s queries.Schema, log *slog.Logger) (*ProofLog, error) {
@@ -158,6 +173,15 @@ func (l *ProofLog) appendLocked(ctx context.Context, leaves []logLeaf) error {
 		if err := rng.Append(lf.hash, visit); err != nil {
 			return err
 		}
+	}
+	// The range keeps some leaves' hashes, which share the writer's
+	// scratch memory: it keeps copies instead.
+	kept := make([][]byte, len(rng.Hashes()))
+	for i, h := range rng.Hashes() {
+		kept[i] = slices.Clone(h)
+	}
+	if rng, err = rangeFactory.NewRange(rng.Begin(), rng.End(), kept); err != nil {
+		return err
 	}
 	if err := l.insertNodes(ctx, done, hashes, version); err != nil {
 		return err
