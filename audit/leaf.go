@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"time"
 
@@ -124,6 +125,23 @@ func (c *StoredConsent) AppendLeaf(dst []byte) []byte {
 
 // LeafHash is the RFC 6962 leaf hash of a canonical encoding.
 func LeafHash(encoding []byte) []byte { return rfc6962.DefaultHasher.HashLeaf(encoding) }
+
+// LeafHasher computes the leaf hashes of records (LeafHash of their
+// AppendLeaf encoding) in one reused buffer, allocating nothing per
+// record. A LeafHasher is not safe for concurrent use.
+type LeafHasher struct{ buf []byte }
+
+// Event returns the leaf hash of e.
+func (h *LeafHasher) Event(e *StoredEvent) [sha256.Size]byte {
+	h.buf = e.AppendLeaf(append(h.buf[:0], rfc6962.RFC6962LeafHashPrefix))
+	return sha256.Sum256(h.buf)
+}
+
+// Consent returns the leaf hash of c.
+func (h *LeafHasher) Consent(c *StoredConsent) [sha256.Size]byte {
+	h.buf = c.AppendLeaf(append(h.buf[:0], rfc6962.RFC6962LeafHashPrefix))
+	return sha256.Sum256(h.buf)
+}
 
 func leafStr(dst []byte, s string) []byte {
 	return append(binary.BigEndian.AppendUint32(dst, uint32(len(s))), s...)

@@ -28,8 +28,9 @@ func vectorConsent() StoredConsent {
 		Jurisdiction: "EU", ProofSHA256: "ab", IngestedAt: time.Unix(1700000100, 0), IngestSeq: 7, BatchID: "consents-abc-7-7"}
 }
 
-// TestLeafVectors checks the canonical encodings and leaf hashes against
-// the vectors in testdata, and the hash against SHA-256(0x00 || encoding).
+// TestLeafVectors checks the canonical encodings and leaf hashes (LeafHash
+// and LeafHasher's) against the vectors in testdata, and the hash against
+// SHA-256(0x00 || encoding).
 func TestLeafVectors(t *testing.T) {
 	ev, co := vectorEvent(), vectorConsent()
 	got := map[string][]byte{"access_event": ev.AppendLeaf(nil), "consent_event": co.AppendLeaf(nil)}
@@ -53,6 +54,16 @@ func TestLeafVectors(t *testing.T) {
 		}
 		if h := hex.EncodeToString(LeafHash(enc)); h != hashHex {
 			t.Errorf("%s leaf hash %s, want %s", name, h, hashHex)
+		}
+		var lh LeafHasher
+		for range 2 { // the second time over the reused buffer
+			sum := lh.Event(&ev)
+			if name == "consent_event" {
+				sum = lh.Consent(&co)
+			}
+			if h := hex.EncodeToString(sum[:]); h != hashHex {
+				t.Errorf("%s LeafHasher hash %s, want %s", name, h, hashHex)
+			}
 		}
 		ref := sha256.Sum256(append([]byte{0}, enc...))
 		if hex.EncodeToString(ref[:]) != hashHex {

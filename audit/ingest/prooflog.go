@@ -3,6 +3,7 @@ package ingest
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/audit/proof"
 	"github.com/privaudit/privaudit/queries"
 )
 
@@ -47,18 +49,34 @@ type logLeaf struct {
 type ProofLog struct {
 	conn driver.Conn
 	log  *slog.Logger
-	sql  struct{ size, leafHash, nodeHash, insLeaves, insNodes, unleavedEvents, unleavedConsents string }
+	sql  struct{ size, insLeaves, insNodes, unleavedEvents, unleavedConsents string }
+	read *proof.TileReader
 	gate sync.RWMutex
 	mu   sync.Mutex
 	rng  *mcompact.Range
 	// dirty is set when the state in memory may differ from ClickHouse's.
 	dirty bool
+	cols  logColumns
 	// afterInsert, when set (tests), runs after a batch is inserted and
 	// before its leaves are appended; an error stops the writer there.
 	afterInsert atomic.Pointer[func() error]
 }
 
-var rangeFactory = mcompact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+var rangeFactory = mcompact.RangeFactory{Hash: hashChildren}
+
+// hashChildren is rfc6962.DefaultHasher.HashChildren with one allocation
+// (the result) instead of three for two SHA-256 hashes.
+func hashChildren(l, r []byte) []byte {
+	if len(l) != sha256.Size || len(r) != sha256.Size {
+		return rfc6962.DefaultHasher.HashChildren(l, r)
+	}
+	var b [1 + 2*sha256.Size]byte
+	b[0] = rfc6962.RFC6962NodeHashPrefix
+	copy(b[1:], l)
+	copy(b[1+sha256.Size:], r)
+	sum := sha256.Sum256(b[:])
+	return sum[:]
+}
 
 // NewProofLog prepares the proof log; it loads its state on first use.
 func NewProofLog(conn driver.Conn, s queries.Schema, log *slog.Logger) (*ProofLog, error) {
@@ -66,13 +84,17 @@ func NewProofLog(conn driver.Conn, s queries.Schema, log *slog.Logger) (*ProofLo
 	for _, q := range []struct {
 		dst  *string
 		name string
-	}{{&l.sql.size, "log_size"}, {&l.sql.leafHash, "log_leaf_hash"}, {&l.sql.nodeHash, "log_node_hash"},
+	}{{&l.sql.size, "log_size"},
 		{&l.sql.insLeaves, "log_insert_leaves"}, {&l.sql.insNodes, "log_insert_nodes"},
 		{&l.sql.unleavedEvents, "log_unleaved_events"}, {&l.sql.unleavedConsents, "log_unleaved_consents"}} {
 		var err error
 		if *q.dst, err = queries.Ingest(q.name, s); err != nil {
 			return nil, err
 		}
+	}
+	var err error
+	if l.read, err = proof.NewTileReader(conn, s); err != nil {
+		return nil, err
 	}
 	return l, nil
 }
@@ -143,7 +165,7 @@ func (l *ProofLog) appendLocked(ctx context.Context, leaves []logLeaf) error {
 	var done []mcompact.NodeID
 	var hashes [][]byte
 	visit := func(id mcompact.NodeID, hash []byte) {
-		if id.Level > 0 {
+		if id.Level > 0 && proof.Stored(id.Level) {
 			done, hashes = append(done, id), append(hashes, hash)
 		}
 	}
@@ -152,26 +174,17 @@ func (l *ProofLog) appendLocked(ctx context.Context, leaves []logLeaf) error {
 			return err
 		}
 	}
-	// In the table's order, so ClickHouse need not sort the block.
-	order := make([]int, len(done))
-	for i := range order {
-		order[i] = i
+	// The range keeps some leaves' hashes, which share the writer's
+	// scratch memory: it keeps copies instead.
+	kept := make([][]byte, len(rng.Hashes()))
+	for i, h := range rng.Hashes() {
+		kept[i] = slices.Clone(h)
 	}
-	slices.SortFunc(order, func(a, b int) int {
-		return cmp.Or(cmp.Compare(done[a].Level, done[b].Level), cmp.Compare(done[a].Index, done[b].Index))
-	})
-	nodes, err := l.conn.PrepareBatch(ctx, l.sql.insNodes)
-	if err != nil {
-		return fmt.Errorf("proof log: prepare nodes: %w", err)
+	if rng, err = rangeFactory.NewRange(rng.Begin(), rng.End(), kept); err != nil {
+		return err
 	}
-	defer nodes.Close()
-	for _, i := range order {
-		if err := nodes.Append(uint8(done[i].Level), done[i].Index, hex.EncodeToString(hashes[i]), version); err != nil {
-			return fmt.Errorf("proof log: nodes: %w", err)
-		}
-	}
-	if err := nodes.Send(); err != nil {
-		return fmt.Errorf("proof log: insert nodes: %w", err)
+	if err := l.insertNodes(ctx, done, hashes, version); err != nil {
+		return err
 	}
 	if err := l.insertLeaves(ctx, start, leaves); err != nil {
 		l.dirty = true
@@ -181,17 +194,92 @@ func (l *ProofLog) appendLocked(ctx context.Context, leaves []logLeaf) error {
 	return nil
 }
 
+// logColumns is the proof log's scratch for one append's columns, reused
+// from append to append under mu.
+type logColumns struct {
+	order               []int
+	levels              []uint8
+	index, version      []uint64
+	hashes, kinds, keys []string
+	batches             []string
+	hexed               []byte
+	appendedAt          []int64
+}
+
+// hexAll returns the lowercase hex of each hash, as substrings of one
+// string, in dst.
+func (c *logColumns) hexAll(dst []string, n int, hash func(i int) []byte) []string {
+	c.hexed = c.hexed[:0]
+	for i := range n {
+		c.hexed = hex.AppendEncode(c.hexed, hash(i))
+	}
+	all := string(c.hexed)
+	dst, start := dst[:0], 0
+	for i := range n {
+		end := start + 2*len(hash(i))
+		dst = append(dst, all[start:end])
+		start = end
+	}
+	return dst
+}
+
+// insertNodes inserts the nodes done (with their hashes) at version,
+// column by column, in the table's order so ClickHouse need not sort the
+// block.
+func (l *ProofLog) insertNodes(ctx context.Context, done []mcompact.NodeID, hashes [][]byte, version uint64) error {
+	if len(done) == 0 {
+		return nil
+	}
+	c := &l.cols
+	c.order = c.order[:0]
+	for i := range done {
+		c.order = append(c.order, i)
+	}
+	slices.SortFunc(c.order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(done[a].Level, done[b].Level), cmp.Compare(done[a].Index, done[b].Index))
+	})
+	c.levels, c.index, c.version = c.levels[:0], c.index[:0], c.version[:0]
+	for _, i := range c.order {
+		c.levels, c.index, c.version = append(c.levels, uint8(done[i].Level)), append(c.index, done[i].Index), append(c.version, version)
+	}
+	c.hashes = c.hexAll(c.hashes, len(c.order), func(i int) []byte { return hashes[c.order[i]] })
+	b, err := l.conn.PrepareBatch(ctx, l.sql.insNodes)
+	if err != nil {
+		return fmt.Errorf("proof log: prepare nodes: %w", err)
+	}
+	defer b.Close()
+	for i, col := range []any{c.levels, c.index, c.hashes, c.version} {
+		if err := b.Column(i).Append(col); err != nil {
+			return fmt.Errorf("proof log: nodes column %d: %w", i, err)
+		}
+	}
+	clear(c.hashes)
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("proof log: insert nodes: %w", err)
+	}
+	return nil
+}
+
+// insertLeaves inserts the leaf rows from index start, column by column.
 func (l *ProofLog) insertLeaves(ctx context.Context, start uint64, leaves []logLeaf) error {
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplicate": 0}))
+	c := &l.cols
+	now := time.Now().Unix()
+	c.index, c.kinds, c.keys, c.batches, c.appendedAt = c.index[:0], c.kinds[:0], c.keys[:0], c.batches[:0], c.appendedAt[:0]
+	for i, lf := range leaves {
+		c.index, c.kinds, c.keys = append(c.index, start+uint64(i)), append(c.kinds, string(lf.kind)), append(c.keys, lf.key)
+		c.batches, c.appendedAt = append(c.batches, lf.batchID), append(c.appendedAt, now)
+	}
+	c.hashes = c.hexAll(c.hashes, len(leaves), func(i int) []byte { return leaves[i].hash })
+	defer func() { clear(c.kinds); clear(c.keys); clear(c.batches); clear(c.hashes) }()
 	b, err := l.conn.PrepareBatch(ctx, l.sql.insLeaves)
 	if err != nil {
 		return fmt.Errorf("proof log: prepare leaves: %w", err)
 	}
 	defer b.Close()
-	now := time.Now()
-	for i, lf := range leaves {
-		if err := b.Append(start+uint64(i), string(lf.kind), lf.key, hex.EncodeToString(lf.hash), lf.batchID, now); err != nil {
-			return fmt.Errorf("proof log: leaves: %w", err)
+	for i, col := range []any{c.index, c.kinds, c.keys, c.hashes, c.batches, c.appendedAt} {
+		if err := b.Column(i).Append(col); err != nil {
+			return fmt.Errorf("proof log: leaves column %d: %w", i, err)
 		}
 	}
 	if err := b.Send(); err != nil {
@@ -216,7 +304,7 @@ func (l *ProofLog) recover(ctx context.Context) error {
 	}
 	var hashes [][]byte
 	for _, id := range mcompact.RangeNodes(0, size, nil) {
-		h, err := l.nodeHash(ctx, id)
+		h, err := l.read.Node(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -235,23 +323,4 @@ func (l *ProofLog) recover(ctx context.Context) error {
 		l.dirty = true
 	}
 	return err
-}
-
-// nodeHash reads the stored hash of node id.
-func (l *ProofLog) nodeHash(ctx context.Context, id mcompact.NodeID) ([]byte, error) {
-	var s string
-	var err error
-	if id.Level == 0 {
-		err = l.conn.QueryRow(ctx, l.sql.leafHash, id.Index).Scan(&s)
-	} else {
-		err = l.conn.QueryRow(ctx, l.sql.nodeHash, uint8(id.Level), id.Index).Scan(&s)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read node %d/%d: %w", id.Level, id.Index, err)
-	}
-	h, err := hex.DecodeString(s)
-	if err != nil || len(h) != 32 {
-		return nil, fmt.Errorf("node %d/%d: stored hash %q is not 32 hex bytes; run privaudit verify", id.Level, id.Index, s)
-	}
-	return h, nil
 }

@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
+	"slices"
 	"time"
 
 	"github.com/privaudit/privaudit/audit"
@@ -10,9 +12,25 @@ import (
 // leafScratch is reused from batch to batch by one rows buffer.
 type leafScratch struct {
 	leaves []logLeaf
-	enc    []byte
+	hasher audit.LeafHasher
+	hashes []byte // the leaves' hashes, back to back
 	ev     audit.StoredEvent
 	co     audit.StoredConsent
+}
+
+// reset empties s for n leaves.
+func (s *leafScratch) reset(n int) {
+	s.leaves = s.leaves[:0]
+	s.hashes = slices.Grow(s.hashes[:0], n*sha256.Size)
+}
+
+// add appends a leaf whose hash is sum; the leaf's hash shares s's memory,
+// so it is valid until the next reset.
+func (s *leafScratch) add(lf logLeaf, sum [sha256.Size]byte) {
+	at := len(s.hashes)
+	s.hashes = append(s.hashes, sum[:]...)
+	lf.hash = s.hashes[at:len(s.hashes):len(s.hashes)]
+	s.leaves = append(s.leaves, lf)
 }
 
 // row returns row r of a as views sharing the arena's memory, in dst.
@@ -28,7 +46,7 @@ func (a *arrCol) rowViews(dst []string, r int) []string {
 // order, encoded from the values exactly as appendTo stores them.
 func (r *eventRows) logLeaves() []logLeaf {
 	s := &r.leafs
-	s.leaves = s.leaves[:0]
+	s.reset(r.len())
 	e := &s.ev
 	for i := range r.len() {
 		e.EventID, e.OccurredAt, e.OccurredNS = r.eventID.value(i), time.Unix(r.occurred[i], 0), r.occurredNS[i]
@@ -39,8 +57,7 @@ func (r *eventRows) logLeaves() []logLeaf {
 		e.RecordCount, e.Channel, e.Jurisdiction, e.RequestID = r.recordCount[i], r.channel.value(i), r.jurisdiction.value(i), r.requestID.value(i)
 		e.AttrKeys, e.AttrValues = r.attrKeys.rowViews(e.AttrKeys, i), r.attrValues.rowViews(e.AttrValues, i)
 		e.IngestedAt, e.IngestSeq, e.BatchID = time.Unix(r.stamp.ingested[i], 0), r.stamp.seq[i], r.stamp.batch[i]
-		s.enc = e.AppendLeaf(s.enc[:0])
-		s.leaves = append(s.leaves, logLeaf{kind: audit.KindEvents, key: e.EventID, hash: audit.LeafHash(s.enc), batchID: e.BatchID, seq: e.IngestSeq})
+		s.add(logLeaf{kind: audit.KindEvents, key: e.EventID, batchID: e.BatchID, seq: e.IngestSeq}, s.hasher.Event(e))
 	}
 	return s.leaves
 }
@@ -48,7 +65,7 @@ func (r *eventRows) logLeaves() []logLeaf {
 // logLeaves: as eventRows.logLeaves.
 func (r *consentRows) logLeaves() []logLeaf {
 	s := &r.leafs
-	s.leaves = s.leaves[:0]
+	s.reset(r.len())
 	c := &s.co
 	for i := range r.len() {
 		c.ConsentEventID, c.ConsentID, c.SubjectID = r.consentEventID.value(i), r.consentID.value(i), r.subjectID.value(i)
@@ -59,8 +76,7 @@ func (r *consentRows) logLeaves() []logLeaf {
 		c.Method, c.NoticeVersion, c.Jurisdiction, c.ProofSHA256 = r.method.value(i), r.noticeVersion.value(i), r.jurisdiction.value(i), r.proofSHA256.value(i)
 		c.AttrKeys, c.AttrValues = r.attrKeys.rowViews(c.AttrKeys, i), r.attrValues.rowViews(c.AttrValues, i)
 		c.IngestedAt, c.IngestSeq, c.BatchID = time.Unix(r.stamp.ingested[i], 0), r.stamp.seq[i], r.stamp.batch[i]
-		s.enc = c.AppendLeaf(s.enc[:0])
-		s.leaves = append(s.leaves, logLeaf{kind: audit.KindConsents, key: c.ConsentEventID, hash: audit.LeafHash(s.enc), batchID: c.BatchID, seq: c.IngestSeq})
+		s.add(logLeaf{kind: audit.KindConsents, key: c.ConsentEventID, batchID: c.BatchID, seq: c.IngestSeq}, s.hasher.Consent(c))
 	}
 	return s.leaves
 }

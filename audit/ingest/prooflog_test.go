@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
-	"github.com/transparency-dev/merkle/proof"
+	mproof "github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/ingest"
 	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
+	"github.com/privaudit/privaudit/audit/proof"
 )
 
 // storedLeafHashes recomputes the leaf hash of every stored record from the
@@ -52,20 +53,16 @@ func storedLeafHashes(t *testing.T, env *ingesttest.Env) map[string]string {
 	return out
 }
 
-// storedHash reads node id from log_nodes, or log_leaves at level 0.
+// storedHash reads node id from the stored log (proof.TileReader).
 func storedHash(t *testing.T, env *ingesttest.Env, id compact.NodeID) []byte {
 	t.Helper()
-	var s string
-	var err error
-	if id.Level == 0 {
-		err = env.Conn.QueryRow(context.Background(), "SELECT any(leaf_hash) FROM "+env.Schema.MetaDB+".log_leaves WHERE leaf_index = ?", id.Index).Scan(&s)
-	} else {
-		err = env.Conn.QueryRow(context.Background(), "SELECT argMax(hash, version) FROM "+env.Schema.MetaDB+".log_nodes WHERE level = ? AND node_index = ?",
-			uint8(id.Level), id.Index).Scan(&s)
+	r, err := proof.NewTileReader(env.Conn, env.Schema)
+	if err != nil {
+		t.Fatal(err)
 	}
-	h, herr := hex.DecodeString(s)
-	if err != nil || herr != nil || len(h) != 32 {
-		t.Fatalf("node %d/%d: %q %v %v", id.Level, id.Index, s, err, herr)
+	h, err := r.Node(context.Background(), id)
+	if err != nil {
+		t.Fatalf("node %d/%d: %v", id.Level, id.Index, err)
 	}
 	return h
 }
@@ -143,7 +140,7 @@ func checkLog(t *testing.T, env *ingesttest.Env, pl *ingest.ProofLog) uint64 {
 // only and verifies it against root.
 func checkInclusion(t *testing.T, env *ingesttest.Env, idx, size uint64, root []byte) {
 	t.Helper()
-	nodes, err := proof.Inclusion(idx, size)
+	nodes, err := mproof.Inclusion(idx, size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +153,7 @@ func checkInclusion(t *testing.T, env *ingesttest.Env, idx, size uint64, root []
 		t.Fatal(err)
 	}
 	leaf := storedHash(t, env, compact.NewNodeID(0, idx))
-	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, idx, size, leaf, p, root); err != nil {
+	if err := mproof.VerifyInclusion(rfc6962.DefaultHasher, idx, size, leaf, p, root); err != nil {
 		t.Errorf("inclusion of leaf %d in size %d: %v", idx, size, err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/transparency-dev/merkle/compact"
 	mproof "github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 
@@ -32,18 +31,23 @@ type ProveOptions struct {
 
 // prover holds one Prove's connection and statements.
 type prover struct {
-	o   ProveOptions
-	sql map[string]string
+	o     ProveOptions
+	sql   map[string]string
+	nodes *TileReader
 }
 
 // Prove builds the inclusion proof of one stored record from the stored
-// leaves, nodes and checkpoints, with no recomputation of the tree, and
-// returns the proof file once it verifies: a record altered since it was
-// logged, or a tree whose stored nodes do not lead to the checkpoint's
-// root, is refused.
+// leaves, nodes (read through TileReader) and checkpoints, and returns
+// the proof file once it verifies: a record altered since it was logged,
+// or a tree whose stored nodes do not lead to the checkpoint's root, is
+// refused.
 func Prove(ctx context.Context, o ProveOptions) ([]byte, *audit.Verified, error) {
 	pr := &prover{o: o, sql: map[string]string{}}
-	for _, name := range []string{"prove_leaves", "prove_checkpoint_latest", "prove_checkpoint_at", "prove_event", "prove_consent", "prove_leaf_hash", "prove_node_hash"} {
+	var err error
+	if pr.nodes, err = NewTileReader(o.Conn, o.Schema); err != nil {
+		return nil, nil, err
+	}
+	for _, name := range []string{"prove_leaves", "prove_checkpoint_latest", "prove_checkpoint_at", "prove_event", "prove_consent"} {
 		q, err := queries.Proof(name, o.Schema)
 		if err != nil {
 			return nil, nil, err
@@ -187,7 +191,7 @@ func (pr *prover) path(ctx context.Context, p *audit.InclusionProof) error {
 	}
 	hashes := make([][]byte, len(nodes.IDs))
 	for i, id := range nodes.IDs {
-		if hashes[i], err = pr.node(ctx, id); err != nil {
+		if hashes[i], err = pr.nodes.Node(ctx, id); err != nil {
 			return fmt.Errorf("prove %s: %w", pr.o.ID, err)
 		}
 	}
@@ -200,28 +204,4 @@ func (pr *prover) path(ctx context.Context, p *audit.InclusionProof) error {
 		p.InclusionPath[i] = hex.EncodeToString(h)
 	}
 	return nil
-}
-
-// node reads the stored hash of node id: log_leaves at level 0, else
-// log_nodes' latest version.
-func (pr *prover) node(ctx context.Context, id compact.NodeID) ([]byte, error) {
-	var n uint64
-	var s string
-	var err error
-	if id.Level == 0 {
-		err = pr.o.Conn.QueryRow(ctx, pr.sql["prove_leaf_hash"], id.Index).Scan(&n, &s)
-	} else {
-		err = pr.o.Conn.QueryRow(ctx, pr.sql["prove_node_hash"], uint8(id.Level), id.Index).Scan(&n, &s)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read node %d/%d: %w", id.Level, id.Index, err)
-	}
-	if n == 0 || (id.Level == 0 && n > 1) {
-		return nil, fmt.Errorf("node %d/%d of the proof log: %d stored rows, want one; run privaudit verify", id.Level, id.Index, n)
-	}
-	h, err := hex.DecodeString(s)
-	if err != nil || len(h) != 32 {
-		return nil, fmt.Errorf("node %d/%d: stored hash %q is not 32 hex bytes; run privaudit verify", id.Level, id.Index, s)
-	}
-	return h, nil
 }

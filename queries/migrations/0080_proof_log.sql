@@ -17,11 +17,11 @@ CREATE TABLE IF NOT EXISTS {{.MetaDB}}.log_leaves {{.OnCluster}} (
 ) ENGINE = {{.Engine "log_leaves"}}
 ORDER BY leaf_index;
 
--- log_nodes holds every interior node of the tree (level >= 1; level 0 is
--- log_leaves) as it becomes complete: the node at (level, node_index)
--- covers leaves [node_index·2^level, (node_index+1)·2^level). An inclusion
--- or consistency proof reads its nodes here by id, with no recomputation
--- beyond RFC 6962's rehashing of the right border. A node written by an
+-- log_nodes holds interior nodes of the tree (level >= 1; level 0 is
+-- log_leaves) as they become complete: the node at (level, node_index)
+-- covers leaves [node_index·2^level, (node_index+1)·2^level). Which levels
+-- are stored, and how the others are read, is proof.TileHeight's rule
+-- (audit/proof/tiles.go). A node written by an
 -- append whose leaves were never committed can be rewritten by a later one:
 -- the highest version wins, so read with argMax(hash, version) or FINAL.
 CREATE TABLE IF NOT EXISTS {{.MetaDB}}.log_nodes {{.OnCluster}} (

@@ -1,0 +1,190 @@
+package proof_test
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/audit/ingest"
+	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
+	"github.com/privaudit/privaudit/audit/proof"
+)
+
+// tiledLog is a stored log of 600 access events, appended in batches of
+// 1, 255, 256 and 88 leaves, under one checkpoint of size 600.
+func tiledLog(t *testing.T) *provedLog {
+	t.Helper()
+	env := ingesttest.Start(t, ingesttest.Options{})
+	path := filepath.Join(t.TempDir(), "proof.key")
+	vkey, err := audit.CreateProofKey(path, "bank.example/privaudit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := audit.LoadProofKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for bi, n := range []int{1, 255, 256, 88} {
+		var body strings.Builder
+		for i := range n {
+			body.WriteString(ingesttest.WireEvent(fmt.Sprintf("t%d-%d", bi, i), fmt.Sprintf("cust-%d", i%5), "acme", "marketing", "",
+				base.Add(time.Duration(i)*time.Minute), "contact") + "\n")
+		}
+		env.Ingest(t, audit.KindEvents, body.String())
+	}
+	cp, err := ingest.NewCheckpointer(ingest.CheckpointOptions{Log: env.Ingestor.ProofLog(), Key: key, Conn: env.Conn, Schema: env.Schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if signed, err := cp.Checkpoint(context.Background()); err != nil || signed == nil {
+		t.Fatalf("checkpoint: %v", err)
+	}
+	if size, _, _ := env.Ingestor.ProofLog().State(); size != 600 {
+		t.Fatalf("tree size %d, want 600", size)
+	}
+	return &provedLog{env: env, vkey: vkey, sizes: []uint64{600}}
+}
+
+// proveLeaves proves each leaf of idxs under the checkpoint and verifies
+// the proof offline.
+func (l *provedLog) proveLeaves(t *testing.T, idxs []uint64) {
+	t.Helper()
+	keys := map[uint64]string{}
+	rs, err := l.env.Conn.Query(context.Background(), "SELECT leaf_index, record_key FROM "+l.env.Schema.MetaDB+".log_leaves")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rs.Next() {
+		var idx uint64
+		var key string
+		if err := rs.Scan(&idx, &key); err != nil {
+			t.Fatal(err)
+		}
+		keys[idx] = key
+	}
+	rs.Close()
+	for _, idx := range idxs {
+		file, _, err := l.prove(keys[idx], 600)
+		if err != nil {
+			t.Fatalf("prove leaf %d: %v", idx, err)
+		}
+		res, err := audit.VerifyInclusionProof(file, l.vkey)
+		if err != nil || res.LeafIndex != idx || res.TreeSize != 600 {
+			t.Fatalf("verify leaf %d: %+v, %v", idx, res, err)
+		}
+	}
+}
+
+// TestProveEveryLeafFromTiles: with log_nodes holding only tile rows, the
+// proof of every leaf of a 600-leaf tree verifies offline.
+func TestProveEveryLeafFromTiles(t *testing.T) {
+	l := tiledLog(t)
+	if n := l.env.Count(t, "SELECT count() FROM "+l.env.Schema.MetaDB+".log_nodes WHERE level != 8"); n != 0 {
+		t.Fatalf("log_nodes holds %d rows besides level 8", n)
+	}
+	all := make([]uint64, 600)
+	for i := range all {
+		all[i] = uint64(i)
+	}
+	l.proveLeaves(t, all)
+}
+
+// TestProveReadsLogsWithEveryNode: a log written when log_nodes held every
+// interior node (the rows are added here, as that writer stored them)
+// still proves, and a new process recovers it to the checkpoint's root.
+func TestProveReadsLogsWithEveryNode(t *testing.T) {
+	l := tiledLog(t)
+	ctx := context.Background()
+	var hashes [][]byte
+	rs, err := l.env.Conn.Query(ctx, "SELECT leaf_hash FROM "+l.env.Schema.MetaDB+".log_leaves ORDER BY leaf_index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rs.Next() {
+		var s string
+		if err := rs.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		h, _ := hex.DecodeString(s)
+		hashes = append(hashes, h)
+	}
+	rs.Close()
+	b, err := l.env.Conn.PrepareBatch(ctx, "INSERT INTO "+l.env.Schema.MetaDB+".log_nodes (level, node_index, hash, version)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for level := uint8(1); len(hashes) > 1; level++ {
+		for i := range len(hashes) / 2 {
+			hashes[i] = rfc6962.DefaultHasher.HashChildren(hashes[2*i], hashes[2*i+1])
+			if level%proof.TileHeight != 0 {
+				if err := b.Append(level, uint64(i), hex.EncodeToString(hashes[i]), uint64(1)); err != nil {
+					t.Fatal(err)
+				}
+				rows++
+			}
+		}
+		hashes = hashes[:len(hashes)/2]
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.env.Count(t, "SELECT count() FROM "+l.env.Schema.MetaDB+".log_nodes"); n != uint64(rows)+2 {
+		t.Fatalf("log_nodes holds %d rows, want every interior node of 600 leaves (%d)", n, rows+2)
+	}
+	l.proveLeaves(t, []uint64{0, 1, 127, 255, 256, 300, 511, 512, 575, 576, 598, 599})
+	restarted, err := ingest.NewProofLog(l.env.Conn, l.env.Schema, l.env.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := restarted.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, want, _ := l.env.Ingestor.ProofLog().State()
+	if size, root, err := restarted.State(); err != nil || size != 600 || hex.EncodeToString(root) != hex.EncodeToString(want) {
+		t.Fatalf("recovered size %d root %x (%v), want 600 %x", size, root, err, want)
+	}
+}
+
+// TestTileReaderRefusesMissingOrRepeated: a node computed from a tile
+// with a repeated leaf row, or whose stored tile node is gone, is an
+// error naming the stored node and saying to run privaudit verify.
+func TestTileReaderRefusesMissingOrRepeated(t *testing.T) {
+	l := tiledLog(t)
+	ctx := context.Background()
+	r, err := proof.NewTileReader(l.env.Conn, l.env.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.env.Conn.Exec(ctx, "INSERT INTO "+l.env.Schema.MetaDB+".log_leaves (leaf_index, kind, record_key, leaf_hash, batch_id) "+
+		"SELECT leaf_index, kind, record_key, leaf_hash, batch_id FROM "+l.env.Schema.MetaDB+".log_leaves WHERE leaf_index = 3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Node(ctx, compact.NewNodeID(1, 1)); err == nil || !strings.Contains(err.Error(), "stored node 0/3 is repeated") || !strings.Contains(err.Error(), "privaudit verify") {
+		t.Fatalf("node 1/1 over a repeated leaf 3: %v", err)
+	}
+	if err := l.env.Conn.Exec(ctx, "ALTER TABLE "+l.env.Schema.MetaDB+".log_nodes DELETE WHERE level = 8 AND node_index = 0"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for l.env.Count(t, "SELECT count() FROM "+l.env.Schema.MetaDB+".log_nodes WHERE level = 8 AND node_index = 0") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the ALTER DELETE mutation did not finish within 2 minutes")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := r.Node(ctx, compact.NewNodeID(9, 0)); err == nil || !strings.Contains(err.Error(), "stored node 8/0 is missing") || !strings.Contains(err.Error(), "privaudit verify") {
+		t.Fatalf("node 9/0 without node 8/0: %v", err)
+	}
+	if _, _, err := l.prove(l.keyAt(t, 300), 600); err == nil || !strings.Contains(err.Error(), "stored node 8/0 is missing") {
+		t.Fatalf("prove leaf 300 without node 8/0: %v", err)
+	}
+}
