@@ -1,4 +1,4 @@
-package proof
+package proof_test
 
 import (
 	"context"
@@ -10,7 +10,12 @@ import (
 
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
+	"github.com/privaudit/privaudit/audit/proof"
 )
+
+func digester(e *ingesttest.Env, rows, last uint64) *proof.Digester {
+	return proof.NewDigester(proof.Options{Conn: e.Conn, Schema: e.Schema, MaxListed: 1000, Logger: e.Log}, rows, last)
+}
 
 // TestDigestLeavesLaterBatchesForNextRun: records of a batch logged after
 // the leaves a run checks are left for the next run, and the digest still
@@ -32,35 +37,16 @@ func TestDigestLeavesLaterBatchesForNextRun(t *testing.T) {
 		t.Fatalf("%d leaves, want 15", n)
 	}
 	ctx := context.Background()
-	v := newTestVerifier(e, snapshot{rows: 10, last: 9})
-	tally, err := v.tree(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := v.recordDigest(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := v.digestHolds(ctx, &tally, d); err != nil || !ok || v.res.Records != 10 || v.res.Later != 5 {
-		t.Fatalf("first 10 leaves of 15: holds %v (%v), records %d, later %d; want it to hold over 10 records, 5 later", ok, err, v.res.Records, v.res.Later)
+	d := digester(e, 10, 9)
+	if ok, later, err := d.Holds(ctx); err != nil || !ok || later != 5 || d.Result().Records != 10 || d.Result().Later != 5 {
+		t.Fatalf("first 10 leaves of 15: holds %v (%v), later %d, records %d; want it to hold over 10 records, 5 later", ok, err, later, d.Result().Records)
 	}
 	if err := e.Conn.Exec(ctx, "INSERT INTO "+e.Schema.DB+".access_events (event_id, occurred_at, subject_id, recipient_id, purpose, batch_id) SELECT 'x-1', now(), 'cust-1', 'acme', 'marketing', 'handmade-batch'"); err != nil {
 		t.Fatal(err)
 	}
-	if d, err = v.recordDigest(ctx); err != nil {
-		t.Fatal(err)
+	if ok, later, err := digester(e, 10, 9).Holds(ctx); err != nil || ok || later != 6 {
+		t.Fatalf("with a record in no logged batch: holds %v (%v), later %d; want it not to hold, 6 later", ok, err, later)
 	}
-	if tally, err = v.tree(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := v.digestHolds(ctx, &tally, d); err != nil || ok || d.later != 6 {
-		t.Fatalf("with a record in no logged batch: holds %v (%v), later %d; want it not to hold, 6 later", ok, err, d.later)
-	}
-}
-
-func newTestVerifier(e *ingesttest.Env, s snapshot) *verifier {
-	return &verifier{o: Options{Conn: e.Conn, Schema: e.Schema, MaxListed: 1000, Logger: e.Log}, res: &Result{Counts: map[FindingKind]uint64{}},
-		snap: s, keys: newDigestKeys(), retained: leafRuns{}, digest: true}
 }
 
 // TestTreeReadsLeavesSortedWhenStoredOutOfOrder: leaves stored in parts
@@ -88,20 +74,12 @@ func TestTreeReadsLeavesSortedWhenStoredOutOfOrder(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	v := newTestVerifier(e, snapshot{rows: 30, last: 29})
-	if _, err := v.fold(ctx, nil, false); !errors.Is(err, errUnordered) {
-		t.Fatalf("stored order of leaves 10..29 then 0..9: %v, want errUnordered", err)
+	if err := digester(e, 30, 29).FoldStoredOrder(ctx); !errors.Is(err, proof.ErrUnordered) {
+		t.Fatalf("stored order of leaves 10..29 then 0..9: %v, want ErrUnordered", err)
 	}
-	v = newTestVerifier(e, snapshot{rows: 30, last: 29})
-	tally, err := v.tree(ctx, nil)
-	if err != nil || !v.res.Clean() || v.res.TreeSize != 30 || tally.rows != 30 || tally.faults {
-		t.Fatalf("tree: %v, findings %v, size %d, rows %d, faults %v; want clean over 30 leaves", err, v.res.Findings, v.res.TreeSize, tally.rows, tally.faults)
-	}
-	d, err := v.recordDigest(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := v.digestHolds(ctx, &tally, d); err != nil || !ok {
-		t.Fatalf("digest over leaves read sorted: holds %v (%v)", ok, err)
+	d := digester(e, 30, 29)
+	ok, _, err := d.Holds(ctx)
+	if err != nil || !ok || !d.Result().Clean() || d.Result().TreeSize != 30 {
+		t.Fatalf("leaves read sorted: holds %v (%v), findings %v, size %d; want clean over 30 leaves", ok, err, d.Result().Findings, d.Result().TreeSize)
 	}
 }
