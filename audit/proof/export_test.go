@@ -12,7 +12,7 @@ type Digester struct{ v *verifier }
 // NewDigester is a verifier of the leaf rows [0, last] (rows of them).
 func NewDigester(o Options, rows, last uint64) *Digester {
 	return &Digester{v: &verifier{o: o, res: &Result{Counts: map[FindingKind]uint64{}},
-		snap: snapshot{rows: rows, last: last}, keys: newDigestKeys(), retained: leafRuns{}, digest: true}}
+		snap: snapshot{rows: rows, last: last}, key: newDigestKey(), retained: leafRuns{}, digest: true}}
 }
 
 // Result is what the passes found so far.

@@ -193,7 +193,7 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 	if v.snap, err = v.snapshot(ctx); err != nil {
 		return nil, err
 	}
-	v.keys, v.digest = newDigestKeys(), !v.period() && v.snap.rows > 0
+	v.key, v.digest = newDigestKey(), !v.period() && v.snap.rows > 0
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	digested := v.startDigest(ctx)
@@ -258,11 +258,11 @@ func (v *verifier) digested(ctx context.Context, t *leafTally, d digestRun) (boo
 type verifier struct {
 	o   Options
 	res *Result
-	// snap is the log as the run found it; keys are its digest keys;
+	// snap is the log as the run found it; key is its digest key;
 	// retained are the leaves sealed retention drops removed; digest is
 	// whether the digest pass runs (not for a period).
 	snap     snapshot
-	keys     digestKeys
+	key      digestKey
 	retained leafRuns
 	digest   bool
 }

@@ -38,18 +38,18 @@ func (v *verifier) snapshot(ctx context.Context) (snapshot, error) {
 	return s, nil
 }
 
-// digestKeys is one run's digest key, 128 bits drawn at random, hex: with
+// digestKey is one run's digest key, 128 bits drawn at random, hex: with
 // it secret, no one can choose records whose digest terms add up to the
 // logged ones (a term is SHA-256 of the key and a leaf hash).
-type digestKeys struct{ key string }
+type digestKey struct{ key string }
 
-func newDigestKeys() digestKeys {
+func newDigestKey() digestKey {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error
-	return digestKeys{key: hex.EncodeToString(b[:])}
+	return digestKey{key: hex.EncodeToString(b[:])}
 }
 
-func (k digestKeys) args(last uint64) []any {
+func (k digestKey) args(last uint64) []any {
 	return []any{clickhouse.Named("key", k.key), clickhouse.Named("last", last)}
 }
 
@@ -113,7 +113,7 @@ func (v *verifier) recordDigest(ctx context.Context) (recordDigest, error) {
 	if err != nil {
 		return r, err
 	}
-	if err := v.o.Conn.QueryRow(ctx, q, v.keys.args(v.snap.last)...).Scan(&r.records.n, &r.records.d1, &r.records.d2, &r.later); err != nil {
+	if err := v.o.Conn.QueryRow(ctx, q, v.key.args(v.snap.last)...).Scan(&r.records.n, &r.records.d1, &r.records.d2, &r.later); err != nil {
 		return r, fmt.Errorf("verify: digest the stored records: %w", err)
 	}
 	return r, nil

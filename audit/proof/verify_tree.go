@@ -201,7 +201,7 @@ func (v *verifier) leaves(ctx context.Context, sorted bool, row func(*leafRow) e
 	if !sorted {
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_threads": 1}))
 	}
-	rs, err := v.o.Conn.Query(ctx, q, v.keys.args(v.snap.last)...)
+	rs, err := v.o.Conn.Query(ctx, q, v.key.args(v.snap.last)...)
 	if err != nil {
 		return fmt.Errorf("verify: read leaves: %w", err)
 	}
