@@ -120,11 +120,17 @@ type Options struct {
 	Drops func(ctx context.Context) ([]audit.SealedDrop, error)
 	// MaxListed caps the findings listed (default 1000); all are counted.
 	MaxListed int
-	// RecheckAfter, when set, is the wait before a second look at records
+	// RecheckAfter, when set (DefaultRecheckAfter is what privaudit
+	// uses), is the wait before a second look at records
 	// found without a leaf, which a running writer may be appending.
 	RecheckAfter time.Duration
 	Logger       *slog.Logger
 }
+
+// DefaultRecheckAfter is the RecheckAfter of privaudit verify and of the
+// scheduled verify: far longer than a writer takes from storing a batch
+// to appending its leaves.
+const DefaultRecheckAfter = 3 * time.Second
 
 // Result is what Verify found.
 type Result struct {

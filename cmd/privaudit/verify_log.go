@@ -48,7 +48,7 @@ func (m *Main) verifyLog(ctx context.Context, args []string) error {
 		fs.StringVar(&from, "from", "", "compare only the records ingested from this time (2026-10-01 or RFC 3339); the tree is checked whole")
 		fs.StringVar(&to, "to", "", "… and before this time, exclusive")
 		fs.IntVar(&maxListed, "max-listed", 1000, "name at most this many findings; the rest are counted")
-		fs.DurationVar(&recheck, "recheck-after", 3*time.Second, "wait before a second look at records found without a leaf (a running writer may be appending them); 0: none")
+		fs.DurationVar(&recheck, "recheck-after", proof.DefaultRecheckAfter, "wait before a second look at records found without a leaf (a running writer may be appending them); 0: none")
 	}); err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func (m *Main) verifyOptions(conn driver.Conn, vkey string) (proof.Options, erro
 		return proof.Options{}, fmt.Errorf("verifier key %q: %w (want name+hash+key, as `privaudit key show` prints)", vkey, err)
 	}
 	schema := m.Config.Schema()
-	return proof.Options{Conn: conn, Schema: schema, Verifier: v, Logger: m.Log,
+	return proof.Options{Conn: conn, Schema: schema, Verifier: v, Logger: m.Log, RecheckAfter: proof.DefaultRecheckAfter,
 		Drops: func(ctx context.Context) ([]audit.SealedDrop, error) {
 			return retention.SealedDrops(ctx, conn, schema, vkey)
 		}}, nil

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/audit/proof"
 )
 
 // metricsBody reads serve's /metrics with an admin token.
@@ -159,5 +160,25 @@ func TestVerifyRefusesOversizeAndSigningKeyFiles(t *testing.T) {
 	err = run(context.Background(), []string{"verify", "--data-dir", dir, "--key", keyFile}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "holds the signing key") {
 		t.Errorf("verify --key SIGNING-KEY-FILE: %v", err)
+	}
+}
+
+// TestScheduledVerifyLooksAgainAtRecordsWithoutLeaf: serve's scheduled
+// verify waits before calling a record without a leaf inserted, as the
+// command does: ingest keeps storing batches while it runs, each a moment
+// before its leaves. It had no wait, so a batch in flight read as
+// inserted outside privaudit.
+func TestScheduledVerifyLooksAgainAtRecordsWithoutLeaf(t *testing.T) {
+	vkey, err := audit.CreateProofKey(filepath.Join(t.TempDir(), "proof.key"), "bank.example/privaudit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{Config: DefaultConfig(), Stdout: io.Discard, Stderr: io.Discard}
+	o, err := m.verifyOptions(nil, vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.RecheckAfter != proof.DefaultRecheckAfter {
+		t.Fatalf("scheduled verify's recheck wait %v, want %v", o.RecheckAfter, proof.DefaultRecheckAfter)
 	}
 }
