@@ -27,15 +27,8 @@ type provedLog struct {
 func startProvedLog(t *testing.T) *provedLog {
 	t.Helper()
 	env := ingesttest.Start(t, ingesttest.Options{})
-	path := filepath.Join(t.TempDir(), "proof.key")
-	vkey, err := audit.CreateProofKey(path, "bank.example/privaudit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := audit.LoadProofKey(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, _ := newKey(t, "bank.example/privaudit")
+	vkey := key.Verifier
 	cp, err := ingest.NewCheckpointer(ingest.CheckpointOptions{Log: env.Ingestor.ProofLog(), Key: key, Conn: env.Conn, Schema: env.Schema})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,15 +22,8 @@ import (
 func tiledLog(t *testing.T) *provedLog {
 	t.Helper()
 	env := ingesttest.Start(t, ingesttest.Options{})
-	path := filepath.Join(t.TempDir(), "proof.key")
-	vkey, err := audit.CreateProofKey(path, "bank.example/privaudit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := audit.LoadProofKey(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, _ := newKey(t, "bank.example/privaudit")
+	vkey := key.Verifier
 	for bi, n := range []int{1, 255, 256, 88} {
 		var body strings.Builder
 		for i := range n {

@@ -208,6 +208,7 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if digested != nil {
+		v.o.Logger.Info("verify: tree rebuilt; waiting for ClickHouse to finish the stored records' digest", "leaves", v.res.TreeSize)
 		if done, err := v.digested(ctx, &tally, <-digested); err != nil || done {
 			return v.res, err
 		}

@@ -114,7 +114,7 @@ func (j *Job) rollForward(ctx context.Context) error {
 		}
 		t := Tables[i]
 		j.o.Logger.Warn("retention: finishing a drop a crash interrupted", "table", t.Name, "partition", d.Partition, "drop_id", d.ID)
-		if err := j.paused(func() error { return j.finishIntent(ctx, t, d) }); err != nil {
+		if err := j.paused(d, func() error { return j.finishIntent(ctx, t, d) }); err != nil {
 			return err
 		}
 	}

@@ -230,7 +230,7 @@ func (j *Job) enforce(ctx context.Context, t Table, months int, now time.Time) e
 		}
 		d := Drop{ID: uuid.NewString(), DB: j.db(t), Table: t.Name, Partition: p.id, From: from, To: to,
 			Months: months, Job: j.o.Job, Instance: j.o.Instance, IntendedAt: now.UTC().Truncate(time.Second)}
-		if err := j.paused(func() error { return j.settle(ctx, t, d) }); err != nil {
+		if err := j.paused(d, func() error { return j.settle(ctx, t, d) }); err != nil {
 			return err
 		}
 	}
@@ -255,12 +255,19 @@ func (j *Job) settle(ctx context.Context, t Table, d Drop) error {
 	return j.record(ctx, d, 1)
 }
 
-// paused runs f with the intake's writes held back (Options.Pause).
-func (j *Job) paused(f func() error) error {
-	if j.o.Pause != nil {
-		defer j.o.Pause()()
+// paused runs f, about the partition of d, with the intake's writes held
+// back (Options.Pause), and logs how long they waited.
+func (j *Job) paused(d Drop, f func() error) error {
+	if j.o.Pause == nil {
+		return f()
 	}
-	return f()
+	start := time.Now()
+	resume := j.o.Pause()
+	err := f()
+	resume()
+	j.o.Logger.Info("retention: intake writes held back while a partition past its retention was weighed and dropped",
+		"table", d.Table, "partition", d.Partition, "held", time.Since(start).Round(time.Millisecond))
+	return err
 }
 
 // stats fills what the partition of d holds.
