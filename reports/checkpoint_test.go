@@ -115,7 +115,7 @@ func TestReportsCiteCheckpoint(t *testing.T) {
 	size, root := signCheckpoint(t, env)
 	var logSize uint64
 	var stored string
-	if err := env.Conn.QueryRow(context.Background(), "SELECT count() FROM "+env.Schema.MetaDB+".log_leaves").Scan(&logSize); err != nil {
+	if err := env.Conn.QueryRow(context.Background(), "SELECT count() FROM "+env.Schema.MetaDB+".log_leaf_rows").Scan(&logSize); err != nil {
 		t.Fatal(err)
 	}
 	if err := env.Conn.QueryRow(context.Background(), "SELECT any(root_hash) FROM "+env.Schema.MetaDB+

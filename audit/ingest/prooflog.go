@@ -33,7 +33,7 @@ type logLeaf struct {
 }
 
 // ProofLog appends every stored record to the proof log, one Merkle tree
-// in ClickHouse (privaudit_meta.log_leaves and log_nodes; see README,
+// in ClickHouse (privaudit_meta.log_leaf_runs and log_nodes; see README,
 // "Proof"). Both writers share one ProofLog, so leaf indexes are assigned
 // in one order.
 //
@@ -44,12 +44,12 @@ type logLeaf struct {
 // size and compact range from ClickHouse and appends a leaf for every
 // stored record that has none, ordered by (ingest_seq, kind, key). So a
 // stored record never stays without its leaf, and since recovery only
-// counts records with no leaf row, and a writer appends only records it
+// counts records with no leaf, and a writer appends only records it
 // inserted itself, none gets two.
 type ProofLog struct {
 	conn driver.Conn
 	log  *slog.Logger
-	sql  struct{ size, insLeaves, insNodes, unleavedEvents, unleavedConsents string }
+	sql  struct{ size, insRuns, insNodes, unleavedEvents, unleavedConsents string }
 	read *proof.TileReader
 	gate sync.RWMutex
 	mu   sync.Mutex
@@ -85,7 +85,7 @@ func NewProofLog(conn driver.Conn, s queries.Schema, log *slog.Logger) (*ProofLo
 		dst  *string
 		name string
 	}{{&l.sql.size, "log_size"},
-		{&l.sql.insLeaves, "log_insert_leaves"}, {&l.sql.insNodes, "log_insert_nodes"},
+		{&l.sql.insRuns, "log_insert_runs"}, {&l.sql.insNodes, "log_insert_nodes"},
 		{&l.sql.unleavedEvents, "log_unleaved_events"}, {&l.sql.unleavedConsents, "log_unleaved_consents"}} {
 		var err error
 		if *q.dst, err = queries.Ingest(q.name, s); err != nil {
@@ -141,7 +141,7 @@ func (l *ProofLog) begin() (end func(err error)) {
 	}
 }
 
-// append adds leaves to the tree: their nodes first, then the leaf rows,
+// append adds leaves to the tree: their nodes first, then the runs of leaves,
 // which commit the append.
 func (l *ProofLog) append(ctx context.Context, leaves []logLeaf) error {
 	l.mu.Lock()
@@ -197,13 +197,11 @@ func (l *ProofLog) appendLocked(ctx context.Context, leaves []logLeaf) error {
 // logColumns is the proof log's scratch for one append's columns, reused
 // from append to append under mu.
 type logColumns struct {
-	order               []int
-	levels              []uint8
-	index, version      []uint64
-	hashes, kinds, keys []string
-	batches             []string
-	hexed               []byte
-	appendedAt          []int64
+	order          []int
+	levels         []uint8
+	index, version []uint64
+	hashes, keys   []string
+	hexed, raw     []byte
 }
 
 // hexAll returns the lowercase hex of each hash, as substrings of one
@@ -260,27 +258,39 @@ func (l *ProofLog) insertNodes(ctx context.Context, done []mcompact.NodeID, hash
 	return nil
 }
 
-// insertLeaves inserts the leaf rows from index start, column by column.
+// insertLeaves inserts the leaves from index start as runs: one row of
+// log_leaf_runs per stretch of leaves of one kind and batch (a writer's
+// batch is one; a recovery chunk may hold several).
 func (l *ProofLog) insertLeaves(ctx context.Context, start uint64, leaves []logLeaf) error {
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplicate": 0}))
 	c := &l.cols
-	now := time.Now().Unix()
-	c.index, c.kinds, c.keys, c.batches, c.appendedAt = c.index[:0], c.kinds[:0], c.keys[:0], c.batches[:0], c.appendedAt[:0]
-	for i, lf := range leaves {
-		c.index, c.kinds, c.keys = append(c.index, start+uint64(i)), append(c.kinds, string(lf.kind)), append(c.keys, lf.key)
-		c.batches, c.appendedAt = append(c.batches, lf.batchID), append(c.appendedAt, now)
+	c.raw = c.raw[:0]
+	c.keys = c.keys[:0]
+	for _, lf := range leaves {
+		c.raw = append(c.raw, lf.hash...)
+		c.keys = append(c.keys, lf.key)
 	}
-	c.hashes = c.hexAll(c.hashes, len(leaves), func(i int) []byte { return leaves[i].hash })
-	defer func() { clear(c.kinds); clear(c.keys); clear(c.batches); clear(c.hashes) }()
-	b, err := l.conn.PrepareBatch(ctx, l.sql.insLeaves)
+	all := string(c.raw)
+	c.hashes = c.hashes[:0]
+	for i := range leaves {
+		c.hashes = append(c.hashes, all[i*sha256.Size:(i+1)*sha256.Size])
+	}
+	defer func() { clear(c.keys); clear(c.hashes) }()
+	b, err := l.conn.PrepareBatch(ctx, l.sql.insRuns)
 	if err != nil {
 		return fmt.Errorf("proof log: prepare leaves: %w", err)
 	}
 	defer b.Close()
-	for i, col := range []any{c.index, c.kinds, c.keys, c.hashes, c.batches, c.appendedAt} {
-		if err := b.Column(i).Append(col); err != nil {
-			return fmt.Errorf("proof log: leaves column %d: %w", i, err)
+	now := time.Now()
+	for lo := 0; lo < len(leaves); {
+		hi := lo + 1
+		for hi < len(leaves) && leaves[hi].kind == leaves[lo].kind && leaves[hi].batchID == leaves[lo].batchID {
+			hi++
 		}
+		if err := b.Append(start+uint64(lo), uint32(hi-lo), string(leaves[lo].kind), leaves[lo].batchID, c.keys[lo:hi], c.hashes[lo:hi], now); err != nil {
+			return fmt.Errorf("proof log: leaves from %d: %w", start+uint64(lo), err)
+		}
+		lo = hi
 	}
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("proof log: insert %d leaves: %w", len(leaves), err)
@@ -291,16 +301,12 @@ func (l *ProofLog) insertLeaves(ctx context.Context, start uint64, leaves []logL
 // recover loads the tree's size and compact range from ClickHouse, then
 // appends the stored records that have no leaf.
 func (l *ProofLog) recover(ctx context.Context) error {
-	var count, maxIndex uint64
-	if err := l.conn.QueryRow(ctx, l.sql.size).Scan(&count, &maxIndex); err != nil {
+	var count, size uint64
+	if err := l.conn.QueryRow(ctx, l.sql.size).Scan(&count, &size); err != nil {
 		return fmt.Errorf("read size: %w", err)
 	}
-	size := uint64(0)
-	if count > 0 {
-		size = maxIndex + 1
-	}
 	if count != size {
-		return fmt.Errorf("log_leaves holds %d rows for indexes 0..%d: leaves are missing or repeated; run privaudit verify", count, maxIndex)
+		return fmt.Errorf("log_leaf_runs holds %d leaves for indexes 0..%d: leaves are missing or repeated; run privaudit verify", count, int64(size)-1)
 	}
 	var hashes [][]byte
 	for _, id := range mcompact.RangeNodes(0, size, nil) {

@@ -20,7 +20,7 @@ type leafScratch struct {
 
 // reset empties s for n leaves.
 func (s *leafScratch) reset(n int) {
-	s.leaves = s.leaves[:0]
+	s.leaves = slices.Grow(s.leaves[:0], n)
 	s.hashes = slices.Grow(s.hashes[:0], n*sha256.Size)
 }
 

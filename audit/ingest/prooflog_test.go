@@ -75,7 +75,7 @@ func storedHash(t *testing.T, env *ingesttest.Env, id compact.NodeID) []byte {
 func checkLog(t *testing.T, env *ingesttest.Env, pl *ingest.ProofLog) uint64 {
 	t.Helper()
 	want := storedLeafHashes(t, env)
-	rs, err := env.Conn.Query(context.Background(), "SELECT leaf_index, kind, record_key, leaf_hash FROM "+env.Schema.MetaDB+".log_leaves ORDER BY leaf_index")
+	rs, err := env.Conn.Query(context.Background(), "SELECT leaf_index, kind, record_key, leaf_hash FROM "+env.Schema.MetaDB+".log_leaf_rows ORDER BY leaf_index")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func proofConsents(prefix string, n int) string {
 }
 
 func countRaw(t *testing.T, env *ingesttest.Env) uint64 {
-	return env.Count(t, "SELECT count() FROM "+env.Schema.MetaDB+".log_leaves")
+	return env.Count(t, "SELECT count() FROM "+env.Schema.MetaDB+".log_leaf_rows")
 }
 
 // TestProofLogSealsStoredRecords: every stored record of both kinds is one
@@ -251,7 +251,7 @@ func TestProofLogRecoversOnRestart(t *testing.T) {
 	}
 	second.Start()
 	t.Cleanup(func() { _ = second.Close(context.Background()) })
-	pollCount(t, env, "SELECT count() FROM "+env.Schema.MetaDB+".log_leaves", 40)
+	pollCount(t, env, "SELECT count() FROM "+env.Schema.MetaDB+".log_leaf_rows", 40)
 	if n := checkLog(t, env, second.ProofLog()); n != 40 {
 		t.Fatalf("after restart the log holds %d leaves, want 40", n)
 	}

@@ -19,7 +19,7 @@ import (
 // leafHashes reads the stored leaf hashes in index order.
 func leafHashes(t *testing.T, env *ingesttest.Env) [][]byte {
 	t.Helper()
-	rs, err := env.Conn.Query(context.Background(), "SELECT leaf_hash FROM "+env.Schema.MetaDB+".log_leaves ORDER BY leaf_index")
+	rs, err := env.Conn.Query(context.Background(), "SELECT leaf_hash FROM "+env.Schema.MetaDB+".log_leaf_rows ORDER BY leaf_index")
 	if err != nil {
 		t.Fatal(err)
 	}

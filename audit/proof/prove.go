@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	mproof "github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -87,7 +88,7 @@ func Prove(ctx context.Context, o ProveOptions) ([]byte, *audit.Verified, error)
 
 // leaf finds the record's single leaf, of either kind.
 func (pr *prover) leaf(ctx context.Context, p *audit.InclusionProof) error {
-	rs, err := pr.o.Conn.Query(ctx, pr.sql["prove_leaves"], pr.o.ID)
+	rs, err := pr.o.Conn.Query(ctx, pr.sql["prove_leaves"], clickhouse.Named("key", pr.o.ID))
 	if err != nil {
 		return fmt.Errorf("prove %s: read its leaf: %w", pr.o.ID, err)
 	}

@@ -71,7 +71,7 @@ func startProvedLog(t *testing.T) *provedLog {
 func (l *provedLog) keyAt(t *testing.T, idx uint64) string {
 	t.Helper()
 	var key string
-	if err := l.env.Conn.QueryRow(context.Background(), "SELECT record_key FROM "+l.env.Schema.MetaDB+".log_leaves WHERE leaf_index = ?", idx).Scan(&key); err != nil {
+	if err := l.env.Conn.QueryRow(context.Background(), "SELECT record_key FROM "+l.env.Schema.MetaDB+".log_leaf_rows WHERE leaf_index = ?", idx).Scan(&key); err != nil {
 		t.Fatal(err)
 	}
 	return key

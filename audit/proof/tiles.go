@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -14,7 +15,7 @@ import (
 
 // TileHeight is the height of the proof log's tiles (as in C2SP
 // tlog-tiles): log_nodes stores only the nodes whose level is a multiple
-// of it, about one row per 2^TileHeight leaves; level 0 is log_leaves.
+// of it, about one row per 2^TileHeight leaves; level 0 is log_leaf_runs.
 // Any other node is computed from the at most 2^(TileHeight-1) stored
 // hashes of the tile level below it.
 //
@@ -57,7 +58,7 @@ func (r *TileReader) Node(ctx context.Context, id compact.NodeID) ([]byte, error
 	var rs driver.Rows
 	var err error
 	if base == 0 {
-		rs, err = r.conn.Query(ctx, r.leaves, begin, end)
+		rs, err = r.conn.Query(ctx, r.leaves, clickhouse.Named("begin", begin), clickhouse.Named("end", end))
 	} else {
 		rs, err = r.conn.Query(ctx, r.nodes, uint8(base), begin, end)
 	}

@@ -50,7 +50,7 @@ func tiledLog(t *testing.T) *provedLog {
 func (l *provedLog) proveLeaves(t *testing.T, idxs []uint64) {
 	t.Helper()
 	keys := map[uint64]string{}
-	rs, err := l.env.Conn.Query(context.Background(), "SELECT leaf_index, record_key FROM "+l.env.Schema.MetaDB+".log_leaves")
+	rs, err := l.env.Conn.Query(context.Background(), "SELECT leaf_index, record_key FROM "+l.env.Schema.MetaDB+".log_leaf_rows")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestProveReadsLogsWithEveryNode(t *testing.T) {
 	l := tiledLog(t)
 	ctx := context.Background()
 	var hashes [][]byte
-	rs, err := l.env.Conn.Query(ctx, "SELECT leaf_hash FROM "+l.env.Schema.MetaDB+".log_leaves ORDER BY leaf_index")
+	rs, err := l.env.Conn.Query(ctx, "SELECT leaf_hash FROM "+l.env.Schema.MetaDB+".log_leaf_rows ORDER BY leaf_index")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,8 +156,7 @@ func TestTileReaderRefusesMissingOrRepeated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.env.Conn.Exec(ctx, "INSERT INTO "+l.env.Schema.MetaDB+".log_leaves (leaf_index, kind, record_key, leaf_hash, batch_id) "+
-		"SELECT leaf_index, kind, record_key, leaf_hash, batch_id FROM "+l.env.Schema.MetaDB+".log_leaves WHERE leaf_index = 3"); err != nil {
+	if err := l.env.Conn.Exec(ctx, copyLeafSQL(l.env.Schema.MetaDB, 3, "leaf_index = 3")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.Node(ctx, compact.NewNodeID(1, 1)); err == nil || !strings.Contains(err.Error(), "stored node 0/3 is repeated") || !strings.Contains(err.Error(), "privaudit verify") {

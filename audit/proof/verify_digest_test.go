@@ -33,7 +33,7 @@ func TestDigestLeavesLaterBatchesForNextRun(t *testing.T) {
 	}
 	batch(0, 10)
 	batch(10, 5)
-	if n := e.Count(t, "SELECT count() FROM "+e.Schema.MetaDB+".log_leaves"); n != 15 {
+	if n := e.Count(t, "SELECT count() FROM "+e.Schema.MetaDB+".log_leaf_rows"); n != 15 {
 		t.Fatalf("%d leaves, want 15", n)
 	}
 	ctx := context.Background()
@@ -61,14 +61,17 @@ func TestTreeReadsLeavesSortedWhenStoredOutOfOrder(t *testing.T) {
 	}
 	e.Ingest(t, audit.KindEvents, strings.Join(events, "\n"))
 	ctx := context.Background()
-	leaves := e.Schema.MetaDB + ".log_leaves"
+	runs := e.Schema.MetaDB + ".log_leaf_runs"
+	if n := e.Count(t, "SELECT count() FROM "+runs); n != 1 {
+		t.Fatalf("30 events in %d runs, want one", n)
+	}
 	for _, q := range []string{
-		"SYSTEM STOP MERGES " + leaves,
-		"CREATE TABLE " + leaves + "_copy AS " + leaves,
-		"INSERT INTO " + leaves + "_copy SELECT * FROM " + leaves,
-		"TRUNCATE TABLE " + leaves,
-		"INSERT INTO " + leaves + " SELECT * FROM " + leaves + "_copy WHERE leaf_index >= 10",
-		"INSERT INTO " + leaves + " SELECT * FROM " + leaves + "_copy WHERE leaf_index < 10",
+		"SYSTEM STOP MERGES " + runs,
+		"CREATE TABLE " + runs + "_copy AS " + runs,
+		"INSERT INTO " + runs + "_copy SELECT * FROM " + runs,
+		"TRUNCATE TABLE " + runs,
+		"INSERT INTO " + runs + " SELECT 10, 20, kind, batch_id, arraySlice(record_keys, 11), arraySlice(leaf_hashes, 11), appended_at FROM " + runs + "_copy",
+		"INSERT INTO " + runs + " SELECT 0, 10, kind, batch_id, arraySlice(record_keys, 1, 10), arraySlice(leaf_hashes, 1, 10), appended_at FROM " + runs + "_copy",
 	} {
 		if err := e.Conn.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)

@@ -179,9 +179,31 @@ func names(t *testing.T, r *proof.Result) []string {
 	return out
 }
 
+// copyLeafSQL stores a copy of the leaf that where picks (a condition on
+// log_leaf_rows) as a run of its own at index at, as anyone with write
+// access to ClickHouse could.
+func copyLeafSQL(meta string, at uint64, where string) string {
+	return "INSERT INTO " + meta + ".log_leaf_runs (first_leaf, leaf_count, kind, batch_id, record_keys, leaf_hashes, appended_at) " +
+		"SELECT " + fmt.Sprint(at) + ", 1, kind, batch_id, [record_key], [toFixedString(unhex(leaf_hash), 32)], appended_at FROM " + meta + ".log_leaf_rows WHERE " + where
+}
+
+// removeLeaf removes one leaf from its run, as anyone with write access to
+// ClickHouse could: the run keeps the leaves before it, and the ones after
+// it move to a run of their own, at their indexes.
+func (e *logEnv) removeLeaf(t *testing.T, leaf uint64) {
+	t.Helper()
+	runs := e.Schema.MetaDB + ".log_leaf_runs"
+	first := e.Count(t, "SELECT any(first_leaf) FROM "+runs+" WHERE first_leaf <= ? AND first_leaf + leaf_count > ?", leaf, leaf)
+	p := leaf - first
+	e.exec(t, "INSERT INTO "+runs+" (first_leaf, leaf_count, kind, batch_id, record_keys, leaf_hashes, appended_at) "+
+		"SELECT first_leaf + ? + 1, leaf_count - ? - 1, kind, batch_id, arraySlice(record_keys, ? + 2), arraySlice(leaf_hashes, ? + 2), appended_at FROM "+runs+
+		" WHERE first_leaf = ? AND leaf_count > ? + 1", p, p, p, p, first, p)
+	e.exec(t, "ALTER TABLE "+runs+" UPDATE record_keys = arraySlice(record_keys, 1, ?), leaf_hashes = arraySlice(leaf_hashes, 1, ?), leaf_count = toUInt32(?) WHERE first_leaf = ?", p, p, p, first)
+}
+
 func leafOf(t *testing.T, e *logEnv, kind, key string) uint64 {
 	t.Helper()
-	return e.Count(t, "SELECT any(leaf_index) FROM "+e.Schema.MetaDB+".log_leaves WHERE kind = ? AND record_key = ?", kind, key)
+	return e.Count(t, "SELECT any(leaf_index) FROM "+e.Schema.MetaDB+".log_leaf_rows WHERE kind = ? AND record_key = ?", kind, key)
 }
 
 // TestVerifyCatchesTampering shows verify clean on an honest log, then
@@ -233,7 +255,7 @@ func TestVerifyCatchesTampering(t *testing.T) {
 	}, old...)
 	leaf := leafOf(t, e, "events", uid("e-9"))
 	step("a leaf removed", func() {
-		e.exec(t, "ALTER TABLE "+meta+".log_leaves DELETE WHERE leaf_index = ?", leaf)
+		e.removeLeaf(t, leaf)
 	}, fmt.Sprintf("leaf_missing   leaf=%d", leaf), "inserted access_events "+uid("e-9"))
 	step("a checkpoint removed", func() {
 		e.exec(t, "ALTER TABLE "+meta+".log_checkpoints DELETE WHERE tree_size = 8")
@@ -258,8 +280,7 @@ func TestVerifyCatchesRecordAndLeafCopied(t *testing.T) {
 	db, meta := e.Schema.DB, e.Schema.MetaDB
 	key := ingesttest.UID("e-11")
 	e.client(t, "INSERT INTO "+db+".access_events SELECT * FROM "+db+".access_events WHERE event_id = '"+key+"'")
-	e.client(t, "INSERT INTO "+meta+".log_leaves (leaf_index, kind, record_key, leaf_hash, batch_id, appended_at) "+
-		"SELECT 48, kind, record_key, leaf_hash, batch_id, appended_at FROM "+meta+".log_leaves WHERE record_key = '"+key+"'")
+	e.client(t, copyLeafSQL(meta, 48, "record_key = '"+key+"'"))
 	res := e.verify(t, e.verifier)
 	if got, want := names(t, res), []string{"copied access_events " + key}; !slices.Equal(got, want) || res.Digest || res.TreeSize != 49 {
 		t.Fatalf("record and leaf copied: findings %q (want %q), by digest %v, tree size %d", got, want, res.Digest, res.TreeSize)
@@ -273,8 +294,7 @@ func TestVerifyCountsMissingLeavesWithoutListingEach(t *testing.T) {
 	e := startLog(t)
 	e.ingestStory(t)
 	const far = 1 << 40
-	e.client(t, "INSERT INTO "+e.Schema.MetaDB+".log_leaves (leaf_index, kind, record_key, leaf_hash, batch_id, appended_at) "+
-		"SELECT "+fmt.Sprint(far)+", kind, record_key, leaf_hash, batch_id, appended_at FROM "+e.Schema.MetaDB+".log_leaves WHERE leaf_index = 0")
+	e.client(t, copyLeafSQL(e.Schema.MetaDB, far, "leaf_index = 0"))
 	res := e.verify(t, e.verifier)
 	if res.Counts[proof.LeafMissing] != far-48 || len(res.Findings) > 1000 || res.TreeSize != far+1 {
 		t.Fatalf("leaf at %d: %d missing counted (want %d), %d listed, tree size %d", uint64(far), res.Counts[proof.LeafMissing], uint64(far-48), len(res.Findings), res.TreeSize)
@@ -295,7 +315,7 @@ func TestVerifyCatchesTreeRebuiltWithNewKey(t *testing.T) {
 	ctx := context.Background()
 	db, meta := e.Schema.DB, e.Schema.MetaDB
 	e.exec(t, "ALTER TABLE "+db+".consent_events UPDATE status = 'granted' WHERE consent_event_id = ?", ingesttest.UID("c-2"))
-	for _, tbl := range []string{"log_leaves", "log_nodes", "log_checkpoints"} {
+	for _, tbl := range []string{"log_leaf_runs", "log_nodes", "log_checkpoints"} {
 		e.exec(t, "TRUNCATE TABLE "+meta+"."+tbl)
 	}
 	newKey, newVerifier := newKey(t, "bank.example/privaudit")
@@ -345,7 +365,7 @@ func TestVerifyPeriod(t *testing.T) {
 	// The period starts after the early batch was ingested and its leaves
 	// appended (times in whole seconds).
 	var last time.Time
-	if err := e.Conn.QueryRow(context.Background(), "SELECT greatest((SELECT max(appended_at) FROM "+e.Schema.MetaDB+".log_leaves), (SELECT max(ingested_at) FROM "+e.Schema.DB+".access_events))").Scan(&last); err != nil {
+	if err := e.Conn.QueryRow(context.Background(), "SELECT greatest((SELECT max(appended_at) FROM "+e.Schema.MetaDB+".log_leaf_rows), (SELECT max(ingested_at) FROM "+e.Schema.DB+".access_events))").Scan(&last); err != nil {
 		t.Fatal(err)
 	}
 	from := last.Add(time.Second)

@@ -53,7 +53,7 @@ func proofEnv(t *testing.T) *ingesttest.Env {
 }
 
 // leafTruth is, by table and month, the leaf indexes of the records the
-// table holds, joined in Go from log_leaves and the records.
+// table holds, joined in Go from log_leaf_rows and the records.
 func leafTruth(t *testing.T, ctx context.Context, conn driver.Conn, s queries.Schema) map[string][]uint64 {
 	t.Helper()
 	monthOf := map[string]string{}
@@ -74,7 +74,7 @@ func leafTruth(t *testing.T, ctx context.Context, conn driver.Conn, s queries.Sc
 		}
 		rows.Close()
 	}
-	rows, err := conn.Query(ctx, "SELECT leaf_index, kind, record_key FROM "+s.MetaDB+".log_leaves ORDER BY leaf_index")
+	rows, err := conn.Query(ctx, "SELECT leaf_index, kind, record_key FROM "+s.MetaDB+".log_leaf_rows ORDER BY leaf_index")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -291,7 +291,7 @@ func printSealing(w io.Writer, res ingestbench.Result) {
 		fmt.Fprintf(w, " %.1f%%", 100*r.CPUSealingCost())
 	}
 	fmt.Fprintln(w, "): what sealing costs where ingest has the cores to itself")
-	fmt.Fprintf(w, "  %-42s:", "log_leaves rows added, sealed/unsealed")
+	fmt.Fprintf(w, "  %-42s:", "proof-log leaves added, sealed/unsealed")
 	for _, r := range res.Rounds {
 		fmt.Fprintf(w, " %d/%d", r.Leaves, r.UnsealedLeaves)
 	}

@@ -19,11 +19,11 @@ func waitForLogCovers(t *testing.T, conn clickhouse.Conn) {
 		var stored, leaves, maxIndex, distinct, unleaved uint64
 		err := conn.QueryRow(ctx, `SELECT
 			(SELECT uniqExact(event_id) FROM privaudit.access_events) + (SELECT uniqExact(consent_event_id) FROM privaudit.consent_events),
-			(SELECT count() FROM privaudit_meta.log_leaves),
-			(SELECT max(leaf_index) FROM privaudit_meta.log_leaves),
-			(SELECT uniqExact(kind, record_key) FROM privaudit_meta.log_leaves),
-			(SELECT count() FROM privaudit.access_events WHERE event_id NOT IN (SELECT record_key FROM privaudit_meta.log_leaves WHERE kind = 'events'))
-			+ (SELECT count() FROM privaudit.consent_events WHERE consent_event_id NOT IN (SELECT record_key FROM privaudit_meta.log_leaves WHERE kind = 'consents'))`).
+			(SELECT count() FROM privaudit_meta.log_leaf_rows),
+			(SELECT max(leaf_index) FROM privaudit_meta.log_leaf_rows),
+			(SELECT uniqExact(kind, record_key) FROM privaudit_meta.log_leaf_rows),
+			(SELECT count() FROM privaudit.access_events WHERE event_id NOT IN (SELECT record_key FROM privaudit_meta.log_leaf_rows WHERE kind = 'events'))
+			+ (SELECT count() FROM privaudit.consent_events WHERE consent_event_id NOT IN (SELECT record_key FROM privaudit_meta.log_leaf_rows WHERE kind = 'consents'))`).
 			Scan(&stored, &leaves, &maxIndex, &distinct, &unleaved)
 		if err != nil {
 			t.Fatal(err)

@@ -106,7 +106,7 @@ func TestBenchSmall(t *testing.T) {
 			`\s+the same from CPU/event, ClickHouse\+server\s*: -?\d+\.\d% \(rounds: -?\d+\.\d% -?\d+\.\d%\)`,
 		// Round 1 seals before the unsealed phase, round 2 after it: each sealed
 		// phase ends with a leaf per event, each unsealed one with none.
-		`log_leaves rows added, sealed/unsealed\s*: 20000/0 20000/0 \(.*each phase starts from an empty proof log\)`,
+		`proof-log leaves added, sealed/unsealed\s*: 20000/0 20000/0 \(.*each phase starts from an empty proof log\)`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out.String()) {
 			t.Errorf("bench output lacks %q:\n%s", re, out.String())
@@ -127,7 +127,7 @@ func TestBenchKeepTree(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out.String())
 	}
-	re := `log_leaves rows added, sealed/unsealed\s*: 5000/0 5000/0 \(.*the last sealed phase started with 5000 leaves\)`
+	re := `proof-log leaves added, sealed/unsealed\s*: 5000/0 5000/0 \(.*the last sealed phase started with 5000 leaves\)`
 	if !regexp.MustCompile(re).MatchString(out.String()) {
 		t.Errorf("bench output lacks %q:\n%s", re, out.String())
 	}

@@ -2,7 +2,7 @@
 -- key): each leaf's kind, key, index and batch, and each stored row's kind,
 -- key and batch. @ks holds at most the findings verify lists.
 SELECT 'leaf' AS side, sipHash64(concat(kind, '/', record_key)) AS k, kind, record_key, leaf_index, batch_id
-FROM {{.MetaDB}}.log_leaves
+FROM {{.MetaDB}}.log_leaf_rows
 WHERE has(@ks, sipHash64(concat(kind, '/', record_key)))
 UNION ALL
 SELECT 'record' AS side, sipHash64(concat('events/', event_id)) AS k, 'events' AS kind, event_id AS record_key, toUInt64(0) AS leaf_index, batch_id

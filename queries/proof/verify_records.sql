@@ -23,7 +23,7 @@ FROM
     (
         SELECT toUInt8(0) AS src, sipHash64(concat(kind, '/', record_key)) AS k, toUInt8(kind = 'consents') AS is_consent,
             leaf_index, toFixedString(substring(unhex(leaf_hash), 1, 32), 32) AS h
-        FROM {{.MetaDB}}.log_leaves
+        FROM {{.MetaDB}}.log_leaf_rows
         {{- if .Filtered "period"}}
         WHERE appended_at >= @from AND appended_at < @to
            OR kind = 'events' AND record_key IN (SELECT event_id FROM {{.DB}}.access_events WHERE ingested_at >= @from AND ingested_at < @to)
@@ -35,7 +35,7 @@ FROM
         FROM {{.DB}}.access_events
         {{- if .Filtered "period"}}
         WHERE ingested_at >= @from AND ingested_at < @to
-           OR event_id IN (SELECT record_key FROM {{.MetaDB}}.log_leaves WHERE kind = 'events' AND appended_at >= @from AND appended_at < @to)
+           OR event_id IN (SELECT record_key FROM {{.MetaDB}}.log_leaf_rows WHERE kind = 'events' AND appended_at >= @from AND appended_at < @to)
         {{- end}}
         UNION ALL
         SELECT toUInt8(1) AS src, sipHash64(concat('consents/', consent_event_id)) AS k, toUInt8(1) AS is_consent,
@@ -43,7 +43,7 @@ FROM
         FROM {{.DB}}.consent_events
         {{- if .Filtered "period"}}
         WHERE ingested_at >= @from AND ingested_at < @to
-           OR consent_event_id IN (SELECT record_key FROM {{.MetaDB}}.log_leaves WHERE kind = 'consents' AND appended_at >= @from AND appended_at < @to)
+           OR consent_event_id IN (SELECT record_key FROM {{.MetaDB}}.log_leaf_rows WHERE kind = 'consents' AND appended_at >= @from AND appended_at < @to)
         {{- end}}
     )
     GROUP BY k

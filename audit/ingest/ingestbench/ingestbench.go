@@ -77,7 +77,7 @@ type Round struct {
 	// ClickHouse's parsing threads busy. Priv goes through privaudit with
 	// sealing on (the default), Unsealed with it off.
 	One, Parallel, Priv, Unsealed Phase
-	// Leaves and UnsealedLeaves are the log_leaves rows the sealed and the
+	// Leaves and UnsealedLeaves are the proof-log leaves the sealed and the
 	// unsealed phase added, raw counts: Run has checked they are the events
 	// and zero. TreeSize is the rows the sealed phase started with (zero
 	// unless Options.KeepTree).
@@ -393,13 +393,19 @@ func medianOf(rs []Round, f func(Round) float64) float64 {
 // reads only ClickHouse's part metadata, so waiting costs the server next
 // to nothing; it fails when the count has not grown for two minutes.
 func WaitRows(ctx context.Context, conn driver.Conn, database, table string, n uint64) error {
-	const q = "SELECT sum(rows) FROM system.parts WHERE active AND database = ? AND table = ?"
+	return waitCount(ctx, conn, database+"."+table, n, "SELECT sum(rows) FROM system.parts WHERE active AND database = ? AND table = ?", database, table)
+}
+
+// waitCount polls query (one count, with args) until it reaches n; it
+// gives up when the count has not grown for two minutes. what names the
+// count in the error.
+func waitCount(ctx context.Context, conn driver.Conn, what string, n uint64, query string, args ...any) error {
 	var last uint64
 	progress := time.Now()
 	for {
 		var rows uint64
-		if err := conn.QueryRow(ctx, q, database, table).Scan(&rows); err != nil {
-			return fmt.Errorf("count rows of %s.%s: %w", database, table, err)
+		if err := conn.QueryRow(ctx, query, args...).Scan(&rows); err != nil {
+			return fmt.Errorf("count %s: %w", what, err)
 		}
 		if rows >= n {
 			return nil
@@ -407,7 +413,7 @@ func WaitRows(ctx context.Context, conn driver.Conn, database, table string, n u
 		if rows > last {
 			last, progress = rows, time.Now()
 		} else if time.Since(progress) > 2*time.Minute {
-			return fmt.Errorf("%s.%s holds %d of %d rows and has not grown for two minutes", database, table, rows, n)
+			return fmt.Errorf("%s holds %d of %d rows and has not grown for two minutes", what, rows, n)
 		}
 		select {
 		case <-ctx.Done():

@@ -29,7 +29,7 @@ type Privaudit struct {
 var (
 	privTables = []string{"privaudit.access_events", "privaudit_meta.event_key_hashes", "privaudit_meta.ingest_batches",
 		"privaudit.access_verdicts", "privaudit_meta.consent_subjects",
-		"privaudit_meta.log_leaves", "privaudit_meta.log_nodes", "privaudit_meta.log_checkpoints"}
+		"privaudit_meta.log_leaf_runs", "privaudit_meta.log_nodes", "privaudit_meta.log_checkpoints"}
 	allTables = append([]string{tableOne, tableParallel}, privTables...)
 )
 
@@ -45,7 +45,7 @@ func emptied(o Options, tables []string) []string {
 // privPhase measures one privaudit phase: from empty tables, including an
 // empty proof log unless Options.KeepTree (so neither phase pays for
 // another's records), a server of its own, sealing or not, stores the wire
-// NDJSON. It returns the phase, the log_leaves rows it added, counted raw
+// NDJSON. It returns the phase, the proof-log leaves it added, counted raw
 // once the server has exited (so a leaf appended late is counted too), and
 // those it started with, having checked that every event was stored once
 // and, sealed, given one leaf each, unsealed none.
@@ -81,10 +81,11 @@ func privPhase(ctx context.Context, t Target, o Options, wire []byte, sealed boo
 	return p, added, before, err
 }
 
-// countLeaves returns the raw row count of log_leaves.
+// countLeaves returns the proof log's leaves: the record keys of every
+// run, read raw.
 func countLeaves(ctx context.Context, t Target) (uint64, error) {
 	var n uint64
-	if err := t.Conn.QueryRow(ctx, "SELECT count() FROM privaudit_meta.log_leaves").Scan(&n); err != nil {
+	if err := t.Conn.QueryRow(ctx, "SELECT sum(length(record_keys)) FROM privaudit_meta.log_leaf_runs").Scan(&n); err != nil {
 		return 0, fmt.Errorf("count the proof log's leaves: %w", err)
 	}
 	return n, nil
@@ -92,7 +93,7 @@ func countLeaves(ctx context.Context, t Target) (uint64, error) {
 
 // sendPrivaudit sends the wire NDJSON through privaudit's API at url, as
 // the ingest command does, and waits until everything is stored and, when
-// sealing is on, log_leaves holds wantLeaves rows (a leaf is appended after
+// sealing is on, the proof log holds wantLeaves leaves (a leaf is appended after
 // its record).
 func sendPrivaudit(ctx context.Context, t Target, o Options, url string, wire []byte, wantLeaves uint64) error {
 	start := time.Now()
@@ -104,7 +105,7 @@ func sendPrivaudit(ctx context.Context, t Target, o Options, url string, wire []
 	if err := WaitRows(ctx, t.Conn, "privaudit", "access_events", uint64(o.Events)); err != nil || wantLeaves == 0 {
 		return err
 	}
-	return WaitRows(ctx, t.Conn, "privaudit_meta", "log_leaves", wantLeaves)
+	return waitCount(ctx, t.Conn, "privaudit_meta.log_leaf_runs", wantLeaves, "SELECT sum(leaf_count) FROM privaudit_meta.log_leaf_runs")
 }
 
 // verifyPriv checks that privaudit stored every event of the phase once and

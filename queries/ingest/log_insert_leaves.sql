@@ -1,1 +1,0 @@
-INSERT INTO {{.MetaDB}}.log_leaves (leaf_index, kind, record_key, leaf_hash, batch_id, appended_at)
