@@ -237,7 +237,7 @@ func (v *verifier) missing(from, to uint64, broken *bool) {
 			v.res.Counts[LeafMissing] += to - i
 			break
 		}
-		detail := "no leaf row holds this index: it was removed"
+		detail := "no run of leaves holds this index: it was removed"
 		if !*broken {
 			detail += "; the tree cannot be rebuilt past it, so later checkpoints are not checked"
 		}

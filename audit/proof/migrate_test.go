@@ -1,0 +1,54 @@
+package proof_test
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"testing"
+
+	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
+	"github.com/privaudit/privaudit/queries"
+)
+
+// TestMigrationCopiesOldLeavesIntoRuns: a log written before migration
+// 0110 (one log_leaves row per leaf) is copied into runs when the
+// migration runs: each batch whose leaves are consecutive becomes one run,
+// the leaves of any other batch a run each, and verify finds the log as it
+// was: the same findings before and after, here a record and its leaf
+// copied past the end.
+func TestMigrationCopiesOldLeavesIntoRuns(t *testing.T) {
+	e := startLog(t)
+	e.ingestStory(t)
+	meta, db := e.Schema.MetaDB, e.Schema.DB
+	key := ingesttest.UID("e-11")
+	e.client(t, "INSERT INTO "+db+".access_events SELECT * FROM "+db+".access_events WHERE event_id = '"+key+"'")
+	e.client(t, copyLeafSQL(meta, 48, "record_key = '"+key+"'"))
+	before := names(t, e.verify(t, e.verifier))
+	if want := []string{"copied access_events " + key}; !slices.Equal(before, want) {
+		t.Fatalf("before the migration: %q, want %q", before, want)
+	}
+	runs := e.Count(t, "SELECT count() FROM "+meta+".log_leaf_runs")
+
+	e.exec(t, "INSERT INTO "+meta+".log_leaves (leaf_index, kind, record_key, leaf_hash, batch_id, appended_at) "+
+		"SELECT leaf_index, kind, record_key, leaf_hash, batch_id, appended_at FROM "+meta+".log_leaf_rows")
+	e.exec(t, "TRUNCATE TABLE "+meta+".log_leaf_runs")
+	e.exec(t, "ALTER TABLE "+meta+".schema_migrations DELETE WHERE version = 110")
+	for range 2 { // a second run copies nothing more
+		if err := queries.Migrate(context.Background(), e.Conn, e.Schema, slog.Default()); err != nil {
+			t.Fatal(err)
+		}
+		e.exec(t, "ALTER TABLE "+meta+".schema_migrations DELETE WHERE version = 110")
+	}
+
+	// The story's three batches were one run each, plus the copied leaf's;
+	// the copy makes its batch's leaves not consecutive: 20 runs of one.
+	if got, want := e.Count(t, "SELECT count() FROM "+meta+".log_leaf_runs"), runs-2+20+1; got != want {
+		t.Errorf("%d runs after the migration, want %d (%d before)", got, want, runs)
+	}
+	if got := e.Count(t, "SELECT count() FROM "+meta+".log_leaf_rows"); got != 49 {
+		t.Errorf("%d leaves after the migration, want 49", got)
+	}
+	if after := names(t, e.verify(t, e.verifier)); !slices.Equal(after, before) {
+		t.Fatalf("after the migration: %q, want %q as before it", after, before)
+	}
+}
