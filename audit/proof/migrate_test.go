@@ -2,11 +2,13 @@ package proof_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"testing"
 
 	"github.com/privaudit/privaudit/audit/ingest/ingesttest"
+	"github.com/privaudit/privaudit/audit/proof"
 	"github.com/privaudit/privaudit/queries"
 )
 
@@ -50,5 +52,26 @@ func TestMigrationCopiesOldLeavesIntoRuns(t *testing.T) {
 	}
 	if after := names(t, e.verify(t, e.verifier)); !slices.Equal(after, before) {
 		t.Fatalf("after the migration: %q, want %q as before it", after, before)
+	}
+}
+
+// TestVerifyReportsRunWithMissingHashes: a run whose hashes were cut short
+// by hand cannot say which hash is whose leaf; verify reports each of its
+// leaves malformed and the records they held as without a leaf.
+func TestVerifyReportsRunWithMissingHashes(t *testing.T) {
+	e := startLog(t)
+	e.ingestStory(t)
+	meta := e.Schema.MetaDB
+	first := e.Count(t, "SELECT any(first_leaf) FROM "+meta+".log_leaf_runs WHERE kind = 'consents'")
+	e.exec(t, "ALTER TABLE "+meta+".log_leaf_runs UPDATE leaf_hashes = arraySlice(leaf_hashes, 1, 7) WHERE first_leaf = ?", first)
+	res := e.verify(t, e.verifier)
+	got := names(t, res)
+	if res.Counts[proof.LeafMalformed] != 8 {
+		t.Errorf("%d leaves malformed, want the run's 8: %q", res.Counts[proof.LeafMalformed], got)
+	}
+	for i := range 8 {
+		if want := "inserted consent_events " + ingesttest.UID(fmt.Sprintf("c-%d", i)); !slices.Contains(got, want) {
+			t.Errorf("findings %q lack %q", got, want)
+		}
 	}
 }

@@ -37,7 +37,7 @@ const (
 	LeafMissing FindingKind = "leaf_missing"
 	// LeafRepeated: a leaf index with more than one row.
 	LeafRepeated FindingKind = "leaf_repeated"
-	// LeafMalformed: a leaf its run holds no 32-byte hash for.
+	// LeafMalformed: a leaf of a run whose keys and hashes differ in number.
 	LeafMalformed FindingKind = "leaf_malformed"
 	// CheckpointForged: a checkpoint that does not verify with the key.
 	CheckpointForged FindingKind = "checkpoint_forged"

@@ -140,7 +140,7 @@ func (v *verifier) fold(ctx context.Context, want []expectation, sorted bool) (l
 		}
 		t.tally(l, v.retained)
 		if l.hexLen != 64 || len(l.hash) != 32 {
-			v.add(Finding{Kind: LeafMalformed, Leaf: l.idx, HasLeaf: true, Detail: "its run of leaves holds no 32-byte hash for it"})
+			v.add(Finding{Kind: LeafMalformed, Leaf: l.idx, HasLeaf: true, Detail: "its run of leaves holds a different number of hashes than of record keys"})
 			broken = true
 		}
 		if broken {

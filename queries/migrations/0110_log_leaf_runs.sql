@@ -46,10 +46,15 @@ WHERE (kind, batch_id) IN (
 
 -- log_leaf_rows shows the log one row per leaf, as the statements that
 -- look leaves up by record or index read it: leaf_index, kind, record_key,
--- leaf_hash (lowercase hex), batch_id, appended_at. A run with fewer
--- hashes than keys shows zero hashes for the rest; one with more shows
--- only as many as it has keys: verify reports either.
+-- leaf_hash (lowercase hex), batch_id, appended_at. A run whose keys and
+-- hashes differ in number (altered by hand) shows no leaves: verify reports
+-- them missing.
 CREATE VIEW IF NOT EXISTS {{.MetaDB}}.log_leaf_rows {{.OnCluster}} AS
 SELECT first_leaf + i AS leaf_index, kind, record_key, lower(hex(h)) AS leaf_hash, batch_id, appended_at
-FROM {{.MetaDB}}.log_leaf_runs
-ARRAY JOIN record_keys AS record_key, arrayResize(leaf_hashes, length(record_keys)) AS h, range(length(record_keys)) AS i;
+FROM
+(
+    SELECT first_leaf, kind, batch_id, record_keys, leaf_hashes, appended_at
+    FROM {{.MetaDB}}.log_leaf_runs
+    WHERE length(leaf_hashes) = length(record_keys)
+)
+ARRAY JOIN record_keys AS record_key, leaf_hashes AS h, range(length(record_keys)) AS i;

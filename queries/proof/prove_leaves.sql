@@ -2,7 +2,12 @@
 -- or a consent_event_id. Every run holding it is read raw, so a leaf
 -- appended twice shows twice.
 SELECT first_leaf + i AS leaf_index, kind, lower(hex(h)) AS leaf_hash
-FROM (SELECT first_leaf, kind, record_keys, leaf_hashes FROM {{.MetaDB}}.log_leaf_runs WHERE has(record_keys, @key))
-ARRAY JOIN record_keys AS record_key, arrayResize(leaf_hashes, length(record_keys)) AS h, range(length(record_keys)) AS i
+FROM
+(
+    SELECT first_leaf, kind, record_keys, leaf_hashes
+    FROM {{.MetaDB}}.log_leaf_runs
+    WHERE has(record_keys, @key) AND length(leaf_hashes) = length(record_keys)
+)
+ARRAY JOIN record_keys AS record_key, leaf_hashes AS h, range(length(record_keys)) AS i
 WHERE record_key = @key
 ORDER BY leaf_index, kind
