@@ -81,11 +81,11 @@ func privPhase(ctx context.Context, t Target, o Options, wire []byte, sealed boo
 	return p, added, before, err
 }
 
-// countLeaves returns the proof log's leaves: the record keys of every
-// run, read raw.
+// countLeaves returns the proof log's leaves, read raw through
+// log_leaf_rows.
 func countLeaves(ctx context.Context, t Target) (uint64, error) {
 	var n uint64
-	if err := t.Conn.QueryRow(ctx, "SELECT sum(length(record_keys)) FROM privaudit_meta.log_leaf_runs").Scan(&n); err != nil {
+	if err := t.Conn.QueryRow(ctx, "SELECT count() FROM privaudit_meta.log_leaf_rows").Scan(&n); err != nil {
 		return 0, fmt.Errorf("count the proof log's leaves: %w", err)
 	}
 	return n, nil
