@@ -200,8 +200,8 @@ type logColumns struct {
 	order          []int
 	levels         []uint8
 	index, version []uint64
-	hashes         []string
-	hexed, keyBuf  []byte
+	hashes, keys   []string
+	hexed, raw     []byte
 }
 
 // hexAll returns the lowercase hex of each hash, as substrings of one
@@ -260,30 +260,34 @@ func (l *ProofLog) insertNodes(ctx context.Context, done []mcompact.NodeID, hash
 
 // insertLeaves inserts the leaves from index start as runs: one row of
 // log_leaf_runs per stretch of leaves of one kind and batch (a writer's
-// batch is one; a recovery chunk may hold several), its keys and its
-// hashes (hex) each joined by NUL bytes (see migration 0110).
+// batch is one; a recovery chunk may hold several).
 func (l *ProofLog) insertLeaves(ctx context.Context, start uint64, leaves []logLeaf) error {
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplicate": 0}))
+	c := &l.cols
+	c.raw = c.raw[:0]
+	c.keys = c.keys[:0]
+	for _, lf := range leaves {
+		c.raw = append(c.raw, lf.hash...)
+		c.keys = append(c.keys, lf.key)
+	}
+	all := string(c.raw)
+	c.hashes = c.hashes[:0]
+	for i := range leaves {
+		c.hashes = append(c.hashes, all[i*sha256.Size:(i+1)*sha256.Size])
+	}
+	defer func() { clear(c.keys); clear(c.hashes) }()
 	b, err := l.conn.PrepareBatch(ctx, l.sql.insRuns)
 	if err != nil {
 		return fmt.Errorf("proof log: prepare leaves: %w", err)
 	}
 	defer b.Close()
-	c := &l.cols
 	now := time.Now()
 	for lo := 0; lo < len(leaves); {
 		hi := lo + 1
 		for hi < len(leaves) && leaves[hi].kind == leaves[lo].kind && leaves[hi].batchID == leaves[lo].batchID {
 			hi++
 		}
-		c.keyBuf, c.hexed = c.keyBuf[:0], c.hexed[:0]
-		for i, lf := range leaves[lo:hi] {
-			if i > 0 {
-				c.keyBuf, c.hexed = append(c.keyBuf, 0), append(c.hexed, 0)
-			}
-			c.keyBuf, c.hexed = append(c.keyBuf, lf.key...), hex.AppendEncode(c.hexed, lf.hash)
-		}
-		if err := b.Append(start+uint64(lo), uint32(hi-lo), string(leaves[lo].kind), leaves[lo].batchID, c.keyBuf, c.hexed, now); err != nil {
+		if err := b.Append(start+uint64(lo), uint32(hi-lo), string(leaves[lo].kind), leaves[lo].batchID, c.keys[lo:hi], c.hashes[lo:hi], now); err != nil {
 			return fmt.Errorf("proof log: leaves from %d: %w", start+uint64(lo), err)
 		}
 		lo = hi

@@ -2,7 +2,6 @@ package proof_test
 
 import (
 	"context"
-	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +73,7 @@ func TestLeafHashSQLAgrees(t *testing.T) {
 	}
 	idx := uint64(0)
 	add := func(kind audit.Kind, key, batch string, enc []byte) {
-		if err := leaves.Append(idx, uint32(1), string(kind), batch, key, hex.EncodeToString(audit.LeafHash(enc)), time.Now()); err != nil {
+		if err := leaves.Append(idx, uint32(1), string(kind), batch, []string{key}, []string{string(audit.LeafHash(enc))}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		idx++

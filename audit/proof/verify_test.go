@@ -184,7 +184,7 @@ func names(t *testing.T, r *proof.Result) []string {
 // access to ClickHouse could.
 func copyLeafSQL(meta string, at uint64, where string) string {
 	return "INSERT INTO " + meta + ".log_leaf_runs (first_leaf, leaf_count, kind, batch_id, record_keys, leaf_hashes, appended_at) " +
-		"SELECT " + fmt.Sprint(at) + ", 1, kind, batch_id, record_key, leaf_hash, appended_at FROM " + meta + ".log_leaf_rows WHERE " + where
+		"SELECT " + fmt.Sprint(at) + ", 1, kind, batch_id, [record_key], [toFixedString(unhex(leaf_hash), 32)], appended_at FROM " + meta + ".log_leaf_rows WHERE " + where
 }
 
 // removeLeaf removes one leaf from its run, as anyone with write access to
@@ -196,11 +196,9 @@ func (e *logEnv) removeLeaf(t *testing.T, leaf uint64) {
 	first := e.Count(t, "SELECT any(first_leaf) FROM "+runs+" WHERE first_leaf <= ? AND first_leaf + leaf_count > ?", leaf, leaf)
 	p := leaf - first
 	e.exec(t, "INSERT INTO "+runs+" (first_leaf, leaf_count, kind, batch_id, record_keys, leaf_hashes, appended_at) "+
-		"SELECT first_leaf + ? + 1, leaf_count - ? - 1, kind, batch_id, "+
-		"arrayStringConcat(arraySlice(splitByChar('\\0', record_keys), ? + 2), '\\0'), arrayStringConcat(arraySlice(splitByChar('\\0', leaf_hashes), ? + 2), '\\0'), appended_at FROM "+runs+
+		"SELECT first_leaf + ? + 1, leaf_count - ? - 1, kind, batch_id, arraySlice(record_keys, ? + 2), arraySlice(leaf_hashes, ? + 2), appended_at FROM "+runs+
 		" WHERE first_leaf = ? AND leaf_count > ? + 1", p, p, p, p, first, p)
-	e.exec(t, "ALTER TABLE "+runs+" UPDATE record_keys = arrayStringConcat(arraySlice(splitByChar('\\0', record_keys), 1, ?), '\\0'), "+
-		"leaf_hashes = arrayStringConcat(arraySlice(splitByChar('\\0', leaf_hashes), 1, ?), '\\0'), leaf_count = toUInt32(?) WHERE first_leaf = ?", p, p, p, first)
+	e.exec(t, "ALTER TABLE "+runs+" UPDATE record_keys = arraySlice(record_keys, 1, ?), leaf_hashes = arraySlice(leaf_hashes, 1, ?), leaf_count = toUInt32(?) WHERE first_leaf = ?", p, p, p, first)
 }
 
 func leafOf(t *testing.T, e *logEnv, kind, key string) uint64 {

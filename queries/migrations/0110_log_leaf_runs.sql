@@ -1,21 +1,18 @@
 -- The proof log's leaves, one row per run instead of one per leaf (issue
 -- 18's sealing budget): a row of log_leaf_runs holds leaf_count
 -- consecutive leaves from first_leaf, all of one kind ('events' or
--- 'consents') and one batch, appended together. record_keys holds the
--- records' keys (event_id or consent_event_id) and leaf_hashes their leaf
--- hashes (lowercase hex of SHA-256(0x00 || canonical encoding), see
--- audit.StoredEvent), each joined by NUL bytes in leaf order: the i-th
--- (from 0) is leaf first_leaf + i. Two plain strings per batch cost the
--- writer and ClickHouse next to nothing; the rule fragments run_keys and
--- run_hashes (queries/rules) split them. A run row is the commit point of
--- an append: the nodes it completes are written first.
+-- 'consents') and one batch, appended together: the i-th (from 0) is leaf
+-- first_leaf + i, of the record whose key (event_id or consent_event_id) is
+-- record_keys[i + 1], with the leaf hash leaf_hashes[i + 1] (SHA-256(0x00
+-- || canonical encoding), see audit.StoredEvent). A run row is the commit
+-- point of an append: the nodes it completes are written first.
 CREATE TABLE IF NOT EXISTS {{.MetaDB}}.log_leaf_runs {{.OnCluster}} (
     first_leaf  UInt64,
     leaf_count  UInt32,
     kind        String,
     batch_id    String,
-    record_keys String,
-    leaf_hashes String,
+    record_keys Array(String),
+    leaf_hashes Array(FixedString(32)),
     appended_at DateTime
 ) ENGINE = {{.Engine "log_leaf_runs"}}
 ORDER BY first_leaf;
@@ -31,8 +28,8 @@ SELECT
     toUInt32(count()),
     kind,
     batch_id,
-    arrayStringConcat(arraySort((k, i) -> i, groupArray(record_key), groupArray(leaf_index)), '\0'),
-    arrayStringConcat(arraySort((h, i) -> i, groupArray(lower(leaf_hash)), groupArray(leaf_index)), '\0'),
+    arraySort((k, i) -> i, groupArray(record_key), groupArray(leaf_index)),
+    arraySort((h, i) -> i, groupArray(toFixedString(substring(unhex(leaf_hash), 1, 32), 32)), groupArray(leaf_index)),
     max(appended_at)
 FROM {{.MetaDB}}.log_leaves
 WHERE batch_id NOT IN (SELECT batch_id FROM {{.MetaDB}}.log_leaf_runs)
@@ -40,7 +37,7 @@ GROUP BY kind, batch_id
 HAVING max(leaf_index) - min(leaf_index) + 1 = count() AND uniqExact(leaf_index) = count();
 
 INSERT INTO {{.MetaDB}}.log_leaf_runs (first_leaf, leaf_count, kind, batch_id, record_keys, leaf_hashes, appended_at)
-SELECT leaf_index, toUInt32(1), kind, batch_id, record_key, lower(leaf_hash), appended_at
+SELECT leaf_index, toUInt32(1), kind, batch_id, [record_key], [toFixedString(substring(unhex(leaf_hash), 1, 32), 32)], appended_at
 FROM {{.MetaDB}}.log_leaves
 WHERE (kind, batch_id) IN (
         SELECT kind, batch_id FROM {{.MetaDB}}.log_leaves GROUP BY kind, batch_id
@@ -51,13 +48,13 @@ WHERE (kind, batch_id) IN (
 -- look leaves up by record or index read it: leaf_index, kind, record_key,
 -- leaf_hash (lowercase hex), batch_id, appended_at. A run whose keys and
 -- hashes differ in number (altered by hand) shows no leaves: verify reports
--- them.
+-- them missing.
 CREATE VIEW IF NOT EXISTS {{.MetaDB}}.log_leaf_rows {{.OnCluster}} AS
-SELECT first_leaf + i AS leaf_index, kind, record_key, h AS leaf_hash, batch_id, appended_at
+SELECT first_leaf + i AS leaf_index, kind, record_key, lower(hex(h)) AS leaf_hash, batch_id, appended_at
 FROM
 (
-    SELECT first_leaf, kind, batch_id, appended_at, {{run_keys}} AS keys, {{run_hashes}} AS hashes
+    SELECT first_leaf, kind, batch_id, record_keys, leaf_hashes, appended_at
     FROM {{.MetaDB}}.log_leaf_runs
-    WHERE length({{run_keys}}) = length({{run_hashes}})
+    WHERE length(leaf_hashes) = length(record_keys)
 )
-ARRAY JOIN keys AS record_key, hashes AS h, range(length(keys)) AS i;
+ARRAY JOIN record_keys AS record_key, leaf_hashes AS h, range(length(record_keys)) AS i;
