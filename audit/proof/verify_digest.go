@@ -3,6 +3,8 @@ package proof
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -47,6 +49,23 @@ func newDigestKey() digestKey {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error
 	return digestKey{key: hex.EncodeToString(b[:])}
+}
+
+// terms returns the function giving a leaf hash's terms in the digest: the
+// first and second 8 bytes, little-endian as ClickHouse's
+// reinterpretAsUInt64 reads them, of SHA-256(key || hash), as
+// verify_digest_records.sql computes them from the stored records.
+func (k digestKey) terms() (func(hash string) (uint64, uint64), error) {
+	raw, err := hex.DecodeString(k.key)
+	if err != nil {
+		return nil, fmt.Errorf("verify: digest key: %w", err)
+	}
+	buf := append(raw, make([]byte, sha256.Size)...)
+	return func(hash string) (uint64, uint64) {
+		copy(buf[len(raw):], hash)
+		sum := sha256.Sum256(buf[:len(raw)+len(hash)])
+		return binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])
+	}, nil
 }
 
 func (k digestKey) args(last uint64) []any {
