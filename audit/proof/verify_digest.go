@@ -62,8 +62,8 @@ func (k digestKey) terms() (func(hash string) (uint64, uint64), error) {
 	}
 	buf := append(raw, make([]byte, sha256.Size)...)
 	return func(hash string) (uint64, uint64) {
-		copy(buf[len(raw):], hash)
-		sum := sha256.Sum256(buf[:len(raw)+len(hash)])
+		n := copy(buf[len(raw):], hash)
+		sum := sha256.Sum256(buf[:len(raw)+n])
 		return binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])
 	}, nil
 }
