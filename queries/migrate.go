@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
@@ -83,10 +84,12 @@ func Migrate(ctx context.Context, conn driver.Conn, s Schema, log *slog.Logger) 
 		if applied[uint32(m.Version)] {
 			continue
 		}
+		log.Info("applying migration", "version", m.Version, "name", m.Name)
+		start := time.Now()
 		if err := apply(ctx, conn, s, m); err != nil {
 			return err
 		}
-		log.Info("migration applied", "version", m.Version, "name", m.Name)
+		log.Info("migration applied", "version", m.Version, "name", m.Name, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }
