@@ -46,7 +46,9 @@ type leaseHolder struct {
 	Holder, Host string
 	Pid          uint32
 	Expires      time.Time
-	Live         bool
+	// Live is whether the lease is unexpired; Released, whether its holder
+	// ended it (Release) rather than stopped renewing it.
+	Live, Released bool
 }
 
 // TakeLease takes the writer lease, or refuses naming the live holder. A
@@ -76,7 +78,7 @@ func TakeLease(ctx context.Context, o LeaseOptions) (*Lease, error) {
 	if err := l.refuseOther(cur); err != nil {
 		return nil, err
 	}
-	if cur != nil && cur.Holder != o.Holder {
+	if cur != nil && cur.Holder != o.Holder && !cur.Released {
 		o.Logger.Warn("taking over the writer lease of an instance that stopped renewing it", "holder", cur.Holder, "host", cur.Host, "pid", cur.Pid, "expired", cur.Expires)
 	}
 	if err := l.write(ctx, o.TTL); err != nil {
@@ -122,11 +124,11 @@ func (l *Lease) read(ctx context.Context) (*leaseHolder, error) {
 		return nil, rows.Err()
 	}
 	var h leaseHolder
-	var live uint8
-	if err := rows.Scan(&h.Holder, &h.Host, &h.Pid, &h.Expires, &live); err != nil {
+	var live, released uint8
+	if err := rows.Scan(&h.Holder, &h.Host, &h.Pid, &h.Expires, &live, &released); err != nil {
 		return nil, fmt.Errorf("read writer lease: %w", err)
 	}
-	h.Live = live == 1
+	h.Live, h.Released = live == 1, released == 1
 	return &h, nil
 }
 

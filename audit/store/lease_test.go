@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,25 +40,37 @@ func migrated(t *testing.T) (context.Context, driver.Conn, queries.Schema) {
 }
 
 // TestLeaseStaleTakenOverLiveRefused: a lease whose holder stopped renewing
-// is taken over; a live one held by another instance is refused.
+// is taken over, with a warning; a live one held by another instance is
+// refused; a released one is taken without a warning (a clean restart is
+// not a takeover).
 func TestLeaseStaleTakenOverLiveRefused(t *testing.T) {
 	ctx, conn, s := migrated(t)
 	// A holder that died without releasing: its lease expired 10 s ago.
 	if err := conn.Exec(ctx, "INSERT INTO privaudit_meta.instance_lease SELECT 'writer', 'dead', 'old-host', 42, now() - 40, now() - 10, 1"); err != nil {
 		t.Fatal(err)
 	}
-	a, err := store.TakeLease(ctx, store.LeaseOptions{Conn: conn, Schema: s, Holder: "a"})
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	a, err := store.TakeLease(ctx, store.LeaseOptions{Conn: conn, Schema: s, Holder: "a", Logger: logger})
 	if err != nil {
 		t.Fatalf("a stale lease was not taken over: %v", err)
+	}
+	const takeover = "stopped renewing"
+	if !strings.Contains(logs.String(), takeover) {
+		t.Errorf("taking over the stale lease of dead logged no warning:\n%s", logs.String())
 	}
 	_, err = store.TakeLease(ctx, store.LeaseOptions{Conn: conn, Schema: s, Holder: "b"})
 	if err == nil || !strings.Contains(err.Error(), "instance a on host") {
 		t.Fatalf("a live lease held by a was not refused to b: %v", err)
 	}
 	a.Release(ctx)
-	b, err := store.TakeLease(ctx, store.LeaseOptions{Conn: conn, Schema: s, Holder: "b"})
+	logs.Reset()
+	b, err := store.TakeLease(ctx, store.LeaseOptions{Conn: conn, Schema: s, Holder: "b", Logger: logger})
 	if err != nil {
 		t.Fatalf("a released lease was not taken: %v", err)
+	}
+	if strings.Contains(logs.String(), takeover) {
+		t.Errorf("taking the lease a released logged a takeover warning:\n%s", logs.String())
 	}
 	b.Release(ctx)
 }
