@@ -104,19 +104,26 @@ func CheckCluster(ctx context.Context, conn driver.Conn, cluster string) error {
 	return nil
 }
 
-// quietHandler filters clickhouse-go's log: it drops the per-connection
-// "unsupported clickhouse version" warning (privaudit supports 18.16
-// deliberately, SPEC §6, and says so once at start instead) and the
-// attributes that carry query text or server exception text (sql, query,
-// error), which may quote a customer id bound into the query. The errors
-// themselves reach the caller, which decides what to log.
+// quietHandler filters clickhouse-go's log. Every error clickhouse-go
+// logs also returns to its caller, which decides what to log with the
+// context it has, so clickhouse-go's records are demoted to debug: a query
+// cancelled at shutdown, or an officer's query the server refused, is no
+// ERROR of privaudit's. It drops the per-connection "unsupported clickhouse
+// version" warning (privaudit supports 18.16 deliberately, SPEC §6, and
+// says so once at start instead) and the attributes that carry query text
+// or server exception text (sql, query, error), which may quote a customer
+// id bound into the query.
 type quietHandler struct{ slog.Handler }
+
+func (h quietHandler) Enabled(ctx context.Context, _ slog.Level) bool {
+	return h.Handler.Enabled(ctx, slog.LevelDebug)
+}
 
 func (h quietHandler) Handle(ctx context.Context, r slog.Record) error {
 	if r.Message == "unsupported clickhouse version" {
 		return nil
 	}
-	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	out := slog.NewRecord(r.Time, min(r.Level, slog.LevelDebug), r.Message, r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		if a.Key != "sql" && a.Key != "query" && a.Key != "error" {
 			out.AddAttrs(a)
