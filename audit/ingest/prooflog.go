@@ -308,13 +308,9 @@ func (l *ProofLog) recover(ctx context.Context) error {
 	if count != size {
 		return fmt.Errorf("log_leaf_runs holds %d leaves for indexes 0..%d: leaves are missing or repeated; run privaudit verify", count, int64(size)-1)
 	}
-	var hashes [][]byte
-	for _, id := range mcompact.RangeNodes(0, size, nil) {
-		h, err := l.read.Node(ctx, id)
-		if err != nil {
-			return err
-		}
-		hashes = append(hashes, h)
+	hashes, err := l.read.Nodes(ctx, mcompact.RangeNodes(0, size, nil))
+	if err != nil {
+		return err
 	}
 	rng, err := rangeFactory.NewRange(0, size, hashes)
 	if err != nil {

@@ -190,11 +190,9 @@ func (pr *prover) path(ctx context.Context, p *audit.InclusionProof) error {
 	if err != nil {
 		return fmt.Errorf("prove %s: %w", pr.o.ID, err)
 	}
-	hashes := make([][]byte, len(nodes.IDs))
-	for i, id := range nodes.IDs {
-		if hashes[i], err = pr.nodes.Node(ctx, id); err != nil {
-			return fmt.Errorf("prove %s: %w", pr.o.ID, err)
-		}
+	hashes, err := pr.nodes.Nodes(ctx, nodes.IDs)
+	if err != nil {
+		return fmt.Errorf("prove %s: %w", pr.o.ID, err)
 	}
 	path, err := nodes.Rehash(hashes, rfc6962.DefaultHasher.HashChildren)
 	if err != nil {

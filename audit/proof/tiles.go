@@ -2,6 +2,7 @@ package proof
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 
@@ -47,62 +48,137 @@ func NewTileReader(conn driver.Conn, s queries.Schema) (*TileReader, error) {
 	return r, nil
 }
 
-// Node returns the hash of the complete node id (level 0 is a leaf), read
-// from the stored hashes of the tile level at or below it with one query:
-// a missing or repeated stored hash is an error.
+// Node returns the hash of the complete node id (level 0 is a leaf), as
+// Nodes does.
 func (r *TileReader) Node(ctx context.Context, id compact.NodeID) ([]byte, error) {
+	hs, err := r.Nodes(ctx, []compact.NodeID{id})
+	if err != nil {
+		return nil, err
+	}
+	return hs[0], nil
+}
+
+// tileSpan is where a node's hash is computed from: the stored hashes
+// [begin, end) of the tile level base at or below it.
+type tileSpan struct {
+	base       uint
+	begin, end uint64
+}
+
+func spanOf(id compact.NodeID) tileSpan {
 	base := id.Level - id.Level%TileHeight
-	shift := id.Level - base
-	begin := id.Index << shift
-	end := begin + 1<<shift
+	begin := id.Index << (id.Level - base)
+	return tileSpan{base: base, begin: begin, end: begin + 1<<(id.Level-base)}
+}
+
+// tile is the tile a span lies in: at level base, the 2^TileHeight
+// stored hashes from index first.
+type tile struct {
+	base  uint
+	first uint64
+}
+
+// Nodes returns the hashes of the complete nodes ids (level 0 is a leaf),
+// in order, computed from the stored hashes of the tile level at or below
+// each. It reads each tile the nodes fall in once, with one query (an
+// inclusion path's nodes below level TileHeight all lie in one tile, and
+// at 10M leaves each read of leaves takes seconds). A stored hash a node
+// needs that is missing, or a leaf stored twice, is an error naming it.
+func (r *TileReader) Nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error) {
+	byTile := map[tile][]int{}
+	var tiles []tile
+	for i, id := range ids {
+		sp := spanOf(id)
+		t := tile{sp.base, sp.begin &^ (1<<TileHeight - 1)}
+		if byTile[t] == nil {
+			tiles = append(tiles, t)
+		}
+		byTile[t] = append(byTile[t], i)
+	}
+	out := make([][]byte, len(ids))
+	for _, t := range tiles {
+		if err := r.tileNodes(ctx, t, ids, byTile[t], out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// tileNodes computes the nodes ids[which], all of tile t, into out from
+// one read of the stored hashes they span.
+func (r *TileReader) tileNodes(ctx context.Context, t tile, ids []compact.NodeID, which []int, out [][]byte) error {
+	lo, hi := ^uint64(0), uint64(0)
+	for _, i := range which {
+		sp := spanOf(ids[i])
+		lo, hi = min(lo, sp.begin), max(hi, sp.end)
+	}
+	stored, err := r.read(ctx, t.base, lo, hi)
+	if err != nil {
+		return fmt.Errorf("read node %d/%d: %w", ids[which[0]].Level, ids[which[0]].Index, err)
+	}
+	for _, i := range which {
+		id, sp := ids[i], spanOf(ids[i])
+		hashes := make([][]byte, 0, sp.end-sp.begin)
+		for idx := sp.begin; idx < sp.end; idx++ {
+			h := stored[idx-lo]
+			switch {
+			case h.rows == 0:
+				return fmt.Errorf("node %d/%d of the proof log: stored node %d/%d is missing; run privaudit verify", id.Level, id.Index, t.base, idx)
+			case t.base == 0 && h.rows > 1:
+				return fmt.Errorf("node %d/%d of the proof log: stored node %d/%d is repeated; run privaudit verify", id.Level, id.Index, t.base, idx)
+			case len(h.hash) != sha256.Size:
+				return fmt.Errorf("node %d/%d of the proof log: stored hash %q of node %d/%d is not 32 hex bytes; run privaudit verify", id.Level, id.Index, h.hex, t.base, idx)
+			}
+			hashes = append(hashes, h.hash)
+		}
+		for len(hashes) > 1 {
+			for j := range len(hashes) / 2 {
+				hashes[j] = rfc6962.DefaultHasher.HashChildren(hashes[2*j], hashes[2*j+1])
+			}
+			hashes = hashes[:len(hashes)/2]
+		}
+		out[i] = hashes[0]
+	}
+	return nil
+}
+
+// storedHash is one index of a tile level as read: its rows (a leaf's, or
+// a node's versions) and the hash read (hex, and decoded when well formed).
+type storedHash struct {
+	rows uint64
+	hex  string
+	hash []byte
+}
+
+// read reads the stored hashes of level base, indexes [lo, hi), into a
+// slice indexed from lo.
+func (r *TileReader) read(ctx context.Context, base uint, lo, hi uint64) ([]storedHash, error) {
 	var rs driver.Rows
 	var err error
 	if base == 0 {
-		rs, err = r.conn.Query(ctx, r.leaves, clickhouse.Named("begin", begin), clickhouse.Named("end", end))
+		rs, err = r.conn.Query(ctx, r.leaves, clickhouse.Named("begin", lo), clickhouse.Named("end", hi))
 	} else {
-		rs, err = r.conn.Query(ctx, r.nodes, uint8(base), begin, end)
+		rs, err = r.conn.Query(ctx, r.nodes, uint8(base), lo, hi)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read node %d/%d: %w", id.Level, id.Index, err)
+		return nil, err
 	}
 	defer rs.Close()
-	hashes := make([][]byte, 0, end-begin)
+	stored := make([]storedHash, hi-lo)
 	for rs.Next() {
 		var idx, n uint64
 		var s string
 		if err := rs.Scan(&idx, &n, &s); err != nil {
-			return nil, fmt.Errorf("read node %d/%d: %w", id.Level, id.Index, err)
+			return nil, err
 		}
-		next := begin + uint64(len(hashes))
-		if idx != next || (base == 0 && n > 1) {
-			return nil, fmt.Errorf("node %d/%d of the proof log: stored node %d/%d is %s; run privaudit verify", id.Level, id.Index, base, next, missingOrRepeated(idx, next))
+		if idx < lo || idx >= hi {
+			continue
 		}
-		h, err := hex.DecodeString(s)
-		if err != nil || len(h) != 32 {
-			return nil, fmt.Errorf("node %d/%d of the proof log: stored hash %q of node %d/%d is not 32 hex bytes; run privaudit verify", id.Level, id.Index, s, base, idx)
+		h := &stored[idx-lo]
+		h.rows, h.hex = n, s
+		if b, err := hex.DecodeString(s); err == nil {
+			h.hash = b
 		}
-		hashes = append(hashes, h)
 	}
-	if err := rs.Err(); err != nil {
-		return nil, fmt.Errorf("read node %d/%d: %w", id.Level, id.Index, err)
-	}
-	if next := begin + uint64(len(hashes)); next != end {
-		return nil, fmt.Errorf("node %d/%d of the proof log: stored node %d/%d is missing; run privaudit verify", id.Level, id.Index, base, next)
-	}
-	for len(hashes) > 1 {
-		for i := range len(hashes) / 2 {
-			hashes[i] = rfc6962.DefaultHasher.HashChildren(hashes[2*i], hashes[2*i+1])
-		}
-		hashes = hashes[:len(hashes)/2]
-	}
-	return hashes[0], nil
-}
-
-// missingOrRepeated names what is wrong with stored node next when the
-// stored rows continue at idx.
-func missingOrRepeated(idx, next uint64) string {
-	if idx == next {
-		return "repeated"
-	}
-	return "missing"
+	return stored, rs.Err()
 }

@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/transparency-dev/merkle/compact"
+	mproof "github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/privaudit/privaudit/audit"
@@ -177,5 +179,50 @@ func TestTileReaderRefusesMissingOrRepeated(t *testing.T) {
 	}
 	if _, _, err := l.prove(l.keyAt(t, 300), 600); err == nil || !strings.Contains(err.Error(), "stored node 8/0 is missing") {
 		t.Fatalf("prove leaf 300 without node 8/0: %v", err)
+	}
+}
+
+// countingConn counts the queries sent through it.
+type countingConn struct {
+	driver.Conn
+	queries int
+}
+
+func (c *countingConn) Query(ctx context.Context, q string, args ...any) (driver.Rows, error) {
+	c.queries++
+	return c.Conn.Query(ctx, q, args...)
+}
+
+// TestNodesReadEachTileOnce: the inclusion path of leaf 300 of 600 has
+// nodes in three tiles (leaves 256-511, leaves 512-599, and level 8's
+// first), so Nodes reads three times, not once per node (a read of leaves
+// takes seconds at 10M); each hash is the one Node computes alone.
+func TestNodesReadEachTileOnce(t *testing.T) {
+	l := tiledLog(t)
+	ctx := context.Background()
+	counted := &countingConn{Conn: l.env.Conn}
+	r, err := proof.NewTileReader(counted, l.env.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := mproof.Inclusion(300, 600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashes, err := r.Nodes(ctx, path.IDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counted.queries != 3 {
+		t.Errorf("Nodes of %d path nodes sent %d queries, want 3 (one per tile)", len(path.IDs), counted.queries)
+	}
+	for i, id := range path.IDs {
+		h, err := r.Node(ctx, id)
+		if err != nil || hex.EncodeToString(h) != hex.EncodeToString(hashes[i]) {
+			t.Errorf("node %d/%d: Nodes gave %x, Node %x (%v)", id.Level, id.Index, hashes[i], h, err)
+		}
+	}
+	if _, _, err := l.prove(l.keyAt(t, 300), 600); err != nil {
+		t.Fatalf("prove leaf 300: %v", err)
 	}
 }
