@@ -7,7 +7,7 @@ var proofFiles embed.FS
 
 // Proof returns the rendered SQL of queries/proof/NAME.sql, the statements
 // that verify the proof log and prove records' inclusion (MetaDB
-// log_leaf_runs (and its view log_leaf_rows, migration 0110), log_nodes
+// log_runs (and its view log_leaf_rows, migration 0110), log_nodes
 // and log_checkpoints (migration 0080)).
 func Proof(name string, s Schema) (string, error) {
 	return Render(proofFiles, "proof/"+name+".sql", s)

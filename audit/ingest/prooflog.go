@@ -33,7 +33,7 @@ type logLeaf struct {
 }
 
 // ProofLog appends every stored record to the proof log, one Merkle tree
-// in ClickHouse (privaudit_meta.log_leaf_runs and log_nodes; see README,
+// in ClickHouse (privaudit_meta.log_runs and log_nodes; see README,
 // "Proof"). Both writers share one ProofLog, so leaf indexes are assigned
 // in one order.
 //
@@ -259,7 +259,7 @@ func (l *ProofLog) insertNodes(ctx context.Context, done []mcompact.NodeID, hash
 }
 
 // insertLeaves inserts the leaves from index start as runs: one row of
-// log_leaf_runs per stretch of leaves of one kind and batch (a writer's
+// log_runs per stretch of leaves of one kind and batch (a writer's
 // batch is one; a recovery chunk may hold several).
 func (l *ProofLog) insertLeaves(ctx context.Context, start uint64, leaves []logLeaf) error {
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplicate": 0}))
@@ -306,7 +306,7 @@ func (l *ProofLog) recover(ctx context.Context) error {
 		return fmt.Errorf("read size: %w", err)
 	}
 	if count != size {
-		return fmt.Errorf("log_leaf_runs holds %d leaves for indexes 0..%d: leaves are missing or repeated; run privaudit verify", count, int64(size)-1)
+		return fmt.Errorf("log_runs holds %d leaves for indexes 0..%d: leaves are missing or repeated; run privaudit verify", count, int64(size)-1)
 	}
 	hashes, err := l.read.Nodes(ctx, mcompact.RangeNodes(0, size, nil))
 	if err != nil {

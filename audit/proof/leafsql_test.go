@@ -67,7 +67,7 @@ func TestLeafHashSQLAgrees(t *testing.T) {
 	insert("INSERT INTO "+e.Schema.DB+".access_events (event_id, occurred_at, occurred_ns, actor_id, actor_type, subject_id, action, data_categories, fields, recipient_id, recipient_type, purpose, legal_basis, consent_id, outcome, record_count, channel, jurisdiction, request_id, attr_keys, attr_values, ingested_at, ingest_seq, batch_id)", evRows)
 	insert("INSERT INTO "+e.Schema.DB+".consent_events (consent_event_id, consent_id, subject_id, recipient_id, status, purposes, data_categories, effective_at, effective_ns, has_expiry, expires_at, expires_ns, method, notice_version, jurisdiction, proof_sha256, attr_keys, attr_values, ingested_at, ingest_seq, batch_id)", coRows)
 
-	leaves, err := e.Conn.PrepareBatch(ctx, "INSERT INTO "+e.Schema.MetaDB+".log_leaf_runs (first_leaf, leaf_count, kind, batch_id, record_keys, leaf_hashes, appended_at)")
+	leaves, err := e.Conn.PrepareBatch(ctx, "INSERT INTO "+e.Schema.MetaDB+".log_runs (first_leaf, leaf_count, kind, batch_id, record_keys, leaf_hashes, appended_at)")
 	if err != nil {
 		t.Fatal(err)
 	}

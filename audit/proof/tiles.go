@@ -16,7 +16,7 @@ import (
 
 // TileHeight is the height of the proof log's tiles (as in C2SP
 // tlog-tiles): log_nodes stores only the nodes whose level is a multiple
-// of it, about one row per 2^TileHeight leaves; level 0 is log_leaf_runs.
+// of it, about one row per 2^TileHeight leaves; level 0 is log_runs.
 // Any other node is computed from the at most 2^(TileHeight-1) stored
 // hashes of the tile level below it.
 //

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/transparency-dev/merkle/compact"
 	mproof "github.com/transparency-dev/merkle/proof"
@@ -224,5 +225,46 @@ func TestNodesReadEachTileOnce(t *testing.T) {
 	}
 	if _, _, err := l.prove(l.keyAt(t, 300), 600); err != nil {
 		t.Fatalf("prove leaf 300: %v", err)
+	}
+}
+
+// TestTileReadSkipsOtherRuns: reading a tile reads the granules of runs
+// that can hold its leaves, not the whole log (a run holds a batch's
+// leaves, and the log grows without bound): reading leaves 376-383 of a
+// log of 48 runs of 8 reads under half the bytes of all runs.
+func TestTileReadSkipsOtherRuns(t *testing.T) {
+	env := ingesttest.Start(t, ingesttest.Options{})
+	for b := range 48 {
+		var body strings.Builder
+		for i := range 8 {
+			body.WriteString(ingesttest.WireEvent(fmt.Sprintf("g%d-%d", b, i), "cust-1", "acme", "marketing", "",
+				base.Add(time.Duration(8*b+i)*time.Minute), "contact") + "\n")
+		}
+		env.Ingest(t, audit.KindEvents, body.String())
+	}
+	if got := env.Count(t, "SELECT count() FROM "+env.Schema.MetaDB+".log_runs"); got != 48 {
+		t.Fatalf("%d runs, want 48", got)
+	}
+	read := func(f func(ctx context.Context) error) uint64 {
+		var bytes uint64
+		ctx := clickhouse.Context(context.Background(), clickhouse.WithProgress(func(p *clickhouse.Progress) { bytes += p.Bytes }))
+		if err := f(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return bytes
+	}
+	all := read(func(ctx context.Context) error {
+		return env.Conn.Exec(ctx, "SELECT * FROM "+env.Schema.MetaDB+".log_runs FORMAT Null")
+	})
+	r, err := proof.NewTileReader(env.Conn, env.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tile := read(func(ctx context.Context) error {
+		_, err := r.Node(ctx, compact.NewNodeID(3, 47))
+		return err
+	})
+	if all == 0 || tile > all/2 {
+		t.Errorf("reading leaves 376-383 read %d bytes, reading every run %d: want under half", tile, all)
 	}
 }

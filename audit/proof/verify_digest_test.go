@@ -61,7 +61,7 @@ func TestTreeReadsLeavesSortedWhenStoredOutOfOrder(t *testing.T) {
 	}
 	e.Ingest(t, audit.KindEvents, strings.Join(events, "\n"))
 	ctx := context.Background()
-	runs := e.Schema.MetaDB + ".log_leaf_runs"
+	runs := e.Schema.MetaDB + ".log_runs"
 	if n := e.Count(t, "SELECT count() FROM "+runs); n != 1 {
 		t.Fatalf("30 events in %d runs, want one", n)
 	}

@@ -183,7 +183,7 @@ func names(t *testing.T, r *proof.Result) []string {
 // log_leaf_rows) as a run of its own at index at, as anyone with write
 // access to ClickHouse could.
 func copyLeafSQL(meta string, at uint64, where string) string {
-	return "INSERT INTO " + meta + ".log_leaf_runs (first_leaf, leaf_count, kind, batch_id, record_keys, leaf_hashes, appended_at) " +
+	return "INSERT INTO " + meta + ".log_runs (first_leaf, leaf_count, kind, batch_id, record_keys, leaf_hashes, appended_at) " +
 		"SELECT " + fmt.Sprint(at) + ", 1, kind, batch_id, [record_key], [toFixedString(unhex(leaf_hash), 32)], appended_at FROM " + meta + ".log_leaf_rows WHERE " + where
 }
 
@@ -192,7 +192,7 @@ func copyLeafSQL(meta string, at uint64, where string) string {
 // it move to a run of their own, at their indexes.
 func (e *logEnv) removeLeaf(t *testing.T, leaf uint64) {
 	t.Helper()
-	runs := e.Schema.MetaDB + ".log_leaf_runs"
+	runs := e.Schema.MetaDB + ".log_runs"
 	first := e.Count(t, "SELECT any(first_leaf) FROM "+runs+" WHERE first_leaf <= ? AND first_leaf + leaf_count > ?", leaf, leaf)
 	p := leaf - first
 	e.exec(t, "INSERT INTO "+runs+" (first_leaf, leaf_count, kind, batch_id, record_keys, leaf_hashes, appended_at) "+
@@ -315,7 +315,7 @@ func TestVerifyCatchesTreeRebuiltWithNewKey(t *testing.T) {
 	ctx := context.Background()
 	db, meta := e.Schema.DB, e.Schema.MetaDB
 	e.exec(t, "ALTER TABLE "+db+".consent_events UPDATE status = 'granted' WHERE consent_event_id = ?", ingesttest.UID("c-2"))
-	for _, tbl := range []string{"log_leaf_runs", "log_nodes", "log_checkpoints"} {
+	for _, tbl := range []string{"log_runs", "log_nodes", "log_checkpoints"} {
 		e.exec(t, "TRUNCATE TABLE "+meta+"."+tbl)
 	}
 	newKey, newVerifier := newKey(t, "bank.example/privaudit")

@@ -5,7 +5,7 @@ SELECT first_leaf + i AS leaf_index, kind, lower(hex(h)) AS leaf_hash
 FROM
 (
     SELECT first_leaf, kind, record_keys, leaf_hashes
-    FROM {{.MetaDB}}.log_leaf_runs
+    FROM {{.MetaDB}}.log_runs
     WHERE has(record_keys, @key) AND length(leaf_hashes) = length(record_keys)
 )
 ARRAY JOIN record_keys AS record_key, leaf_hashes AS h, range(length(record_keys)) AS i

@@ -23,7 +23,7 @@ FROM
         countIf(NOT logged) AS later
     FROM
     (
-        SELECT batch_id IN (SELECT batch_id FROM {{.MetaDB}}.log_leaf_runs WHERE first_leaf <= @last) AS logged, SHA256(concat(unhex(@key), {{event_leaf_hash}})) AS x
+        SELECT batch_id IN (SELECT batch_id FROM {{.MetaDB}}.log_runs WHERE first_leaf <= @last) AS logged, SHA256(concat(unhex(@key), {{event_leaf_hash}})) AS x
         FROM {{.DB}}.access_events
     )
     UNION ALL
@@ -34,7 +34,7 @@ FROM
         countIf(NOT logged) AS later
     FROM
     (
-        SELECT batch_id IN (SELECT batch_id FROM {{.MetaDB}}.log_leaf_runs WHERE first_leaf <= @last) AS logged, SHA256(concat(unhex(@key), {{consent_leaf_hash}})) AS x
+        SELECT batch_id IN (SELECT batch_id FROM {{.MetaDB}}.log_runs WHERE first_leaf <= @last) AS logged, SHA256(concat(unhex(@key), {{consent_leaf_hash}})) AS x
         FROM {{.DB}}.consent_events
     )
 )

@@ -7,7 +7,7 @@
 -- order unless the log was tampered with, and verify checks that they come
 -- in order.
 SELECT first_leaf, kind = 'consents' AS is_consent, record_keys, leaf_hashes
-FROM {{.MetaDB}}.log_leaf_runs
+FROM {{.MetaDB}}.log_runs
 WHERE first_leaf <= @last
 {{- if .Filtered "sorted"}}
 ORDER BY first_leaf

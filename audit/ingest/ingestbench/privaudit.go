@@ -29,7 +29,7 @@ type Privaudit struct {
 var (
 	privTables = []string{"privaudit.access_events", "privaudit_meta.event_key_hashes", "privaudit_meta.ingest_batches",
 		"privaudit.access_verdicts", "privaudit_meta.consent_subjects",
-		"privaudit_meta.log_leaf_runs", "privaudit_meta.log_nodes", "privaudit_meta.log_checkpoints"}
+		"privaudit_meta.log_runs", "privaudit_meta.log_nodes", "privaudit_meta.log_checkpoints"}
 	allTables = append([]string{tableOne, tableParallel}, privTables...)
 )
 
@@ -105,7 +105,7 @@ func sendPrivaudit(ctx context.Context, t Target, o Options, url string, wire []
 	if err := WaitRows(ctx, t.Conn, "privaudit", "access_events", uint64(o.Events)); err != nil || wantLeaves == 0 {
 		return err
 	}
-	return waitCount(ctx, t.Conn, "privaudit_meta.log_leaf_runs", wantLeaves, "SELECT sum(leaf_count) FROM privaudit_meta.log_leaf_runs")
+	return waitCount(ctx, t.Conn, "privaudit_meta.log_runs", wantLeaves, "SELECT sum(leaf_count) FROM privaudit_meta.log_runs")
 }
 
 // verifyPriv checks that privaudit stored every event of the phase once and
