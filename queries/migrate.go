@@ -94,16 +94,31 @@ func Migrate(ctx context.Context, conn driver.Conn, s Schema, log *slog.Logger) 
 	return nil
 }
 
+// Current reports whether every embedded migration is recorded as applied
+// in the database; false when it cannot tell.
+func Current(ctx context.Context, conn driver.Conn, s Schema) bool {
+	ms, err := Migrations()
+	return err == nil && current(ctx, conn, s, ms)
+}
+
 // current reports whether every migration is recorded as applied; false
 // when the bookkeeping table does not exist yet.
 func current(ctx context.Context, conn driver.Conn, s Schema, ms []Migration) bool {
-	var n uint64
-	err := conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = 'schema_migrations'", s.MetaDB).Scan(&n)
-	if err != nil || n == 0 {
+	if ok, err := TableExists(ctx, conn, s.MetaDB, "schema_migrations"); err != nil || !ok {
 		return false
 	}
 	applied, err := appliedVersions(ctx, conn, s)
 	return err == nil && pending(ms, applied) == 0
+}
+
+// TableExists reports whether table exists in database db.
+func TableExists(ctx context.Context, conn driver.Conn, db, table string) (bool, error) {
+	var n uint64
+	err := conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = ?", db, table).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look up table %s.%s: %w", db, table, err)
+	}
+	return n > 0, nil
 }
 
 // appliedVersions reads the versions recorded in MetaDB.schema_migrations.

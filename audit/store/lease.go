@@ -19,6 +19,9 @@ import (
 // the database (ingest and schedules).
 const writerLease = "writer"
 
+// defaultLeaseTTL is LeaseOptions.TTL's default.
+const defaultLeaseTTL = 30 * time.Second
+
 // LeaseOptions configure TakeLease.
 type LeaseOptions struct {
 	Conn   driver.Conn
@@ -57,7 +60,7 @@ type leaseHolder struct {
 // hold it at a renewal.
 func TakeLease(ctx context.Context, o LeaseOptions) (*Lease, error) {
 	if o.TTL <= 0 {
-		o.TTL = 30 * time.Second
+		o.TTL = defaultLeaseTTL
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -106,6 +109,30 @@ func (l *Lease) refuseOther(cur *leaseHolder) error {
 	return fmt.Errorf("another privaudit writes database %s: instance %s on host %s, pid %d, holds the writer lease until %s UTC; "+
 		"stop it, or start this one after its lease expires (a running instance renews it every %s)",
 		l.o.Schema.DB, cur.Holder, cur.Host, cur.Pid, cur.Expires.UTC().Format(time.DateTime), l.o.TTL/3)
+}
+
+// refuseLiveWriter refuses to migrate a database while another instance
+// holds the writer lease: that instance goes on writing as its own version
+// does, and a migration that copies what it wrote (0110, 0120) would miss
+// what it writes after the copy.
+func refuseLiveWriter(ctx context.Context, conn driver.Conn, s queries.Schema) error {
+	ok, err := queries.TableExists(ctx, conn, s.MetaDB, "instance_lease")
+	if err != nil || !ok {
+		return err
+	}
+	l := &Lease{o: LeaseOptions{Conn: conn, Schema: s, TTL: defaultLeaseTTL}}
+	l.host, _ = os.Hostname()
+	if l.readSQL, err = queries.Ingest("lease_read", s); err != nil {
+		return err
+	}
+	cur, err := l.read(ctx)
+	if err != nil {
+		return err
+	}
+	if err := l.refuseOther(cur); err != nil {
+		return fmt.Errorf("this privaudit has schema migrations to apply, and they must not run while another instance writes: %w", err)
+	}
+	return nil
 }
 
 // processAlive reports whether a process with this pid runs on this host.

@@ -124,3 +124,39 @@ func TestLeaseLostWhenAnotherHolderAppears(t *testing.T) {
 		t.Fatal("the lease was not reported lost though another instance holds it")
 	}
 }
+
+// TestMigrateRefusedWhileAnotherWrites: schema migrations do not run while
+// another instance holds the writer lease (it would go on writing as its
+// version does, past a migration's copy); once it released the lease they
+// do. A current schema needs no migration, so nothing is refused.
+func TestMigrateRefusedWhileAnotherWrites(t *testing.T) {
+	ctx, conn, s := migrated(t)
+	old, err := store.TakeLease(ctx, store.LeaseOptions{Conn: conn, Schema: s, Holder: "older-version"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Migrate(ctx, conn, s, nil); err != nil {
+		t.Fatalf("a current schema, with a writer running: %v", err)
+	}
+	if err := conn.Exec(ctx, "ALTER TABLE "+s.MetaDB+".schema_migrations DELETE WHERE version = 120"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for queries.Current(ctx, conn, s) {
+		if time.Now().After(deadline) {
+			t.Fatal("the ALTER DELETE mutation did not finish within 2 minutes")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	err = store.Migrate(ctx, conn, s, nil)
+	if err == nil || !strings.Contains(err.Error(), "instance older-version") || !strings.Contains(err.Error(), "migrations to apply") {
+		t.Fatalf("migrating while older-version writes: %v, want a refusal naming it", err)
+	}
+	old.Release(ctx)
+	if err := store.Migrate(ctx, conn, s, nil); err != nil {
+		t.Fatalf("migrating once older-version released its lease: %v", err)
+	}
+	if !queries.Current(ctx, conn, s) {
+		t.Error("the schema is not current after the migration")
+	}
+}

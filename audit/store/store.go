@@ -75,10 +75,16 @@ func Open(ctx context.Context, opts Options) (driver.Conn, error) {
 	return conn, nil
 }
 
-// Migrate applies the embedded schema migrations.
+// Migrate applies the embedded schema migrations. It refuses while
+// another instance holds the writer lease (see refuseLiveWriter).
 func Migrate(ctx context.Context, conn driver.Conn, s queries.Schema, log *slog.Logger) error {
 	if log == nil {
 		log = slog.Default()
+	}
+	if !queries.Current(ctx, conn, s) {
+		if err := refuseLiveWriter(ctx, conn, s); err != nil {
+			return err
+		}
 	}
 	return queries.Migrate(ctx, conn, s, log)
 }
