@@ -277,3 +277,59 @@ func pollCount(t *testing.T, env *ingesttest.Env, sql string, want uint64) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestProofLogRecoversRecordsOfLoggedBatches: a batch can have leaves and
+// still hold stored records without one (its insert stored in blocks, the
+// leaves of the first blocks appended by one recovery, a later block stored
+// before the next crash). Recovery seals those records too, once each,
+// for events and consents alike, and none twice when it runs again.
+func TestProofLogRecoversRecordsOfLoggedBatches(t *testing.T) {
+	env := ingesttest.Start(t, ingesttest.Options{})
+	env.Ingest(t, audit.KindEvents, proofEvents("lb", 20))
+	env.Ingest(t, audit.KindConsents, proofConsents("lc", 6))
+	copyLate(t, env, "access_events", "event_id", 3)
+	copyLate(t, env, "consent_events", "consent_event_id", 2)
+	for round := range 2 {
+		restarted, err := ingest.Open(context.Background(), ingest.Options{SpoolDir: filepath.Join(t.TempDir(), "spool"), Conn: env.Conn, Schema: env.Schema,
+			Logger: env.Log, Linger: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := restarted.ProofLog().Ready(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := checkLog(t, env, restarted.ProofLog()); n != 31 {
+			t.Fatalf("round %d: the log holds %d leaves, want 31 (26 ingested, 5 stored later in logged batches)", round, n)
+		}
+		_ = restarted.Close(context.Background())
+	}
+}
+
+// copyLate stores copies of the first n records of table under new keys
+// (key + "-late"), in the same batches, as a later block of them would be.
+func copyLate(t *testing.T, env *ingesttest.Env, table, key string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	rs, err := env.Conn.Query(ctx, "SELECT name FROM system.columns WHERE database = ? AND table = ?", env.Schema.DB, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for rs.Next() {
+		var c string
+		if err := rs.Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		if c == key {
+			c = "concat(" + key + ", '-late')"
+		}
+		cols = append(cols, c)
+	}
+	rs.Close()
+	src := env.Schema.DB + "." + table
+	sql := fmt.Sprintf("INSERT INTO %s SELECT %s FROM %s WHERE %s IN (SELECT %s FROM %s ORDER BY %s LIMIT %d)",
+		src, strings.Join(cols, ", "), src, key, key, src, key, n)
+	if err := env.Conn.Exec(ctx, sql); err != nil {
+		t.Fatal(err)
+	}
+}
