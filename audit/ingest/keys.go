@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,37 +89,39 @@ func (c *claims) release(set *claimSet) {
 // newKeys marks which of a batch's records to insert, given their keys in
 // order: the first of each key in the batch, unless another batch in flight
 // holds it or it is already stored. Keys the filter does not hold are new;
-// the others are looked up in the key table by their hashes. Call release
-// once the insert has finished (or failed).
-func (w *Writer) newKeys(ctx context.Context, keys []string) (keep []bool, release func(), err error) {
+// the others are looked up in the key table by their hashes; found lists
+// the keys found stored. Call release once the insert has finished (or
+// failed).
+func (w *Writer) newKeys(ctx context.Context, keys []string) (keep []bool, found []string, release func(), err error) {
 	keep, held, release := w.claims.claim(keys)
 	if len(held) == 0 {
-		return keep, release, nil
+		return keep, nil, release, nil
 	}
 	candidates := w.filterAdd(held)
 	if len(candidates) == 0 {
-		return keep, release, nil
+		return keep, nil, release, nil
 	}
 	tbl, err := ext.NewTable("batch_keys", ext.Column("key", "UInt64"))
 	if err != nil {
-		return nil, release, err
+		return nil, nil, release, err
 	}
 	if _, err := tbl.Block().Columns[0].Append(candidates); err != nil {
-		return nil, release, fmt.Errorf("key table: %w", err)
+		return nil, nil, release, fmt.Errorf("key table: %w", err)
 	}
 	stored, err := w.storedKeys(ctx, tbl)
 	if err != nil {
-		return nil, release, err
+		return nil, nil, release, err
 	}
 	w.o.Metrics.keyLookups.WithLabelValues(string(w.o.Kind)).Add(float64(len(candidates)))
 	if len(stored) > 0 {
 		for i, k := range keys {
-			if _, ok := stored[k]; ok {
+			if _, ok := stored[k]; ok && keep[i] {
 				keep[i] = false
+				found = append(found, strings.Clone(k))
 			}
 		}
 	}
-	return keep, release, nil
+	return keep, found, release, nil
 }
 
 // filterAdd adds the keys' hashes to the filter and returns those of the

@@ -41,15 +41,22 @@ type logLeaf struct {
 // batch until its leaves are appended, and a failure anywhere in between
 // marks the log dirty. A dirty log appends nothing until it has recovered
 // under gate's write lock, with no batch in flight: it reloads the tree's
-// size and compact range from ClickHouse and appends a leaf for every
-// stored record that has none, ordered by (ingest_seq, kind, key). So a
-// stored record never stays without its leaf, and since recovery only
-// counts records with no leaf, and a writer appends only records it
-// inserted itself, none gets two.
+// size and compact range from ClickHouse. The batch whose append failed is
+// still in the spool, unacknowledged, and is replayed (after a crash, at
+// the next start): the writer finds its records stored, and appends a
+// leaf, read as stored, for each that has none (sealStored). So a stored
+// record privaudit accepted never stays without its leaf, and none gets
+// two: a writer appends only records it inserted itself, or replayed
+// records found stored with no leaf. Records written into ClickHouse by
+// anything else are never replayed, so they never get a leaf.
 type ProofLog struct {
 	conn driver.Conn
 	log  *slog.Logger
-	sql  struct{ size, insRuns, insNodes, unleavedEvents, unleavedConsents string }
+	sql  struct {
+		size, insRuns, insNodes          string
+		unleavedEvents, unleavedConsents string
+		unloggedEvents, unloggedConsents string
+	}
 	read *proof.TileReader
 	gate sync.RWMutex
 	mu   sync.Mutex
@@ -86,7 +93,8 @@ func NewProofLog(conn driver.Conn, s queries.Schema, log *slog.Logger) (*ProofLo
 		name string
 	}{{&l.sql.size, "log_size"},
 		{&l.sql.insRuns, "log_insert_runs"}, {&l.sql.insNodes, "log_insert_nodes"},
-		{&l.sql.unleavedEvents, "log_unleaved_events"}, {&l.sql.unleavedConsents, "log_unleaved_consents"}} {
+		{&l.sql.unleavedEvents, "log_unleaved_events"}, {&l.sql.unleavedConsents, "log_unleaved_consents"},
+		{&l.sql.unloggedEvents, "log_unlogged_events"}, {&l.sql.unloggedConsents, "log_unlogged_consents"}} {
 		var err error
 		if *q.dst, err = queries.Ingest(q.name, s); err != nil {
 			return nil, err
@@ -317,12 +325,5 @@ func (l *ProofLog) recover(ctx context.Context) error {
 		return err
 	}
 	l.rng, l.dirty = rng, false
-	n, err := l.appendUnleaved(ctx)
-	if n > 0 {
-		l.log.Warn("proof log: appended leaves of records stored without one", "records", n)
-	}
-	if err != nil {
-		l.dirty = true
-	}
-	return err
+	return nil
 }

@@ -40,10 +40,10 @@ func (r *consentRows) touches() []consentTouch {
 	return out
 }
 
-// idTable returns the external table verdict_ids holding ids, for the
+// idTable returns the external table lookup_ids holding ids, for the
 // queries/ingest/verdict_*.sql statements.
 func idTable(ids []string) (clickhouse.QueryOption, error) {
-	tbl, err := ext.NewTable("verdict_ids", ext.Column("id", "String"))
+	tbl, err := ext.NewTable("lookup_ids", ext.Column("id", "String"))
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func idTable(ids []string) (clickhouse.QueryOption, error) {
 	return clickhouse.WithExternalTable(tbl), nil
 }
 
-// queryIDs runs sql with ids as the external table verdict_ids and calls
+// queryIDs runs sql with ids as the external table lookup_ids and calls
 // scan for each row.
 func queryIDs(ctx context.Context, conn driver.Conn, sql string, ids []string, scan func(driver.Rows) error, args ...any) error {
 	if len(ids) == 0 {

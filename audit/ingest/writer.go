@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -112,6 +113,10 @@ type Writer struct {
 	// loadFilter succeeded.
 	filterMu sync.Mutex
 	filter   *keyFilter
+	// replayTo is the last spool entry read, or there to be read, when
+	// this writer last started or failed: entries up to it may have been
+	// inserted without their leaves (sealReplayed).
+	replayTo atomic.Uint64
 }
 
 // NewWriter prepares a Writer; Run starts it.
@@ -211,6 +216,7 @@ type job struct {
 // one fails or ctx ends; an acker acknowledges finished batches in order.
 // It reports whether any batch was acknowledged.
 func (w *Writer) pump(ctx context.Context) (bool, error) {
+	w.replayTo.Store(w.o.Spool.Stats().LastSeq)
 	if err := w.loadFilter(ctx); err != nil {
 		return false, err
 	}
@@ -293,6 +299,7 @@ func (w *Writer) acker(queue <-chan *job, stopReading context.CancelFunc, out ch
 // at shutdown with a fresh, bounded context, only after Run has returned.
 func (w *Writer) Drain(ctx context.Context) error {
 	w.o.Spool.Rewind() // entries read by an interrupted Run were not acknowledged
+	w.replayTo.Store(w.o.Spool.Stats().LastSeq)
 	if err := w.loadFilter(ctx); err != nil {
 		return err
 	}
@@ -330,9 +337,12 @@ func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error 
 	}
 	received := buf.len()
 	tDecoded := time.Since(start)
-	keep, release, err := w.newKeys(ctx, buf.keys())
+	keep, found, release, err := w.newKeys(ctx, buf.keys())
 	defer release()
 	if err != nil {
+		return err
+	}
+	if err := w.sealReplayed(ctx, ents, found); err != nil {
 		return err
 	}
 	tKeys := time.Since(start)
@@ -360,6 +370,19 @@ func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error 
 	w.o.Metrics.observeBatch(w.o.Kind, inserted, dups, time.Since(start))
 	w.o.Logger.Debug("batch written", "batch", batchID, "records", received, "inserted", inserted, "duplicates", dups, "took", time.Since(start), "decode", tDecoded, "keys", tKeys-tDecoded)
 	return nil
+}
+
+// sealReplayed gives a leaf to each record of found (keys of ents found
+// already stored) that has none, when ents may be a replay: entries read
+// before a failure or a start (replayTo) may have been inserted without
+// their leaves appended. A batch read later is new, and its stored keys
+// are resends of records sealed by their own batch.
+func (w *Writer) sealReplayed(ctx context.Context, ents []spool.Entry, found []string) error {
+	if w.o.Log == nil || len(found) == 0 || ents[0].Seq > w.replayTo.Load() {
+		return nil
+	}
+	_, err := w.o.Log.sealStored(ctx, w.o.Kind, found)
+	return err
 }
 
 // decode copies the records of ents into buf, hashing the payloads into h.

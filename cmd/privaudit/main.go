@@ -61,6 +61,8 @@ Data:
                                verdict store (exit 3 when some differ)
   prove EVENT_ID [--out FILE]  write a self-contained inclusion proof of one stored record
   verify-proof FILE --key PUB  check a proof offline with the verifier key (no server)
+  seal-stored                  seal stored records that have no leaf (after switching sealing
+                               on over existing records; an attestation: run verify first)
 Other:
   version                      print the version
 
@@ -136,6 +138,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"retention": m.retentionCmd,
 	}
 	commands["verify-proof"] = m.verifyProof
+	commands["seal-stored"] = m.sealStored
 	f, ok := commands[cmd]
 	if !ok {
 		return usageError{fmt.Sprintf("unknown command %q%s; run `privaudit help`", cmd, queries.DidYouMean(cmd, slices.Sorted(maps.Keys(commands))))}

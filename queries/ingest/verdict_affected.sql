@@ -1,5 +1,5 @@
 -- The stored verdicts a consent event may change (SPEC §3): the events of a
--- set of subjects (external table `verdict_ids`, id String) that occurred
+-- set of subjects (external table `lookup_ids`, id String) that occurred
 -- at or after the earliest effective_at among the new consent events
 -- (?: Unix seconds, for partition pruning; ?: Unix nanoseconds). The writer
 -- narrows them further: to events that need a consent at all
@@ -11,5 +11,5 @@ SELECT event_id, occurred_ns, actor_id, actor_type, subject_id, action, data_cat
        jurisdiction, request_id, attr_keys, attr_values, ingest_seq,
        verdict, verdict_consent_id, verdict_detail, missing_categories
 FROM {{.DB}}.access_verdicts FINAL
-WHERE subject_id IN (SELECT id FROM verdict_ids)
+WHERE subject_id IN (SELECT id FROM lookup_ids)
   AND occurred_at >= toDateTime(?) AND occurred_ns >= ?

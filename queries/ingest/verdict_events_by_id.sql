@@ -1,5 +1,5 @@
 -- The stored access events of a set of event_ids (external table
--- `verdict_ids`, id String), as first stored: the events a retried or
+-- `lookup_ids`, id String), as first stored: the events a retried or
 -- replayed batch found already stored but without a stored verdict.
 -- PREWHERE, as in proof/prove_event.sql: 18.16 leaves a condition on a
 -- sorting-key column in WHERE and reads every selected column of every row
@@ -9,4 +9,4 @@ SELECT event_id, occurred_ns, actor_id, actor_type, subject_id, action, data_cat
        recipient_id, recipient_type, purpose, legal_basis, consent_id, outcome, record_count, channel,
        jurisdiction, request_id, attr_keys, attr_values, ingest_seq
 FROM {{.DB}}.access_events FINAL
-PREWHERE event_id IN (SELECT id FROM verdict_ids)
+PREWHERE event_id IN (SELECT id FROM lookup_ids)
