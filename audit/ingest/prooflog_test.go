@@ -245,12 +245,7 @@ func TestProofLogRecoversOnRestart(t *testing.T) {
 		t.Fatalf("held writer: %d leaves, want 0", n)
 	}
 	ctx := context.Background()
-	second, err := ingest.Open(ctx, ingest.Options{SpoolDir: filepath.Join(t.TempDir(), "spool"), Conn: env.Conn, Schema: env.Schema,
-		Logger: env.Log, Linger: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = second.Close(context.Background()) })
+	second := openAnother(t, env)
 	if err := second.ProofLog().Ready(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -276,12 +271,7 @@ func TestProofLogSealsNothingWrittenOutside(t *testing.T) {
 	copyLate(t, env, "access_events", "event_id", 3)
 	copyLate(t, env, "consent_events", "consent_event_id", 2)
 	ctx := context.Background()
-	restarted, err := ingest.Open(ctx, ingest.Options{SpoolDir: filepath.Join(t.TempDir(), "spool"), Conn: env.Conn, Schema: env.Schema,
-		Logger: env.Log, Linger: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = restarted.Close(context.Background()) })
+	restarted := openAnother(t, env)
 	if err := restarted.ProofLog().Ready(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -315,6 +305,19 @@ func pollCount(t *testing.T, env *ingesttest.Env, sql string, want uint64) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// openAnother opens a second ingestor on env's database, with a spool of
+// its own, as another process (or a restarted one) would; not started.
+func openAnother(t *testing.T, env *ingesttest.Env) *ingest.Ingestor {
+	t.Helper()
+	in, err := ingest.Open(context.Background(), ingest.Options{SpoolDir: filepath.Join(t.TempDir(), "spool"), Conn: env.Conn, Schema: env.Schema,
+		Logger: env.Log, Linger: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = in.Close(context.Background()) })
+	return in
 }
 
 // copyLate stores copies of the first n records of table under new keys
