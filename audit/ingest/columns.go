@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"crypto/sha256"
 	"fmt"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -27,6 +28,9 @@ type rows interface {
 	reset()
 	// logLeaves returns the proof log leaves of the prepared records.
 	logLeaves() []logLeaf
+	// leafAt returns the leaf hash of prepared record i as if accepted at
+	// seq and stored in batch batchID.
+	leafAt(i int, seq uint64, batchID string) [sha256.Size]byte
 }
 
 // stampCols are the columns privaudit adds to every record: when it was

@@ -47,38 +47,66 @@ func (a *arrCol) rowViews(dst []string, r int) []string {
 func (r *eventRows) logLeaves() []logLeaf {
 	s := &r.leafs
 	s.reset(r.len())
-	e := &s.ev
 	for i := range r.len() {
-		e.EventID, e.OccurredAt, e.OccurredNS = r.eventID.value(i), time.Unix(r.occurred[i], 0), r.occurredNS[i]
-		e.ActorID, e.ActorType, e.SubjectID, e.Action = r.actorID.value(i), r.actorType.value(i), r.subjectID.value(i), r.action.value(i)
-		e.DataCategories, e.Fields = r.dataCategories.rowViews(e.DataCategories, i), r.fields.rowViews(e.Fields, i)
-		e.RecipientID, e.RecipientType, e.Purpose = r.recipientID.value(i), r.recipientType.value(i), r.purpose.value(i)
-		e.LegalBasis, e.ConsentID, e.Outcome = r.legalBasis.value(i), r.consentID.value(i), r.outcome.value(i)
-		e.RecordCount, e.Channel, e.Jurisdiction, e.RequestID = r.recordCount[i], r.channel.value(i), r.jurisdiction.value(i), r.requestID.value(i)
-		e.AttrKeys, e.AttrValues = r.attrKeys.rowViews(e.AttrKeys, i), r.attrValues.rowViews(e.AttrValues, i)
-		e.IngestedAt, e.IngestSeq, e.BatchID = time.Unix(r.stamp.ingested[i], 0), r.stamp.seq[i], r.stamp.batch[i]
+		e := r.storedAt(i)
 		s.add(logLeaf{kind: audit.KindEvents, key: e.EventID, batchID: e.BatchID, seq: e.IngestSeq}, s.hasher.Event(e))
 	}
 	return s.leaves
+}
+
+// leafAt returns the leaf hash of prepared record i as if accepted at seq
+// and stored in batch batchID.
+func (r *eventRows) leafAt(i int, seq uint64, batchID string) [sha256.Size]byte {
+	e := r.storedAt(i)
+	e.IngestSeq, e.IngestedAt, e.BatchID = seq, time.Unix(int64(seq/1e9), 0), batchID
+	return r.leafs.hasher.Event(e)
+}
+
+// storedAt returns prepared record i as appendTo stores it, in the
+// scratch record (valid until the next call).
+func (r *eventRows) storedAt(i int) *audit.StoredEvent {
+	e := &r.leafs.ev
+	e.EventID, e.OccurredAt, e.OccurredNS = r.eventID.value(i), time.Unix(r.occurred[i], 0), r.occurredNS[i]
+	e.ActorID, e.ActorType, e.SubjectID, e.Action = r.actorID.value(i), r.actorType.value(i), r.subjectID.value(i), r.action.value(i)
+	e.DataCategories, e.Fields = r.dataCategories.rowViews(e.DataCategories, i), r.fields.rowViews(e.Fields, i)
+	e.RecipientID, e.RecipientType, e.Purpose = r.recipientID.value(i), r.recipientType.value(i), r.purpose.value(i)
+	e.LegalBasis, e.ConsentID, e.Outcome = r.legalBasis.value(i), r.consentID.value(i), r.outcome.value(i)
+	e.RecordCount, e.Channel, e.Jurisdiction, e.RequestID = r.recordCount[i], r.channel.value(i), r.jurisdiction.value(i), r.requestID.value(i)
+	e.AttrKeys, e.AttrValues = r.attrKeys.rowViews(e.AttrKeys, i), r.attrValues.rowViews(e.AttrValues, i)
+	e.IngestedAt, e.IngestSeq, e.BatchID = time.Unix(r.stamp.ingested[i], 0), r.stamp.seq[i], r.stamp.batch[i]
+	return e
 }
 
 // logLeaves: as eventRows.logLeaves.
 func (r *consentRows) logLeaves() []logLeaf {
 	s := &r.leafs
 	s.reset(r.len())
-	c := &s.co
 	for i := range r.len() {
-		c.ConsentEventID, c.ConsentID, c.SubjectID = r.consentEventID.value(i), r.consentID.value(i), r.subjectID.value(i)
-		c.RecipientID, c.Status = r.recipientID.value(i), r.status.value(i)
-		c.Purposes, c.DataCategories = r.purposes.rowViews(c.Purposes, i), r.dataCategories.rowViews(c.DataCategories, i)
-		c.EffectiveAt, c.EffectiveNS, c.HasExpiry = time.Unix(r.effective[i], 0), r.effectiveNS[i], r.hasExpiry[i]
-		c.ExpiresAt, c.ExpiresNS = time.Unix(r.expires[i], 0), r.expiresNS[i]
-		c.Method, c.NoticeVersion, c.Jurisdiction, c.ProofSHA256 = r.method.value(i), r.noticeVersion.value(i), r.jurisdiction.value(i), r.proofSHA256.value(i)
-		c.AttrKeys, c.AttrValues = r.attrKeys.rowViews(c.AttrKeys, i), r.attrValues.rowViews(c.AttrValues, i)
-		c.IngestedAt, c.IngestSeq, c.BatchID = time.Unix(r.stamp.ingested[i], 0), r.stamp.seq[i], r.stamp.batch[i]
+		c := r.storedAt(i)
 		s.add(logLeaf{kind: audit.KindConsents, key: c.ConsentEventID, batchID: c.BatchID, seq: c.IngestSeq}, s.hasher.Consent(c))
 	}
 	return s.leaves
+}
+
+// leafAt: as eventRows.leafAt.
+func (r *consentRows) leafAt(i int, seq uint64, batchID string) [sha256.Size]byte {
+	c := r.storedAt(i)
+	c.IngestSeq, c.IngestedAt, c.BatchID = seq, time.Unix(int64(seq/1e9), 0), batchID
+	return r.leafs.hasher.Consent(c)
+}
+
+// storedAt: as eventRows.storedAt.
+func (r *consentRows) storedAt(i int) *audit.StoredConsent {
+	c := &r.leafs.co
+	c.ConsentEventID, c.ConsentID, c.SubjectID = r.consentEventID.value(i), r.consentID.value(i), r.subjectID.value(i)
+	c.RecipientID, c.Status = r.recipientID.value(i), r.status.value(i)
+	c.Purposes, c.DataCategories = r.purposes.rowViews(c.Purposes, i), r.dataCategories.rowViews(c.DataCategories, i)
+	c.EffectiveAt, c.EffectiveNS, c.HasExpiry = time.Unix(r.effective[i], 0), r.effectiveNS[i], r.hasExpiry[i]
+	c.ExpiresAt, c.ExpiresNS = time.Unix(r.expires[i], 0), r.expiresNS[i]
+	c.Method, c.NoticeVersion, c.Jurisdiction, c.ProofSHA256 = r.method.value(i), r.noticeVersion.value(i), r.jurisdiction.value(i), r.proofSHA256.value(i)
+	c.AttrKeys, c.AttrValues = r.attrKeys.rowViews(c.AttrKeys, i), r.attrValues.rowViews(c.AttrValues, i)
+	c.IngestedAt, c.IngestSeq, c.BatchID = time.Unix(r.stamp.ingested[i], 0), r.stamp.seq[i], r.stamp.batch[i]
+	return c
 }
 
 // readyLog recovers the proof log if it is dirty (see ProofLog).

@@ -260,6 +260,36 @@ func TestProofLogRecoversOnRestart(t *testing.T) {
 	}
 }
 
+// TestProofLogReplaySealsOnlyUnchangedRecords: a record changed in
+// ClickHouse between its batch's insert and the replay that seals it stays
+// without a leaf (verify names it); the batch's other records are sealed.
+func TestProofLogReplaySealsOnlyUnchangedRecords(t *testing.T) {
+	env := ingesttest.Start(t, ingesttest.Options{})
+	hold := make(chan struct{})
+	env.Ingestor.ProofLog().SetAfterInsert(func() error {
+		<-hold
+		return errors.New("stopped between insert and append")
+	})
+	if code, body := env.Post(t, audit.KindEvents, proofEvents("ch", 40)); code != 200 {
+		t.Fatalf("post: %d %s", code, body)
+	}
+	pollCount(t, env, "SELECT count() FROM "+env.Schema.DB+".access_events", 40)
+	changed := ingesttest.UID("ch-7")
+	if err := env.Conn.Exec(context.Background(), "ALTER TABLE "+env.Schema.DB+".access_events UPDATE purpose = 'fraud' WHERE event_id = ?", changed); err != nil {
+		t.Fatal(err)
+	}
+	pollCount(t, env, "SELECT count() FROM "+env.Schema.DB+".access_events WHERE purpose = 'fraud'", 1)
+	env.Ingestor.ProofLog().SetAfterInsert(func() error { return nil })
+	close(hold)
+	env.WaitStored(t)
+	if n := countRaw(t, env); n != 39 {
+		t.Fatalf("after the replay the log holds %d leaves, want 39", n)
+	}
+	if n := env.Count(t, "SELECT count() FROM "+env.Schema.MetaDB+".log_leaf_rows WHERE record_key = '"+changed+"'"); n != 0 {
+		t.Fatalf("the changed record has %d leaves, want none", n)
+	}
+}
+
 // TestProofLogSealsNothingWrittenOutside: records written into ClickHouse
 // by anything but privaudit get no leaf when privaudit restarts, even in
 // a batch that has leaves (so verify names them); privaudit seal-stored

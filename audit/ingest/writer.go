@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"crypto/sha256"
@@ -342,7 +343,7 @@ func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error 
 	if err != nil {
 		return err
 	}
-	if err := w.sealReplayed(ctx, ents, found); err != nil {
+	if err := w.sealReplayed(ctx, ents, buf, found); err != nil {
 		return err
 	}
 	tKeys := time.Since(start)
@@ -375,13 +376,41 @@ func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error 
 // sealReplayed gives a leaf to each record of found (keys of ents found
 // already stored) that has none, when ents may be a replay: entries read
 // before a failure or a start (replayTo) may have been inserted without
-// their leaves appended. A batch read later is new, and its stored keys
-// are resends of records sealed by their own batch.
-func (w *Writer) sealReplayed(ctx context.Context, ents []spool.Entry, found []string) error {
-	if w.o.Log == nil || len(found) == 0 || ents[0].Seq > w.replayTo.Load() {
+// their leaves appended. Once those are acknowledged, a batch read later
+// is new, and its stored keys are resends of records sealed by their own
+// batch. A stored record is
+// sealed only when it is the one replayed (see sealStored).
+func (w *Writer) sealReplayed(ctx context.Context, ents []spool.Entry, buf rows, found []string) error {
+	if w.o.Log == nil || len(found) == 0 {
 		return nil
 	}
-	_, err := w.o.Log.sealStored(ctx, w.o.Kind, found)
+	// A later batch checks too while replays are in flight: it may hold
+	// the claim on a key a replayed batch then skips.
+	if to := w.replayTo.Load(); ents[0].Seq > to && w.o.Spool.Stats().AckedSeq >= to {
+		return nil
+	}
+	buf.prepare("") // the stamps leafAt reads; insert prepares buf again
+	copies := make(map[string][]int, len(found))
+	for _, k := range found {
+		copies[k] = nil
+	}
+	for i, k := range buf.keys() {
+		if c, ok := copies[k]; ok {
+			copies[k] = append(c, i)
+		}
+	}
+	// A key's copies are the record and a client's resends of it, each
+	// accepted at its own ingest_seq: the stored row is the one replayed
+	// when one copy, stamped as the row is, gives its leaf.
+	replayed := func(key string, seq uint64, batchID string, leaf []byte) bool {
+		for _, i := range copies[key] {
+			if h := buf.leafAt(i, seq, batchID); bytes.Equal(h[:], leaf) {
+				return true
+			}
+		}
+		return false
+	}
+	_, err := w.o.Log.sealStored(ctx, w.o.Kind, found, replayed)
 	return err
 }
 
