@@ -68,8 +68,6 @@ func (l *ProofLog) sealStored(ctx context.Context, kind audit.Kind, keys []strin
 	if err := l.append(ctx, leaves); err != nil {
 		return 0, err
 	}
-	if len(leaves) > 0 {
-		l.log.Warn("proof log: appended leaves of replayed records stored without one", "kind", kind, "records", len(leaves))
-	}
+	l.log.Warn("proof log: appended leaves of replayed records stored without one", "kind", kind, "records", len(leaves))
 	return len(leaves), nil
 }

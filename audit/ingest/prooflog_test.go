@@ -232,15 +232,7 @@ func TestProofLogRecoversAfterFailedAppend(t *testing.T) {
 // finds the records stored, and seals each once.
 func TestProofLogRecoversOnRestart(t *testing.T) {
 	env := ingesttest.Start(t, ingesttest.Options{})
-	hold := make(chan struct{})
-	env.Ingestor.ProofLog().SetAfterInsert(func() error {
-		<-hold
-		return errors.New("stopped between insert and append")
-	})
-	if code, body := env.Post(t, audit.KindEvents, proofEvents("rs", 40)); code != 200 {
-		t.Fatalf("post: %d %s", code, body)
-	}
-	pollCount(t, env, "SELECT count() FROM "+env.Schema.DB+".access_events", 40)
+	resume := heldAfterInsert(t, env, "rs", 40)
 	if n := countRaw(t, env); n != 0 {
 		t.Fatalf("held writer: %d leaves, want 0", n)
 	}
@@ -252,9 +244,7 @@ func TestProofLogRecoversOnRestart(t *testing.T) {
 	if n := countRaw(t, env); n != 0 {
 		t.Fatalf("a process that did not accept the records sealed %d of them at its start", n)
 	}
-	env.Ingestor.ProofLog().SetAfterInsert(func() error { return nil })
-	close(hold)
-	env.WaitStored(t)
+	resume()
 	if n := checkLog(t, env, env.Ingestor.ProofLog()); n != 40 {
 		t.Fatalf("after the held writer replayed its batch the log holds %d leaves, want 40", n)
 	}
@@ -265,23 +255,13 @@ func TestProofLogRecoversOnRestart(t *testing.T) {
 // without a leaf (verify names it); the batch's other records are sealed.
 func TestProofLogReplaySealsOnlyUnchangedRecords(t *testing.T) {
 	env := ingesttest.Start(t, ingesttest.Options{})
-	hold := make(chan struct{})
-	env.Ingestor.ProofLog().SetAfterInsert(func() error {
-		<-hold
-		return errors.New("stopped between insert and append")
-	})
-	if code, body := env.Post(t, audit.KindEvents, proofEvents("ch", 40)); code != 200 {
-		t.Fatalf("post: %d %s", code, body)
-	}
-	pollCount(t, env, "SELECT count() FROM "+env.Schema.DB+".access_events", 40)
+	resume := heldAfterInsert(t, env, "ch", 40)
 	changed := ingesttest.UID("ch-7")
 	if err := env.Conn.Exec(context.Background(), "ALTER TABLE "+env.Schema.DB+".access_events UPDATE purpose = 'fraud' WHERE event_id = ?", changed); err != nil {
 		t.Fatal(err)
 	}
 	pollCount(t, env, "SELECT count() FROM "+env.Schema.DB+".access_events WHERE purpose = 'fraud'", 1)
-	env.Ingestor.ProofLog().SetAfterInsert(func() error { return nil })
-	close(hold)
-	env.WaitStored(t)
+	resume()
 	if n := countRaw(t, env); n != 39 {
 		t.Fatalf("after the replay the log holds %d leaves, want 39", n)
 	}
@@ -319,6 +299,28 @@ func TestProofLogSealsNothingWrittenOutside(t *testing.T) {
 		if got := checkLog(t, env, restarted.ProofLog()); got != 31 {
 			t.Fatalf("round %d: the log holds %d leaves, want 31", round, got)
 		}
+	}
+}
+
+// heldAfterInsert posts n events (keys prefix-i) to a writer held between
+// their insert and their append, and waits until they are stored. resume
+// lets the held writer fail the append, so it replays the batch, and
+// waits until everything is stored.
+func heldAfterInsert(t *testing.T, env *ingesttest.Env, prefix string, n int) (resume func()) {
+	t.Helper()
+	hold := make(chan struct{})
+	env.Ingestor.ProofLog().SetAfterInsert(func() error {
+		<-hold
+		return errors.New("stopped between insert and append")
+	})
+	if code, body := env.Post(t, audit.KindEvents, proofEvents(prefix, n)); code != 200 {
+		t.Fatalf("post: %d %s", code, body)
+	}
+	pollCount(t, env, "SELECT count() FROM "+env.Schema.DB+".access_events", uint64(n))
+	return func() {
+		env.Ingestor.ProofLog().SetAfterInsert(func() error { return nil })
+		close(hold)
+		env.WaitStored(t)
 	}
 }
 

@@ -378,8 +378,8 @@ func (w *Writer) write(ctx context.Context, ents []spool.Entry, buf rows) error 
 // before a failure or a start (replayTo) may have been inserted without
 // their leaves appended. Once those are acknowledged, a batch read later
 // is new, and its stored keys are resends of records sealed by their own
-// batch. A stored record is
-// sealed only when it is the one replayed (see sealStored).
+// batch. A stored record is sealed only when it is the one replayed (see
+// sealStored).
 func (w *Writer) sealReplayed(ctx context.Context, ents []spool.Entry, buf rows, found []string) error {
 	if w.o.Log == nil || len(found) == 0 {
 		return nil
