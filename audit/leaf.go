@@ -55,7 +55,7 @@ type StoredEvent struct {
 
 // AppendLeaf appends the canonical encoding of e (see StoredEvent) to dst.
 func (e *StoredEvent) AppendLeaf(dst []byte) []byte {
-	dst = leafStr(append(dst, LeafMagic...), "access_events")
+	dst = AppendLeafHeader(dst, "access_events")
 	dst = leafStr(dst, e.EventID)
 	dst = leafTime(dst, e.OccurredAt)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(e.OccurredNS))
@@ -104,7 +104,7 @@ type StoredConsent struct {
 
 // AppendLeaf appends the canonical encoding of c (see StoredEvent) to dst.
 func (c *StoredConsent) AppendLeaf(dst []byte) []byte {
-	dst = leafStr(append(dst, LeafMagic...), "consent_events")
+	dst = AppendLeafHeader(dst, "consent_events")
 	for _, s := range []string{c.ConsentEventID, c.ConsentID, c.SubjectID, c.RecipientID, c.Status} {
 		dst = leafStr(dst, s)
 	}
@@ -143,12 +143,28 @@ func (h *LeafHasher) Consent(c *StoredConsent) [sha256.Size]byte {
 	return sha256.Sum256(h.buf)
 }
 
-func leafStr(dst []byte, s string) []byte {
+// AppendLeafHeader appends what opens the canonical encoding of a row of
+// table: LeafMagic, then the table's name as a String.
+func AppendLeafHeader(dst []byte, table string) []byte {
+	return leafStr(append(dst, LeafMagic...), table)
+}
+
+// AppendLeafString appends s as the canonical encoding holds a String: its
+// uint32 big-endian byte length, then its bytes.
+func AppendLeafString[T string | []byte](dst []byte, s T) []byte {
 	return append(binary.BigEndian.AppendUint32(dst, uint32(len(s))), s...)
 }
 
+// AppendLeafCount appends an Array's element count as the canonical
+// encoding holds it, before the elements: uint32 big-endian.
+func AppendLeafCount(dst []byte, n int) []byte {
+	return binary.BigEndian.AppendUint32(dst, uint32(n))
+}
+
+func leafStr(dst []byte, s string) []byte { return AppendLeafString(dst, s) }
+
 func leafStrs(dst []byte, ss []string) []byte {
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(ss)))
+	dst = AppendLeafCount(dst, len(ss))
 	for _, s := range ss {
 		dst = leafStr(dst, s)
 	}

@@ -1,6 +1,10 @@
 package proof
 
-import "context"
+import (
+	"context"
+
+	"github.com/privaudit/privaudit/audit/chwire"
+)
 
 // ErrUnordered is errUnordered, for tests.
 var ErrUnordered = errUnordered
@@ -37,4 +41,26 @@ func (d *Digester) Holds(ctx context.Context) (holds bool, later uint64, err err
 	}
 	holds, err = d.v.digestHolds(ctx, &t, r)
 	return holds, r.later, err
+}
+
+// ScanLeafHashes is the leaf hash of every stored record as the digest
+// pass recomputes it from a scan, by table and key ("access_events/e-1").
+func ScanLeafHashes(ctx context.Context, o Options) (map[string][32]byte, error) {
+	v := &verifier{o: o, res: &Result{Counts: map[FindingKind]uint64{}}}
+	out := map[string][32]byte{}
+	for _, t := range recordTables {
+		err := v.scanTable(ctx, t.query, t.table, func(b *chwire.Block, enc *leafEncoder) error {
+			if err := encodable(b); err != nil {
+				return err
+			}
+			for r := range b.Rows {
+				out[t.table+"/"+string(b.Columns[0].Bytes(r))] = enc.leaf(b, r)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

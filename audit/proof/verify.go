@@ -14,6 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/audit/chwire"
 	"github.com/privaudit/privaudit/queries"
 )
 
@@ -105,7 +106,11 @@ type External struct {
 
 // Options configure Verify.
 type Options struct {
-	Conn   driver.Conn
+	Conn driver.Conn
+	// Scan reaches the same ClickHouse over the native protocol
+	// (audit/chwire): verify reads the leaves and every stored record with
+	// it.
+	Scan   chwire.Options
 	Schema queries.Schema
 	// Verifier is the proof key's verifier: every checkpoint must be
 	// signed by it.
@@ -178,8 +183,8 @@ func (r *Result) Total() uint64 {
 // against its leaf. A finding is not an error: Verify returns an error
 // only when it could not check.
 func Verify(ctx context.Context, o Options) (*Result, error) {
-	if o.Conn == nil || o.Verifier == nil {
-		return nil, errors.New("verify: a connection and a verifier key are required")
+	if o.Conn == nil || len(o.Scan.Addrs) == 0 || o.Verifier == nil {
+		return nil, errors.New("verify: a connection, a scan address and a verifier key are required")
 	}
 	if o.MaxListed <= 0 {
 		o.MaxListed = 1000

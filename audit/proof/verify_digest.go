@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // The records pass has two ways. The digest pass (this file) checks, in
@@ -19,8 +17,9 @@ import (
 // records must equal the same digest of the leaves. It cannot say which
 // record differs, so when it finds a difference, or cannot tell (a period,
 // a broken tree), verify compares record by record (verify_records.go),
-// which names every finding. Both passes read the same leaf hash SQL
-// (queries/rules/*_leaf_hash.sql).
+// which names every finding. The digest pass recomputes the leaf hashes in
+// Go (verify_scan.go), the record-by-record pass in SQL
+// (queries/rules/*_leaf_hash.sql); tests hold both to audit's AppendLeaf.
 
 // snapshot is the log as verify found it when it began: the leaf rows it
 // checks are those with an index up to last.
@@ -51,25 +50,27 @@ func newDigestKey() digestKey {
 	return digestKey{key: hex.EncodeToString(b[:])}
 }
 
-// terms returns the function giving a leaf hash's terms in the digest: the
-// first and second 8 bytes, little-endian as ClickHouse's
-// reinterpretAsUInt64 reads them, of SHA-256(key || hash), as
-// verify_digest_records.sql computes them from the stored records.
-func (k digestKey) terms() (func(hash string) (uint64, uint64), error) {
+// keyed gives a leaf hash's terms in the digest (see termsOf) with k. A
+// keyed is not safe for concurrent use.
+type keyed struct {
+	buf []byte // the key, then room for a hash
+	n   int    // the key's length
+}
+
+func (k digestKey) keyed() (*keyed, error) {
 	raw, err := hex.DecodeString(k.key)
 	if err != nil {
 		return nil, fmt.Errorf("verify: digest key: %w", err)
 	}
-	buf := append(raw, make([]byte, sha256.Size)...)
-	return func(hash string) (uint64, uint64) {
-		n := copy(buf[len(raw):], hash)
-		sum := sha256.Sum256(buf[:len(raw)+n])
-		return binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])
-	}, nil
+	return &keyed{buf: append(raw, make([]byte, sha256.Size)...), n: len(raw)}, nil
 }
 
-func (k digestKey) args(last uint64) []any {
-	return []any{clickhouse.Named("key", k.key), clickhouse.Named("last", last)}
+// termsOf is a leaf hash's terms in the digest: the first and second 8
+// bytes, little-endian, of SHA-256(key || hash).
+func termsOf[T string | []byte](k *keyed, hash T) (uint64, uint64) {
+	n := copy(k.buf[k.n:], hash)
+	sum := sha256.Sum256(k.buf[:k.n+n])
+	return binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])
 }
 
 // digest is a multiset digest: the count of its terms and the sums,
@@ -122,20 +123,6 @@ func (t *leafTally) keysOnce() bool {
 type recordDigest struct {
 	records digest
 	later   uint64
-}
-
-// recordDigest computes the stored records' digest, over the records of
-// the batches logged up to the snapshot.
-func (v *verifier) recordDigest(ctx context.Context) (recordDigest, error) {
-	var r recordDigest
-	q, err := v.sql("verify_digest_records")
-	if err != nil {
-		return r, err
-	}
-	if err := v.o.Conn.QueryRow(ctx, q, v.key.args(v.snap.last)...).Scan(&r.records.n, &r.records.d1, &r.records.d2, &r.later); err != nil {
-		return r, fmt.Errorf("verify: digest the stored records: %w", err)
-	}
-	return r, nil
 }
 
 // digestHolds reports whether the digest pass shows every stored record

@@ -14,7 +14,7 @@ import (
 )
 
 func digester(e *ingesttest.Env, rows, last uint64) *proof.Digester {
-	return proof.NewDigester(proof.Options{Conn: e.Conn, Schema: e.Schema, MaxListed: 1000, Logger: e.Log}, rows, last)
+	return proof.NewDigester(proof.Options{Conn: e.Conn, Scan: e.Scan, Schema: e.Schema, MaxListed: 1000, Logger: e.Log}, rows, last)
 }
 
 // TestDigestLeavesLaterBatchesForNextRun: records of a batch logged after

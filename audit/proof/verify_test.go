@@ -119,7 +119,7 @@ func (e *logEnv) verify(t *testing.T, v note.Verifier) *proof.Result {
 		}
 		ext = append(ext, proof.External{Name: filepath.Base(f), Note: b})
 	}
-	res, err := proof.Verify(context.Background(), proof.Options{Conn: e.Conn, Schema: e.Schema, Verifier: v, External: ext,
+	res, err := proof.Verify(context.Background(), proof.Options{Conn: e.Conn, Scan: e.Scan, Schema: e.Schema, Verifier: v, External: ext,
 		Drops: func(ctx context.Context) ([]audit.SealedDrop, error) {
 			return retention.SealedDrops(ctx, e.Conn, e.Schema, e.vkey)
 		}})
@@ -338,7 +338,7 @@ func TestVerifyCatchesTreeRebuiltWithNewKey(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("rebuilt log under the new key, exported checkpoints of the old:\n got %q\nwant %q", got, want)
 	}
-	res, err := proof.Verify(ctx, proof.Options{Conn: e.Conn, Schema: e.Schema, Verifier: e.verifier})
+	res, err := proof.Verify(ctx, proof.Options{Conn: e.Conn, Scan: e.Scan, Schema: e.Schema, Verifier: e.verifier})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +377,7 @@ func TestVerifyPeriod(t *testing.T) {
 	for _, id := range []string{"early-3", "late-4"} {
 		e.exec(t, "ALTER TABLE "+e.Schema.DB+".access_events UPDATE purpose = 'analytics' WHERE event_id = ?", ingesttest.UID(id))
 	}
-	res, err := proof.Verify(context.Background(), proof.Options{Conn: e.Conn, Schema: e.Schema, Verifier: e.verifier,
+	res, err := proof.Verify(context.Background(), proof.Options{Conn: e.Conn, Scan: e.Scan, Schema: e.Schema, Verifier: e.verifier,
 		From: from})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,12 +13,11 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/privaudit/privaudit/audit"
+	"github.com/privaudit/privaudit/audit/chwire"
 	"github.com/privaudit/privaudit/queries"
 )
 
@@ -147,7 +147,7 @@ func (v *verifier) fold(ctx context.Context, want []expectation, sorted bool) (l
 		if broken {
 			return nil
 		}
-		if err := rng.Append([]byte(l.hash), nil); err != nil {
+		if err := rng.Append(slices.Clone(l.hash), nil); err != nil {
 			return fmt.Errorf("verify: rebuild tree: %w", err)
 		}
 		for len(want) > 0 && want[0].size == next {
@@ -179,9 +179,10 @@ func (v *verifier) fold(ctx context.Context, want []expectation, sorted bool) (l
 // for each leaf of a run whose keys and hashes differ in number (altered by
 // hand), whose hashes are then not used. key is a hash of its record kind
 // and key; d1 and d2 are its terms in the keyed digest (see digestKey).
+// hash is only valid during the call it is passed to.
 type leafRow struct {
 	idx, hexLen, d1, d2, key uint64
-	hash                     string
+	hash                     []byte
 	consent                  uint8
 }
 
@@ -194,6 +195,8 @@ func (l *leafRow) kind() string {
 
 // leaves reads the runs of leaves up to the snapshot, sorted by their first
 // index or in stored order, calling row for each of their leaves up to it.
+// It reads them over audit/chwire; a single reader (max_threads 1) gets
+// them in stored order.
 func (v *verifier) leaves(ctx context.Context, sorted bool, row func(*leafRow) error) error {
 	if v.snap.rows == 0 {
 		return nil
@@ -202,47 +205,80 @@ func (v *verifier) leaves(ctx context.Context, sorted bool, row func(*leafRow) e
 	if err != nil {
 		return err
 	}
+	o := v.o.Scan
 	if !sorted {
-		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_threads": 1}))
+		o.Settings = maps.Clone(o.Settings)
+		if o.Settings == nil {
+			o.Settings = map[string]uint64{}
+		}
+		o.Settings["max_threads"] = 1
 	}
-	rs, err := v.o.Conn.Query(ctx, q, clickhouse.Named("last", v.snap.last))
+	rd, err := chwire.Query(ctx, o, q)
 	if err != nil {
 		return fmt.Errorf("verify: read leaves: %w", err)
 	}
-	defer rs.Close()
-	terms, err := v.key.terms()
+	defer rd.Close()
+	terms, err := v.key.keyed()
 	if err != nil {
 		return err
 	}
-	seed := maphash.MakeSeed()
-	var l leafRow
-	var keys, hashes []string
-	for rs.Next() {
-		var first uint64
-		if err := rs.Scan(&first, &l.consent, &keys, &hashes); err != nil {
+	lr := leafReader{seed: maphash.MakeSeed(), terms: terms, last: v.snap.last, row: row}
+	var b chwire.Block
+	for {
+		ok, err := rd.Next(&b)
+		if err != nil {
 			return fmt.Errorf("verify: read leaves: %w", err)
 		}
-		whole := len(hashes) == len(keys)
-		for i, key := range keys {
-			if l.idx = first + uint64(i); l.idx > v.snap.last {
+		if !ok {
+			return nil
+		}
+		if err := lr.block(&b); err != nil {
+			return err
+		}
+	}
+}
+
+// leafReader expands blocks of runs (verify_leaves.sql's columns) into
+// leaves.
+type leafReader struct {
+	seed  maphash.Seed
+	h     maphash.Hash
+	terms *keyed
+	last  uint64
+	row   func(*leafRow) error
+	l     leafRow
+}
+
+func (lr *leafReader) block(b *chwire.Block) error {
+	if len(b.Columns) != 4 || b.Columns[0].Width != 8 || b.Columns[1].Width != 1 || b.Columns[2].Kind != chwire.Strings || b.Columns[3].Kind != chwire.FixedStrings {
+		return errors.New("verify: read leaves: verify_leaves.sql returned other columns than first_leaf, is_consent, record_keys, leaf_hashes")
+	}
+	firsts, consents, keys, hashes := &b.Columns[0], &b.Columns[1], &b.Columns[2], &b.Columns[3]
+	lr.h.SetSeed(lr.seed)
+	l := &lr.l
+	for r := range b.Rows {
+		first := binary.LittleEndian.Uint64(firsts.Fixed(r))
+		l.consent = consents.Fixed(r)[0]
+		kf, kt := keys.Elems(r)
+		hf, ht := hashes.Elems(r)
+		whole := kt-kf == ht-hf
+		for i := range kt - kf {
+			if l.idx = first + uint64(i); l.idx > lr.last {
 				break
 			}
-			l.hash, l.hexLen, l.d1, l.d2 = "", 0, 0, 0
+			l.hash, l.hexLen, l.d1, l.d2 = nil, 0, 0, 0
 			if whole {
-				l.hash, l.hexLen = hashes[i], 64
-				l.d1, l.d2 = terms(l.hash)
+				l.hash, l.hexLen = hashes.Bytes(hf+i), 64
+				l.d1, l.d2 = termsOf(lr.terms, l.hash)
 			}
-			l.key = maphash.Comparable(seed, struct {
-				consent uint8
-				key     string
-			}{l.consent, key})
-			if err := row(&l); err != nil {
+			lr.h.Reset()
+			lr.h.WriteByte(l.consent)
+			lr.h.Write(keys.Bytes(kf + i))
+			l.key = lr.h.Sum64()
+			if err := lr.row(l); err != nil {
 				return err
 			}
 		}
-	}
-	if err := rs.Err(); err != nil {
-		return fmt.Errorf("verify: read leaves: %w", err)
 	}
 	return nil
 }

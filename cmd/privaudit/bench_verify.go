@@ -31,7 +31,7 @@ func (m *Main) benchVerify(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if o.Proof, err = m.verifyOptions(st.Conn, vkey); err != nil {
+	if o.Proof, err = m.verifyOptions(st, vkey); err != nil {
 		return err
 	}
 	o.Proof.Logger = nil

@@ -26,7 +26,7 @@ func (m *Main) demoProof(ctx context.Context, srv *server, eventID, dir string) 
 	if err != nil {
 		return err
 	}
-	o, err := m.verifyOptions(srv.st.Conn, vkey)
+	o, err := m.verifyOptions(srv.st, vkey)
 	if err != nil {
 		return err
 	}

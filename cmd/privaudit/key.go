@@ -96,7 +96,7 @@ func (m *Main) startCheckpoints(ctx context.Context, s *server, reg prometheus.R
 	s.checkpointer = cp
 	go cp.Run(ctx)
 	if m.Config.Proof.VerifyInterval > 0 {
-		vo, err := m.verifyOptions(s.st.Conn, key.Verifier)
+		vo, err := m.verifyOptions(s.st, key.Verifier)
 		if err != nil {
 			return err
 		}

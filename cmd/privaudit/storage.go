@@ -10,6 +10,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/privaudit/privaudit/audit/chserver"
+	"github.com/privaudit/privaudit/audit/chwire"
 	"github.com/privaudit/privaudit/audit/store"
 )
 
@@ -21,6 +22,9 @@ type storage struct {
 	// Reader is how ad-hoc SQL connects (the readonly user).
 	ReaderUser, ReaderPassword string
 	Addrs                      []string
+	// Scan reaches the same server over the native protocol for verify's
+	// scan of every stored record.
+	Scan chwire.Options
 	// Lease is the writer lease, held by `serve` only (see takeLease).
 	Lease *store.Lease
 }
@@ -50,6 +54,7 @@ func (m *Main) openStorage(ctx context.Context) (*storage, error) {
 		return nil, err
 	}
 	st.Conn = conn
+	st.Scan = chwire.Options{Addrs: opts.Addrs, User: opts.User, Password: opts.Password, TLS: opts.TLS}
 	if err := store.CheckCluster(ctx, conn, m.Config.ClickHouse.Cluster); err != nil {
 		st.Close()
 		return nil, err

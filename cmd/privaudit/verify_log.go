@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/privaudit/privaudit/audit"
@@ -79,7 +78,7 @@ func (m *Main) verifyLog(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	o, err := m.verifyOptions(st.Conn, vkey)
+	o, err := m.verifyOptions(st, vkey)
 	if err != nil {
 		return err
 	}
@@ -96,14 +95,15 @@ func (m *Main) verifyLog(ctx context.Context, args []string) error {
 }
 
 // verifyOptions are the options of every verify of the proof log: the
-// connection, schema, verifier key and the sealed retention drops.
-func (m *Main) verifyOptions(conn driver.Conn, vkey string) (proof.Options, error) {
+// connections, schema, verifier key and the sealed retention drops.
+func (m *Main) verifyOptions(st *storage, vkey string) (proof.Options, error) {
 	v, err := note.NewVerifier(vkey)
 	if err != nil {
 		return proof.Options{}, fmt.Errorf("verifier key %q: %w (want name+hash+key, as `privaudit key show` prints)", vkey, err)
 	}
 	schema := m.Config.Schema()
-	return proof.Options{Conn: conn, Schema: schema, Verifier: v, Logger: m.Log, RecheckAfter: proof.DefaultRecheckAfter,
+	conn := st.Conn
+	return proof.Options{Conn: conn, Scan: st.Scan, Schema: schema, Verifier: v, Logger: m.Log, RecheckAfter: proof.DefaultRecheckAfter,
 		Drops: func(ctx context.Context) ([]audit.SealedDrop, error) {
 			return retention.SealedDrops(ctx, conn, schema, vkey)
 		}}, nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/privaudit/privaudit/audit/chwire"
 	"github.com/privaudit/privaudit/audit/proof"
 )
 
@@ -61,6 +62,8 @@ func Verify(ctx context.Context, t Target, o VerifyOptions) (VerifyResult, error
 	}
 	defer conn.Close()
 	o.Proof.Conn = conn
+	o.Proof.Scan = chwire.Options{Addrs: []string{t.Addr}, User: t.User, Password: t.Password,
+		ClientName: clientMarker, Settings: map[string]uint64{"log_queries": 1}}
 	b := &bench{t: t, m: &meter{t: t, seen: map[string]bool{}}, o: Options{Log: o.Log}}
 	// The data directory may hold earlier runs' queries: they are not
 	// ours. (The query logged here makes sure the query log exists.)

@@ -21,6 +21,7 @@ import (
 	"github.com/privaudit/privaudit/audit"
 	"github.com/privaudit/privaudit/audit/auth"
 	"github.com/privaudit/privaudit/audit/chserver"
+	"github.com/privaudit/privaudit/audit/chwire"
 	"github.com/privaudit/privaudit/audit/ingest"
 	"github.com/privaudit/privaudit/audit/store"
 	"github.com/privaudit/privaudit/queries"
@@ -28,8 +29,10 @@ import (
 
 // Env is a running intake.
 type Env struct {
-	CH       *chserver.Server
-	Conn     driver.Conn
+	CH   *chserver.Server
+	Conn driver.Conn
+	// Scan reaches the server as Conn does, over audit/chwire.
+	Scan     chwire.Options
 	Schema   queries.Schema
 	Tokens   *auth.Store
 	Ingestor *ingest.Ingestor
@@ -66,7 +69,8 @@ func Start(t testing.TB, o Options) *Env {
 		t.Fatalf("start clickhouse: %v", err)
 	}
 	t.Cleanup(func() { _ = ch.Stop(context.Background()) })
-	e := &Env{CH: ch, Schema: queries.DefaultSchema, Dir: dir, Log: log, Token: map[string]string{}}
+	e := &Env{CH: ch, Schema: queries.DefaultSchema, Dir: dir, Log: log, Token: map[string]string{},
+		Scan: chwire.Options{Addrs: []string{ch.Addr}, User: ch.AdminUser, Password: ch.AdminPassword}}
 	e.Conn, err = store.Open(ctx, store.Options{Addrs: []string{ch.Addr}, User: ch.AdminUser, Password: ch.AdminPassword, Logger: log})
 	if err != nil {
 		t.Fatal(err)
