@@ -89,6 +89,7 @@ type leafTally struct {
 	rows     uint64
 	retained uint64
 	keys     []uint64
+	unique   bool // set by keysOnce
 	faults   bool
 }
 
@@ -108,15 +109,16 @@ func (t *leafTally) tally(l *leafRow, retained leafRuns) {
 // keysOnce reports whether no two leaves share a hash of record kind and
 // key: the digest alone would not show a record copied with its leaf. A
 // collision of two keys' hashes reads as a repeat, and the
-// record-by-record pass, which compares keys, settles it. It sorts keys.
-func (t *leafTally) keysOnce() bool {
+// record-by-record pass, which compares keys, settles it. The tree pass
+// calls it once it has read every leaf, while the records' digest is still
+// being computed, and drops the keys; it sorts them.
+func (t *leafTally) keysOnce() {
 	slices.Sort(t.keys)
-	for i := 1; i < len(t.keys); i++ {
-		if t.keys[i] == t.keys[i-1] {
-			return false
-		}
+	t.unique = true
+	for i := 1; i < len(t.keys) && t.unique; i++ {
+		t.unique = t.keys[i] != t.keys[i-1]
 	}
-	return true
+	t.keys = nil
 }
 
 // recordDigest is what verify_digest_records found.
@@ -131,7 +133,7 @@ type recordDigest struct {
 // for the next run; records in no logged batch, even after RecheckAfter,
 // make it fail.
 func (v *verifier) digestHolds(ctx context.Context, t *leafTally, r recordDigest) (bool, error) {
-	if t.faults || t.rows != v.snap.rows || r.records != t.logged || !t.keysOnce() {
+	if t.faults || t.rows != v.snap.rows || r.records != t.logged || !t.unique {
 		return false, nil
 	}
 	if r.later > 0 {

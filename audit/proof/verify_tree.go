@@ -160,6 +160,9 @@ func (v *verifier) fold(ctx context.Context, want []expectation, sorted bool) (l
 		return t, err
 	}
 	t.faults = t.faults || broken
+	if t.keys != nil {
+		t.keysOnce()
+	}
 	v.res.TreeSize = next
 	if !broken {
 		if v.res.Root, err = rng.GetRootHash(nil); err != nil {

@@ -174,7 +174,7 @@ func TestScheduledVerifyLooksAgainAtRecordsWithoutLeaf(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &Main{Config: DefaultConfig(), Stdout: io.Discard, Stderr: io.Discard}
-	o, err := m.verifyOptions(nil, vkey)
+	o, err := m.verifyOptions(&storage{}, vkey)
 	if err != nil {
 		t.Fatal(err)
 	}
