@@ -2,6 +2,7 @@ package proof
 
 import (
 	"context"
+	"sync"
 
 	"github.com/privaudit/privaudit/audit/chwire"
 )
@@ -48,11 +49,14 @@ func (d *Digester) Holds(ctx context.Context) (holds bool, later uint64, err err
 func ScanLeafHashes(ctx context.Context, o Options) (map[string][32]byte, error) {
 	v := &verifier{o: o, res: &Result{Counts: map[FindingKind]uint64{}}}
 	out := map[string][32]byte{}
+	var mu sync.Mutex
 	for _, t := range recordTables {
-		err := v.scanTable(ctx, t.query, t.table, func(b *chwire.Block, enc *leafEncoder) error {
+		err := v.scanTable(ctx, t.query, t.table, func(_ int, b *chwire.Block, enc *leafEncoder) error {
 			if err := encodable(b); err != nil {
 				return err
 			}
+			mu.Lock()
+			defer mu.Unlock()
 			for r := range b.Rows {
 				out[t.table+"/"+string(b.Columns[0].Bytes(r))] = enc.leaf(b, r)
 			}

@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -20,9 +23,12 @@ import (
 // recomputed from its columns while the next block arrives. ClickHouse
 // 18.16 took four times as long to build the encodings in SQL.
 
-// scanBlocks is how many blocks are in flight between the reader of a
-// table and the hashing of its rows.
-const scanBlocks = 3
+// hashers is how many goroutines hash the rows of the blocks read, and
+// scanBlocks how many blocks are in flight between the reader of a table
+// and them.
+var hashers = runtime.GOMAXPROCS(0)
+
+func scanBlocks() int { return hashers + 2 }
 
 // recordTables are the record tables, each with its scan statement.
 var recordTables = []struct{ query, table string }{
@@ -38,16 +44,23 @@ func (v *verifier) recordDigest(ctx context.Context) (recordDigest, error) {
 	if err != nil {
 		return r, err
 	}
-	terms, err := v.key.keyed()
-	if err != nil {
-		return r, err
+	parts := make([]recordDigest, hashers) // one per hasher, summed at the end
+	terms := make([]*keyed, hashers)
+	for i := range terms {
+		if terms[i], err = v.key.keyed(); err != nil {
+			return r, err
+		}
 	}
 	for _, t := range recordTables {
-		if err := v.scanTable(ctx, t.query, t.table, func(b *chwire.Block, enc *leafEncoder) error {
-			return digestBlock(b, enc, logged, terms, &r)
+		if err := v.scanTable(ctx, t.query, t.table, func(h int, b *chwire.Block, enc *leafEncoder) error {
+			return digestBlock(b, enc, logged, terms[h], &parts[h])
 		}); err != nil {
 			return r, err
 		}
+	}
+	for _, p := range parts {
+		r.records.n, r.records.d1, r.records.d2 = r.records.n+p.records.n, r.records.d1+p.records.d1, r.records.d2+p.records.d2
+		r.later += p.later
 	}
 	return r, nil
 }
@@ -96,8 +109,9 @@ func digestBlock(b *chwire.Block, enc *leafEncoder, logged map[string]struct{}, 
 }
 
 // scanTable reads every row of table with the statement query, calling
-// each with every block, in order, while the next blocks are read.
-func (v *verifier) scanTable(ctx context.Context, query, table string, each func(*chwire.Block, *leafEncoder) error) error {
+// each with every block, from one of the hashers goroutines (h is which),
+// while the next blocks are read.
+func (v *verifier) scanTable(ctx context.Context, query, table string, each func(h int, b *chwire.Block, enc *leafEncoder) error) error {
 	q, err := queries.Proof(query, v.o.Schema)
 	if err != nil {
 		return err
@@ -109,8 +123,8 @@ func (v *verifier) scanTable(ctx context.Context, query, table string, each func
 		return fmt.Errorf("verify: read %s: %w", table, err)
 	}
 	defer rd.Close()
-	free, full := make(chan *chwire.Block, scanBlocks), make(chan *chwire.Block, scanBlocks)
-	for range scanBlocks {
+	free, full := make(chan *chwire.Block, scanBlocks()), make(chan *chwire.Block, scanBlocks())
+	for range scanBlocks() {
 		free <- new(chwire.Block)
 	}
 	var readErr error
@@ -125,23 +139,29 @@ func (v *verifier) scanTable(ctx context.Context, query, table string, each func
 			full <- b
 		}
 	}()
-	enc := newLeafEncoder(table)
-	var failed error
-	var rows, logEvery uint64 = 0, progressEvery
-	for b := range full {
-		if failed == nil {
-			if failed = each(b, enc); failed != nil {
-				cancel()
+	var wg sync.WaitGroup
+	failed := make([]error, hashers)
+	var rows atomic.Uint64
+	for h := range hashers {
+		wg.Go(func() {
+			enc := newLeafEncoder(table)
+			for b := range full {
+				if failed[h] == nil {
+					if failed[h] = each(h, b, enc); failed[h] != nil {
+						cancel()
+					}
+				}
+				n := uint64(b.Rows)
+				if r := rows.Add(n); r/progressEvery != (r-n)/progressEvery {
+					v.o.Logger.Info("verify: stored records read and hashed so far", "table", table, "records", r)
+				}
+				free <- b
 			}
-		}
-		if rows += uint64(b.Rows); rows >= logEvery {
-			v.o.Logger.Info("verify: stored records read and hashed so far", "table", table, "records", rows)
-			logEvery += progressEvery
-		}
-		free <- b
+		})
 	}
-	if failed != nil {
-		return failed
+	wg.Wait()
+	if err := errors.Join(failed...); err != nil {
+		return err
 	}
 	if readErr != nil {
 		return fmt.Errorf("verify: read %s: %w", table, readErr)
