@@ -43,10 +43,10 @@ type Column struct {
 	Width int
 	// fixed holds a Fixed column's values back to back.
 	fixed []byte
-	// data holds the strings of a String or Strings column back to back;
-	// ends[i] is where string i ends.
-	data []byte
-	ends []int
+	// data holds the strings of a String or Strings column as sent, each
+	// after its length; string i is data[starts[i]:ends[i]].
+	data         []byte
+	starts, ends []int
 	// offsets[row] is where row's array ends, in strings (Strings).
 	offsets []uint64
 }
@@ -70,11 +70,7 @@ func (c *Column) Bytes(i int) []byte {
 	if c.Kind == FixedString || c.Kind == FixedStrings {
 		return c.data[i*c.Width : (i+1)*c.Width]
 	}
-	start := 0
-	if i > 0 {
-		start = c.ends[i-1]
-	}
-	return c.data[start:c.ends[i]]
+	return c.data[c.starts[i]:c.ends[i]]
 }
 
 // Elems is the range [from, to) of row's elements in a Strings or
@@ -223,17 +219,52 @@ func (rd *Reader) column(c *Column, rows int) error {
 	}
 }
 
-// strings reads n strings into c.
+// strings reads n strings into c. It takes as many as the input buffer
+// holds whole in one copy, lengths and all, and only a string longer than
+// what is left of the buffer by itself.
 func (rd *Reader) strings(c *Column, n int) error {
-	c.data, c.ends = c.data[:0], c.ends[:0]
-	var err error
-	for range n {
-		if c.data, err = rd.in.appendString(c.data); err != nil {
+	c.data, c.starts, c.ends = c.data[:0], c.starts[:0], c.ends[:0]
+	in := rd.in
+	for len(c.ends) < n {
+		buf, p := in.buf[:in.w], in.r
+		base := len(c.data) - p // data offset = buffer offset + base
+		for len(c.ends) < n {
+			l, k := binary.Uvarint(buf[p:])
+			if k <= 0 || l > uint64(len(buf)-p-k) {
+				break
+			}
+			c.starts = append(c.starts, base+p+k)
+			p += k + int(l)
+			c.ends = append(c.ends, base+p)
+		}
+		c.data = append(c.data, buf[in.r:p]...)
+		in.r = p
+		if len(c.ends) == n {
+			break
+		}
+		if err := rd.longString(c); err != nil {
 			return err
 		}
-		c.ends = append(c.ends, len(c.data))
 	}
 	return nil
+}
+
+// longString reads the next string of c when the input buffer does not
+// hold it whole: it fills the buffer, or reads a string longer than it
+// directly.
+func (rd *Reader) longString(c *Column) error {
+	in := rd.in
+	if l, k := binary.Uvarint(in.buf[in.r:in.w]); k > 0 && l <= maxString && int(l)+k > bufSize {
+		in.r += k
+		c.starts = append(c.starts, len(c.data))
+		var err error
+		c.data, err = in.appendBytes(c.data, int(l))
+		c.ends = append(c.ends, len(c.data))
+		return err
+	} else if k < 0 || l > maxString {
+		return fmt.Errorf("chwire: a string of %d bytes: corrupt stream", l)
+	}
+	return in.more()
 }
 
 func (rd *Reader) full(b []byte) (int, error) { return len(b), rd.in.full(b) }

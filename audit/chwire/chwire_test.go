@@ -107,17 +107,21 @@ func TestReadsWhatClickHouseHolds(t *testing.T) {
 	rs.Close()
 	o := s.opts
 	o.Settings = map[string]uint64{"max_block_size": 7}
-	got, blocks := readAll(t, ctx, o, q)
-	if blocks < 7 {
-		t.Errorf("%d blocks, want at least 7 of max_block_size 7", blocks)
-	}
-	if len(got) != len(want) || len(want) != 50 {
-		t.Fatalf("%d rows, clickhouse-go %d, want 50", len(got), len(want))
-	}
-	for i := range want {
-		w, g := fmt.Sprintf("%+v", want[i]), fmt.Sprintf("%+v", got[i])
-		if w != g {
-			t.Errorf("row %d:\nchwire        %.300s\nclickhouse-go %.300s", i, g, w)
+	for _, size := range []int{1 << 20, 61} { // 61: lengths and strings split across refills
+		restore := chwire.SetBufSize(size)
+		got, blocks := readAll(t, ctx, o, q)
+		restore()
+		if blocks < 7 {
+			t.Errorf("buffer %d: %d blocks, want at least 7 of max_block_size 7", size, blocks)
+		}
+		if len(got) != len(want) || len(want) != 50 {
+			t.Fatalf("buffer %d: %d rows, clickhouse-go %d, want 50", size, len(got), len(want))
+		}
+		for i := range want {
+			w, g := fmt.Sprintf("%+v", want[i]), fmt.Sprintf("%+v", got[i])
+			if w != g {
+				t.Errorf("buffer %d, row %d:\nchwire        %.300s\nclickhouse-go %.300s", size, i, g, w)
+			}
 		}
 	}
 }

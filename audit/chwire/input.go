@@ -6,8 +6,8 @@ import (
 	"io"
 )
 
-// bufSize is the input buffer's size.
-const bufSize = 1 << 20
+// bufSize is the input buffer's size (a variable for tests).
+var bufSize = 1 << 20
 
 // input buffers what the server sends; its methods read the protocol's
 // primitives from the buffer directly, which is what makes a scan of
@@ -104,23 +104,27 @@ func (in *input) length() (int, error) {
 
 // appendString reads a string and appends it to dst.
 func (in *input) appendString(dst []byte) ([]byte, error) {
-	var l int
-	if b := in.buf[in.r:in.w]; len(b) > 0 && b[0] < 0x80 { // one-byte length
-		l, in.r = int(b[0]), in.r+1
-	} else {
-		var err error
-		if l, err = in.length(); err != nil {
-			return dst, err
-		}
+	l, err := in.length()
+	if err != nil {
+		return dst, err
 	}
-	if in.w-in.r >= l {
-		dst = append(dst, in.buf[in.r:in.r+l]...)
-		in.r += l
-		return dst, nil
-	}
+	return in.appendBytes(dst, l)
+}
+
+// appendBytes reads n bytes and appends them to dst.
+func (in *input) appendBytes(dst []byte, n int) ([]byte, error) {
 	start := len(dst)
-	dst = grow(dst, l)
+	dst = grow(dst, n)
 	return dst, in.full(dst[start:])
+}
+
+// more buffers at least one byte more than is buffered (and moves what is
+// to the front), so that a string the buffer held in part can be read.
+func (in *input) more() error {
+	if in.w-in.r >= bufSize {
+		return errors.New("chwire: input buffer full")
+	}
+	return in.fill(in.w - in.r + 1)
 }
 
 // grow extends b by n bytes, reallocating (doubling) when needed.
