@@ -213,7 +213,7 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if digested != nil {
-		v.o.Logger.Info("verify: tree rebuilt; waiting for ClickHouse to finish the stored records' digest", "leaves", v.res.TreeSize)
+		v.o.Logger.Info("verify: tree rebuilt; waiting for the stored records' digest", "leaves", v.res.TreeSize)
 		if done, err := v.digested(ctx, &tally, <-digested); err != nil || done {
 			return v.res, err
 		}
@@ -230,14 +230,14 @@ type digestRun struct {
 	err error
 }
 
-// startDigest starts the digest of the stored records, which ClickHouse
-// computes while the tree is rebuilt; nil when the digest pass does not
+// startDigest starts the digest of the stored records (verify_scan.go),
+// computed while the tree is rebuilt; nil when the digest pass does not
 // run.
 func (v *verifier) startDigest(ctx context.Context) chan digestRun {
 	if !v.digest {
 		return nil
 	}
-	v.o.Logger.Info("verify: digesting every stored record's recomputed leaf in ClickHouse while the tree is rebuilt, the longest step")
+	v.o.Logger.Info("verify: reading every stored record and digesting its recomputed leaf while the tree is rebuilt, the longest step")
 	digested := make(chan digestRun, 1)
 	go func() {
 		r, err := v.recordDigest(ctx)

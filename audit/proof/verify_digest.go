@@ -121,7 +121,7 @@ func (t *leafTally) keysOnce() {
 	t.keys = nil
 }
 
-// recordDigest is what verify_digest_records found.
+// recordDigest is the digest of the stored records (see verify_scan.go).
 type recordDigest struct {
 	records digest
 	later   uint64
