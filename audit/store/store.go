@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/privaudit/privaudit/audit/chwire"
 	"github.com/privaudit/privaudit/queries"
 )
 
@@ -29,6 +30,13 @@ type Options struct {
 	// DialTimeout defaults to 5s.
 	DialTimeout time.Duration
 	Logger      *slog.Logger
+}
+
+// Scan is opts as audit/chwire takes them, for reads of every stored
+// record (privaudit verify).
+func (opts Options) Scan() chwire.Options {
+	return chwire.Options{Addrs: opts.Addrs, User: opts.User, Password: opts.Password, Database: opts.Database,
+		TLS: opts.TLS, DialTimeout: opts.DialTimeout}
 }
 
 // Open connects to ClickHouse over the native protocol and checks that the

@@ -54,7 +54,7 @@ func (m *Main) openStorage(ctx context.Context) (*storage, error) {
 		return nil, err
 	}
 	st.Conn = conn
-	st.Scan = chwire.Options{Addrs: opts.Addrs, User: opts.User, Password: opts.Password, TLS: opts.TLS}
+	st.Scan = opts.Scan()
 	if err := store.CheckCluster(ctx, conn, m.Config.ClickHouse.Cluster); err != nil {
 		st.Close()
 		return nil, err

@@ -69,9 +69,10 @@ func Start(t testing.TB, o Options) *Env {
 		t.Fatalf("start clickhouse: %v", err)
 	}
 	t.Cleanup(func() { _ = ch.Stop(context.Background()) })
-	e := &Env{CH: ch, Schema: queries.DefaultSchema, Dir: dir, Log: log, Token: map[string]string{},
-		Scan: chwire.Options{Addrs: []string{ch.Addr}, User: ch.AdminUser, Password: ch.AdminPassword}}
-	e.Conn, err = store.Open(ctx, store.Options{Addrs: []string{ch.Addr}, User: ch.AdminUser, Password: ch.AdminPassword, Logger: log})
+	e := &Env{CH: ch, Schema: queries.DefaultSchema, Dir: dir, Log: log, Token: map[string]string{}}
+	so := store.Options{Addrs: []string{ch.Addr}, User: ch.AdminUser, Password: ch.AdminPassword, Logger: log}
+	e.Scan = so.Scan()
+	e.Conn, err = store.Open(ctx, so)
 	if err != nil {
 		t.Fatal(err)
 	}
