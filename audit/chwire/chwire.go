@@ -49,6 +49,9 @@ type Options struct {
 	TLS      *tls.Config
 	// DialTimeout defaults to 5s.
 	DialTimeout time.Duration
+	// ReadTimeout bounds each wait for the server (default 5 minutes): a
+	// server that stops sending fails the read instead of hanging it.
+	ReadTimeout time.Duration
 	// ClientName is the client_name the server logs; default "privaudit".
 	ClientName string
 	// Settings are query settings of integer or boolean type (log_queries,
@@ -82,13 +85,27 @@ func Query(ctx context.Context, o Options, query string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd := &Reader{conn: conn, in: newInput(conn), ctx: ctx}
-	rd.stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	rd := &Reader{conn: conn, in: newInput(timedConn{conn, cmp.Or(o.ReadTimeout, 5*time.Minute)}), ctx: ctx}
+	rd.stop = context.AfterFunc(ctx, func() { _ = conn.Close() })
 	if err := rd.start(o, query); err != nil {
 		rd.Close()
 		return nil, rd.wrap(err)
 	}
 	return rd, nil
+}
+
+// timedConn reads from a connection with a deadline of timeout for each
+// read.
+type timedConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c timedConn) Read(b []byte) (int, error) {
+	if err := c.SetReadDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
 }
 
 func dial(ctx context.Context, o Options) (net.Conn, error) {
@@ -119,6 +136,9 @@ func dial(ctx context.Context, o Options) (net.Conn, error) {
 // start says hello, reads the server's, and sends the query and the empty
 // data block that ends its (absent) external tables.
 func (rd *Reader) start(o Options, query string) error {
+	if err := rd.conn.SetWriteDeadline(time.Now().Add(cmp.Or(o.ReadTimeout, 5*time.Minute))); err != nil {
+		return err
+	}
 	var w writer
 	name := cmp.Or(o.ClientName, "privaudit")
 	w.uvarint(clientHello)
@@ -280,6 +300,8 @@ func (rd *Reader) wrap(err error) error {
 // Close ends the query and the connection; a query not read to its end is
 // cancelled by the server when the connection closes.
 func (rd *Reader) Close() error {
-	rd.stop()
+	if !rd.stop() { // the context closed the connection already
+		return nil
+	}
 	return rd.conn.Close()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -215,5 +216,29 @@ func TestErrorsSayWhatFailed(t *testing.T) {
 		if !ok || err != nil {
 			t.Fatalf("after cancel: %v %v, want context.Canceled", ok, err)
 		}
+	}
+}
+
+// TestSilentServerTimesOut: a server that accepts and never answers fails
+// the query after ReadTimeout instead of hanging it.
+func TestSilentServerTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, silent, until the test ends
+		}
+	}()
+	_, err = chwire.Query(context.Background(), chwire.Options{Addrs: []string{ln.Addr().String()}, ReadTimeout: 100 * time.Millisecond}, "SELECT 1")
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("a silent server: %v, want a timeout", err)
 	}
 }
