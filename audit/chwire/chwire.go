@@ -6,15 +6,17 @@
 // ClickHouse 18.16's SQL spends most of a verify building the encodings.
 //
 // It speaks protocol revision 54406 (which ClickHouse 18.16 and current
-// releases both accept), uncompressed, and only what a SELECT without
-// settings or parameters needs. It reads the column types a canonical leaf
-// encoding needs (see Column.Kind); a query returning any other type fails.
+// releases both accept), uncompressed, and only what a SELECT needs: no
+// query parameters, and settings of integer type only. It reads the column
+// types of the record tables and the proof log's runs (see Kind); a query
+// returning any other type fails, naming the column.
 package chwire
 
 import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -79,13 +81,17 @@ type Reader struct {
 	skip Block // Totals, Extremes and Log blocks are read into it and dropped
 }
 
+// defaultReadTimeout is ReadTimeout's default.
+const defaultReadTimeout = 5 * time.Minute
+
 // Query sends query and returns a Reader of its result blocks. Close it.
 func Query(ctx context.Context, o Options, query string) (*Reader, error) {
+	o.ReadTimeout = cmp.Or(o.ReadTimeout, defaultReadTimeout)
 	conn, err := dial(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	rd := &Reader{conn: conn, in: newInput(timedConn{conn, cmp.Or(o.ReadTimeout, 5*time.Minute)}), ctx: ctx}
+	rd := &Reader{conn: conn, in: newInput(timedConn{conn, o.ReadTimeout}), ctx: ctx}
 	rd.stop = context.AfterFunc(ctx, func() { _ = conn.Close() })
 	if err := rd.start(o, query); err != nil {
 		rd.Close()
@@ -136,7 +142,7 @@ func dial(ctx context.Context, o Options) (net.Conn, error) {
 // start says hello, reads the server's, and sends the query and the empty
 // data block that ends its (absent) external tables.
 func (rd *Reader) start(o Options, query string) error {
-	if err := rd.conn.SetWriteDeadline(time.Now().Add(cmp.Or(o.ReadTimeout, 5*time.Minute))); err != nil {
+	if err := rd.conn.SetWriteDeadline(time.Now().Add(o.ReadTimeout)); err != nil {
 		return err
 	}
 	var w writer
@@ -271,7 +277,7 @@ func (rd *Reader) exception() error {
 	if _, err := rd.full(code[:]); err != nil {
 		return err
 	}
-	e.Code = int32(uint32(code[0]) | uint32(code[1])<<8 | uint32(code[2])<<16 | uint32(code[3])<<24)
+	e.Code = int32(binary.LittleEndian.Uint32(code[:]))
 	var err error
 	if e.Name, err = rd.str(); err != nil {
 		return err
