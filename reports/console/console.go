@@ -93,6 +93,7 @@ type Console struct {
 	static   http.Handler
 	origin   *http.CrossOriginProtection
 	jobs     *jobs // report downloads' progress (Reports page)
+	throttle *throttle
 }
 
 // New returns a console.
@@ -125,7 +126,7 @@ func New(o Options) (*Console, error) {
 	}
 	c := &Console{o: o, sessions: newSessions(o.IdleTimeout, o.MaxAge, o.Now), pages: pages,
 		static: http.StripPrefix(Prefix+"static/", http.FileServerFS(sub)), origin: http.NewCrossOriginProtection(),
-		jobs: newJobs(o.Now)}
+		jobs: newJobs(o.Now), throttle: newThrottle(o.Now)}
 	c.origin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused.",
 			"Open the console at its own address and send the form from there.")

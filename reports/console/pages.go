@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,12 +107,23 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.clearCookie(w, r, signInCookie)
+	addr := clientAddr(r)
+	if ok, wait, first := c.throttle.allow(addr); !ok {
+		if first {
+			c.recordRefusal(r.Context(), auth.Identity{}, fmt.Sprintf("%d sign-ins refused from one address within %s; its further attempts are turned away unchecked until the window ends", SignInLimit, SignInWindow))
+		}
+		secs := int(wait.Round(time.Second) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+		c.showSignIn(w, r, http.StatusTooManyRequests, signInData{Error: fmt.Sprintf("Too many sign-ins were refused from your address in the last minute, so sign-in is paused for it. Wait %d seconds and try again with an officer or admin token (it starts with pa_).", max(secs, 1))})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	id, err := c.o.Tokens.Authenticate(ctx, strings.TrimSpace(r.PostFormValue("token")))
 	var ae *apierr.Error
 	switch {
 	case err != nil && errors.As(err, &ae) && ae.Code == apierr.Unauthorized:
+		c.throttle.refused(addr)
 		c.recordRefusal(r.Context(), auth.Identity{}, "unknown or revoked token")
 		c.showSignIn(w, r, http.StatusUnauthorized, signInData{Error: "That token is not known or has been revoked. Check that you pasted all of it (it starts with pa_), or ask an admin for an officer token: privaudit token create --role officer --name YOUR-NAME."})
 		return
@@ -119,6 +132,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.showSignIn(w, r, http.StatusServiceUnavailable, signInData{Error: "The token store cannot be reached just now. Wait a minute and try again; if it persists, ask an admin to check privaudit's ClickHouse."})
 		return
 	case !id.Allows(auth.RoleOfficer):
+		c.throttle.refused(addr)
 		c.recordRefusal(r.Context(), id, "role "+id.Role+" may not sign in")
 		c.showSignIn(w, r, http.StatusForbidden, signInData{Error: "This is an " + id.Role + " token: it can only send records to privaudit and cannot sign in. Sign in with an officer or admin token (privaudit token create --role officer --name YOUR-NAME)."})
 		return
