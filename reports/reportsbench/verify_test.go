@@ -46,7 +46,7 @@ func TestVerifySmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("verify bench: %v\n%s", err, log.String())
 	}
-	if res.Records != 320 || res.Leaves != 320 || !res.Clean || len(res.Rounds) != 2 || res.Ratio <= 0 || res.PeakRSS <= 0 {
+	if res.Records != 320 || res.Leaves != 320 || !res.Clean || !res.ByDigest || len(res.Rounds) != 2 || res.Ratio <= 0 || res.PeakRSS <= 0 {
 		t.Fatalf("result %+v", res)
 	}
 	for _, r := range res.Rounds {
