@@ -41,7 +41,8 @@ type Column struct {
 	Kind       Kind
 	// Width is the byte width of a Fixed column's values.
 	Width int
-	// fixed holds a Fixed column's values back to back.
+	// fixed holds a Fixed column's values back to back; for an array
+	// column, the offsets as sent, before they are checked into offsets.
 	fixed []byte
 	// data holds the strings of a String or Strings column as sent, each
 	// after its length; string i is data[starts[i]:ends[i]].
@@ -191,8 +192,8 @@ func (rd *Reader) column(c *Column, rows int) error {
 		_, err = rd.full(c.data)
 		return err
 	case Strings, FixedStrings:
-		raw := grow(c.fixed[:0], rows*8)
-		c.fixed = raw
+		c.fixed = grow(c.fixed[:0], rows*8)
+		raw := c.fixed
 		if _, err := rd.full(raw); err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"time"
@@ -39,37 +38,35 @@ func (v *verifier) snapshot(ctx context.Context) (snapshot, error) {
 	return s, nil
 }
 
-// digestKey is one run's digest key, 128 bits drawn at random, hex: with
-// it secret, no one can choose records whose digest terms add up to the
-// logged ones (a term is SHA-256 of the key and a leaf hash).
-type digestKey struct{ key string }
+// digestKey is one run's digest key, 128 bits drawn at random: with it
+// secret (it never leaves the verifying process), no one can choose records
+// whose digest terms add up to the logged ones (a term is SHA-256 of the
+// key and a leaf hash).
+type digestKey [16]byte
 
 func newDigestKey() digestKey {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error
-	return digestKey{key: hex.EncodeToString(b[:])}
+	var k digestKey
+	_, _ = rand.Read(k[:]) // crypto/rand.Read never returns an error
+	return k
 }
 
 // keyed gives a leaf hash's terms in the digest (see termsOf) with k. A
 // keyed is not safe for concurrent use.
 type keyed struct {
-	buf []byte // the key, then room for a hash
-	n   int    // the key's length
+	buf [len(digestKey{}) + sha256.Size]byte // the key, then room for a hash
 }
 
-func (k digestKey) keyed() (*keyed, error) {
-	raw, err := hex.DecodeString(k.key)
-	if err != nil {
-		return nil, fmt.Errorf("verify: digest key: %w", err)
-	}
-	return &keyed{buf: append(raw, make([]byte, sha256.Size)...), n: len(raw)}, nil
+func (k digestKey) keyed() *keyed {
+	var t keyed
+	copy(t.buf[:], k[:])
+	return &t
 }
 
 // termsOf is a leaf hash's terms in the digest: the first and second 8
 // bytes, little-endian, of SHA-256(key || hash).
 func termsOf[T string | []byte](k *keyed, hash T) (uint64, uint64) {
-	n := copy(k.buf[k.n:], hash)
-	sum := sha256.Sum256(k.buf[:k.n+n])
+	n := copy(k.buf[len(digestKey{}):], hash)
+	sum := sha256.Sum256(k.buf[:len(digestKey{})+n])
 	return binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])
 }
 
@@ -78,6 +75,9 @@ func termsOf[T string | []byte](k *keyed, hash T) (uint64, uint64) {
 type digest struct{ n, d1, d2 uint64 }
 
 func (d *digest) add(d1, d2 uint64) { d.n, d.d1, d.d2 = d.n+1, d.d1+d1, d.d2+d2 }
+
+// merge adds o's terms to d.
+func (d *digest) merge(o digest) { d.n, d.d1, d.d2 = d.n+o.n, d.d1+o.d1, d.d2+o.d2 }
 
 // leafTally is what the tree pass gathers for the digest pass: the digest
 // of the leaves that must have a stored record, the leaves sealed

@@ -47,9 +47,7 @@ func (v *verifier) recordDigest(ctx context.Context) (recordDigest, error) {
 	parts := make([]recordDigest, hashers) // one per hasher, summed at the end
 	terms := make([]*keyed, hashers)
 	for i := range terms {
-		if terms[i], err = v.key.keyed(); err != nil {
-			return r, err
-		}
+		terms[i] = v.key.keyed()
 	}
 	for _, t := range recordTables {
 		if err := v.scanTable(ctx, t.query, t.table, func(h int, b *chwire.Block, enc *leafEncoder) error {
@@ -59,7 +57,7 @@ func (v *verifier) recordDigest(ctx context.Context) (recordDigest, error) {
 		}
 	}
 	for _, p := range parts {
-		r.records.n, r.records.d1, r.records.d2 = r.records.n+p.records.n, r.records.d1+p.records.d1, r.records.d2+p.records.d2
+		r.records.merge(p.records)
 		r.later += p.later
 	}
 	return r, nil

@@ -221,11 +221,7 @@ func (v *verifier) leaves(ctx context.Context, sorted bool, row func(*leafRow) e
 		return fmt.Errorf("verify: read leaves: %w", err)
 	}
 	defer rd.Close()
-	terms, err := v.key.keyed()
-	if err != nil {
-		return err
-	}
-	lr := leafReader{seed: maphash.MakeSeed(), terms: terms, last: v.snap.last, row: row}
+	lr := leafReader{seed: maphash.MakeSeed(), terms: v.key.keyed(), last: v.snap.last, row: row}
 	var b chwire.Block
 	for {
 		ok, err := rd.Next(&b)
